@@ -1,0 +1,53 @@
+# The two commands a new user needs: `make run` and `make test`. Both create .venv and
+# install the project from pyproject.toml on first use (and again when it changes).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-dev
+E2E_STAMP := $(VENV)/.installed-e2e
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: run test test-e2e lint flower bench clean-var
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+$(E2E_STAMP): pyproject.toml $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[dev,e2e]'
+	touch $@
+
+## run: the whole system on one machine (SQLite, file broker, web + worker + beat).
+run: $(STAMP)
+	$(BIN)/python manage.py migrate --no-input
+	$(BIN)/python manage.py seed_demo
+	@echo ""
+	@echo "  Formulaire d'assistance : http://$(HOST):$(PORT)/assistance/"
+	@echo "  API (documentation)     : http://$(HOST):$(PORT)/api/docs"
+	@echo "  Administration          : http://$(HOST):$(PORT)/admin/"
+	@echo "  Courriels envoyés       : var/mail/"
+	@echo ""
+	HOST=$(HOST) PORT=$(PORT) PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho start -f Procfile
+
+## test: the whole test suite.
+test: $(STAMP)
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+test-e2e: $(E2E_STAMP)
+	$(BIN)/python -m pytest -m e2e $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+## flower: watch the workers (loopback only, basic auth from FLOWER_BASIC_AUTH=user:password).
+flower: $(STAMP)
+	@test -n "$$FLOWER_BASIC_AUTH" || (echo "Set FLOWER_BASIC_AUTH=user:password"; exit 1)
+	$(BIN)/celery -A worker flower --address=127.0.0.1 --port=5555 --basic-auth="$$FLOWER_BASIC_AUTH"
+
+clean-var:
+	rm -rf var/

@@ -1,0 +1,72 @@
+from django.contrib import admin, messages
+from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+
+from .models import ApiKey, ExtranetAccount, User
+from .services import api_key_create, api_key_revoke
+
+
+@admin.register(User)
+class UserAdmin(DjangoUserAdmin):
+    ordering = ["last_name", "first_name"]
+    list_display = ["email", "first_name", "last_name", "role", "is_active"]
+    list_filter = ["role", "is_active"]
+    search_fields = ["email", "first_name", "last_name"]
+    fieldsets = [
+        (None, {"fields": ["email", "password"]}),
+        ("Identité", {"fields": ["first_name", "last_name"]}),
+        ("Rôle", {"fields": ["role", "is_active", "is_superuser"]}),
+    ]
+    add_fieldsets = [
+        (
+            None,
+            {
+                "classes": ["wide"],
+                "fields": ["email", "first_name", "last_name", "role", "password1", "password2"],
+            },
+        )
+    ]
+    filter_horizontal = []
+
+
+@admin.register(ExtranetAccount)
+class ExtranetAccountAdmin(admin.ModelAdmin):
+    # Holder changes go through the guarded reassignment workflow, never through the admin.
+    list_display = ["identifiant", "establishment", "holder_last_name", "is_active"]
+    search_fields = ["identifiant", "establishment__siret", "holder_last_name"]
+    list_select_related = ["establishment"]
+    readonly_fields = [f.name for f in ExtranetAccount._meta.fields if f.name != "password"]
+    exclude = ["password", "secret_answer_hash"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(ApiKey)
+class ApiKeyAdmin(admin.ModelAdmin):
+    list_display = ["name", "prefix", "created_at", "last_used_at", "revoked_at"]
+    fields = ["name"]
+    actions = ["revoke"]
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def save_model(self, request, obj, form, change):
+        key, raw = api_key_create(name=form.cleaned_data["name"])
+        obj.pk = key.pk
+        self.message_user(
+            request,
+            f"Clé créée pour « {key.name} ». Copiez-la maintenant, "
+            f"elle ne sera plus affichée : {raw}",
+            messages.WARNING,
+        )
+
+    @admin.action(description="Révoquer les clés sélectionnées")
+    def revoke(self, request, queryset):
+        for key in queryset:
+            api_key_revoke(key=key)

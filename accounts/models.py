@@ -1,0 +1,155 @@
+"""Two kinds of accounts that never mix.
+
+* ``User``: the ASP's back-office staff (agents, supervisors, admins). ``AUTH_USER_MODEL``.
+* ``ExtranetAccount``: a company's account on the activité partielle extranet. It has its own
+  identifiant and password hash and is never a Django ``User``, so it can never log into the
+  back-office, and a back-office user can never log into the extranet.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+
+from django.contrib.auth.models import AbstractBaseUser, PermissionsMixin, UserManager
+from django.db import models
+from django.db.models.functions import Lower
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from phonenumber_field.modelfields import PhoneNumberField
+
+
+class Role(models.TextChoices):
+    AGENT = "agent", _("Agent")
+    SUPERVISOR = "supervisor", _("Superviseur")
+    ADMIN = "admin", _("Administrateur")
+
+
+class StaffUserManager(UserManager):
+    use_in_migrations = True
+
+    def _create_user(self, email, password, **extra_fields):
+        if not email:
+            raise ValueError("An e-mail address is required.")
+        user = self.model(email=self.normalize_email(email).lower(), **extra_fields)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+    def create_user(self, email, password=None, **extra_fields):
+        extra_fields.setdefault("role", Role.AGENT)
+        return self._create_user(email, password, **extra_fields)
+
+    def create_superuser(self, email, password=None, **extra_fields):
+        extra_fields.setdefault("role", Role.ADMIN)
+        extra_fields.setdefault("is_superuser", True)
+        return self._create_user(email, password, **extra_fields)
+
+
+class User(AbstractBaseUser, PermissionsMixin):
+    """A member of the ASP support team. Logs in with its e-mail address."""
+
+    email = models.EmailField(_("adresse électronique"), unique=True)
+    first_name = models.CharField(_("prénom"), max_length=150)
+    last_name = models.CharField(_("nom"), max_length=150)
+    role = models.CharField(_("rôle"), max_length=20, choices=Role.choices, default=Role.AGENT)
+    is_active = models.BooleanField(_("actif"), default=True)
+    date_joined = models.DateTimeField(_("arrivé le"), default=timezone.now)
+
+    objects = StaffUserManager()
+
+    USERNAME_FIELD = "email"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS = ["first_name", "last_name"]
+
+    class Meta:
+        verbose_name = _("agent")
+        verbose_name_plural = _("agents")
+        ordering = ["last_name", "first_name"]
+
+    def __str__(self) -> str:
+        return self.get_full_name() or self.email
+
+    def get_full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip()
+
+    def get_short_name(self) -> str:
+        return self.first_name
+
+    @property
+    def is_staff(self) -> bool:
+        # Only admins reach the Django admin; agents and supervisors use the back-office.
+        return self.is_active and self.role == Role.ADMIN
+
+    @property
+    def is_supervisor(self) -> bool:
+        return self.role in (Role.SUPERVISOR, Role.ADMIN)
+
+
+class ExtranetAccount(models.Model):
+    """The extranet account of one establishment (its "compte principal")."""
+
+    identifiant = models.CharField(_("identifiant"), max_length=20, unique=True)
+    establishment = models.ForeignKey(
+        "establishments.Establishment",
+        on_delete=models.PROTECT,
+        related_name="extranet_accounts",
+        verbose_name=_("établissement"),
+    )
+    holder_last_name = models.CharField(_("nom"), max_length=100)
+    holder_first_name = models.CharField(_("prénom"), max_length=100)
+    holder_phone = PhoneNumberField(_("téléphone"), blank=True)
+    holder_email = models.EmailField(_("courriel"))
+    secret_question = models.CharField(_("question secrète"), max_length=200, blank=True)
+    secret_answer_hash = models.CharField(max_length=128, blank=True, editable=False)
+    password = models.CharField(max_length=128, blank=True, editable=False)
+    is_active = models.BooleanField(_("actif"), default=True)
+    created_at = models.DateTimeField(_("créé le"), auto_now_add=True)
+    last_login = models.DateTimeField(_("dernière connexion"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("compte extranet")
+        verbose_name_plural = _("comptes extranet")
+        indexes = [models.Index(Lower("holder_email"), name="extranet_holder_email_idx")]
+
+    def __str__(self) -> str:
+        return self.identifiant
+
+    @property
+    def holder_name(self) -> str:
+        return f"{self.holder_first_name} {self.holder_last_name}".strip()
+
+
+class ApiKey(models.Model):
+    """A key that a client system (the extranet) presents in ``X-API-Key``.
+
+    The key is shown once, at creation; only its SHA-256 digest is stored. A digest without
+    a salt is enough here: the key is 256 random bits, so there is nothing to brute-force.
+    """
+
+    PREFIX_LENGTH = 8
+
+    name = models.CharField(_("nom"), max_length=100, unique=True)
+    prefix = models.CharField(_("préfixe"), max_length=PREFIX_LENGTH, unique=True)
+    key_hash = models.CharField(max_length=64, editable=False)
+    created_at = models.DateTimeField(_("créée le"), auto_now_add=True)
+    last_used_at = models.DateTimeField(_("dernière utilisation"), null=True, blank=True)
+    revoked_at = models.DateTimeField(_("révoquée le"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("clé d'API")
+        verbose_name_plural = _("clés d'API")
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    @staticmethod
+    def digest(raw_key: str) -> str:
+        return hashlib.sha256(raw_key.encode()).hexdigest()
+
+    def matches(self, raw_key: str) -> bool:
+        return hmac.compare_digest(self.key_hash, self.digest(raw_key))
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None

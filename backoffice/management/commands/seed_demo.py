@@ -1,0 +1,178 @@
+"""Demo data for `make run`: idempotent, so it can run at every start."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from accounts.models import ApiKey, ExtranetAccount, Role, User
+from accounts.services import api_key_create, extranet_identifiant_generate
+from establishments.models import Establishment, RegistryEstablishment
+from tickets.models import Motif, Queue, Source, Status, Ticket
+from tickets.services import assistance_request_submit, ticket_change_status
+
+# Demo only: these logins are printed by `make run` and must never exist in production.
+DEMO_PASSWORD = "Demo-ActivitePartielle-2026"
+DEMO_USERS = [
+    ("agent@demo.asp.fr", "Alice", "Agent", Role.AGENT, ["habilitation", "general"]),
+    ("agent2@demo.asp.fr", "Bruno", "Second", Role.AGENT, ["habilitation", "indemnisation"]),
+    ("superviseur@demo.asp.fr", "Sophie", "Superviseure", Role.SUPERVISOR, []),
+    ("admin@demo.asp.fr", "Adam", "Admin", Role.ADMIN, []),
+]
+DEMO_API_KEY_NAME = "extranet-demo"
+DEMO_API_KEY = "demo0000.extranet-demo-key-not-for-production"
+
+# (siret, dénomination, état, voie, code postal, ville, known to the extranet)
+DEMO_ESTABLISHMENTS = [
+    ("73282932000074", "Boulangerie du Marché", "A", "12 rue du Marché", "75011", "Paris", True),
+    ("52601815500014", "Transports Martin SARL", "A", "4 avenue Jean Jaurès", "69007", "Lyon",
+     True),
+    ("90830166600016", "Atelier Bois & Design", "A", "8 chemin des Vignes", "33000", "Bordeaux",
+     False),
+    ("13186091800013", "Hôtel des Remparts", "F", "1 place d'Armes", "35400", "Saint-Malo", True),
+    ("39099603100014", "Pharmacie Centrale", "A", "27 rue Sadi Carnot", "97400",
+     "Saint-Denis", False),
+    ("35600000000048", "La Poste — Siège", "A", "9 rue du Colonel Pierre Avia", "75015", "Paris",
+     False),
+]
+
+DEMO_TICKETS = [
+    # (siret, motif, name, email, phone, final status, description)
+    ("73282932000074", Motif.HABILITATION_EXTRANET, "Claire Dupont", "claire.dupont@exemple.fr",
+     "01 02 03 04 05", Status.NOUVEAU,
+     "Notre ancienne gestionnaire a quitté l'entreprise et nous n'avons plus accès à la boîte "
+     "mail déclarée. Merci de réattribuer le compte."),
+    ("52601815500014", Motif.HABILITATION_EXTRANET, "Marc Martin", "marc.martin@exemple.fr",
+     "06 12 34 56 78", Status.EN_COURS,
+     "Je n'ai jamais reçu le lien de réinitialisation du mot de passe."),
+    ("13186091800013", Motif.DEMANDE_INDEMNISATION, "Julie Bernard", "julie.bernard@exemple.fr",
+     "02 99 11 22 33", Status.EN_ATTENTE,
+     "Ma demande d'indemnisation de mars a été rejetée après l'incident."),
+    ("90830166600016", Motif.FICHE_ETABLISSEMENT, "Paul Lefèvre", "paul.lefevre@exemple.fr",
+     "05 56 00 11 22", Status.RESOLU, "Je souhaite modifier l'adresse de l'établissement."),
+    ("39099603100014", Motif.CERTIFICAT_SIGNATURE, "Nadia Hoarau", "nadia.hoarau@exemple.fr",
+     "0262 12 34 56", Status.CLOS, "Mon certificat de signature a expiré."),
+    ("73282932000074", Motif.AUTRES, "Claire Dupont", "claire.dupont@exemple.fr",
+     "01 02 03 04 05", Status.NOUVEAU, "Où trouver le simulateur d'indemnisation ?"),
+    ("52601815500014", Motif.DECISION_AUTORISATION, "Marc Martin", "marc.martin@exemple.fr",
+     "06 12 34 56 78", Status.NOUVEAU, "Je n'ai pas reçu la décision d'autorisation."),
+]
+
+PATHS = {
+    Status.NOUVEAU: [],
+    Status.EN_COURS: [Status.EN_COURS],
+    Status.EN_ATTENTE: [Status.EN_COURS, Status.EN_ATTENTE],
+    Status.RESOLU: [Status.EN_COURS, Status.RESOLU],
+    Status.CLOS: [Status.EN_COURS, Status.RESOLU, Status.CLOS],
+}
+
+
+class Command(BaseCommand):
+    help = "Create the demo data (users, API key, establishments, tickets). Idempotent."
+
+    def handle(self, *args, **options):
+        with transaction.atomic():
+            users = self._users()
+            self._api_key()
+            self._establishments()
+            self._tickets(users)
+        self._print_logins()
+
+    def _users(self) -> dict[str, User]:
+        users = {}
+        for email, first, last, role, queue_slugs in DEMO_USERS:
+            user = User.objects.filter(email=email).first()
+            if user is None:
+                user = User.objects.create_user(
+                    email=email,
+                    password=DEMO_PASSWORD,
+                    first_name=first,
+                    last_name=last,
+                    role=role,
+                    is_superuser=role == Role.ADMIN,
+                )
+            for queue in Queue.objects.filter(slug__in=queue_slugs):
+                queue.members.add(user)
+            users[email] = user
+        return users
+
+    def _api_key(self) -> None:
+        if not ApiKey.objects.filter(name=DEMO_API_KEY_NAME).exists():
+            api_key_create(name=DEMO_API_KEY_NAME, raw_key=DEMO_API_KEY)
+
+    def _establishments(self) -> None:
+        for siret, name, status, street, postal_code, city, known in DEMO_ESTABLISHMENTS:
+            RegistryEstablishment.objects.update_or_create(
+                siret=siret,
+                defaults={
+                    "siren": siret[:9],
+                    "administrative_status": status,
+                    "denomination": name.upper(),
+                    "street_name": street,
+                    "postal_code": postal_code,
+                    "city": city,
+                    "started_on": date(2015, 3, 1),
+                },
+            )
+            if not known:
+                continue
+            establishment, created = Establishment.objects.get_or_create(
+                siret=siret,
+                defaults={
+                    "denomination": name,
+                    "street_name": street,
+                    "postal_code": postal_code,
+                    "city": city,
+                    "email": f"contact@{siret}.exemple.fr",
+                    "phone": "+33102030405",
+                    "registry_status": status,
+                },
+            )
+            if created:
+                ExtranetAccount.objects.create(
+                    identifiant=extranet_identifiant_generate(),
+                    establishment=establishment,
+                    holder_first_name="Ancien",
+                    holder_last_name="Gestionnaire",
+                    holder_email=f"ancien.gestionnaire@{siret}.exemple.fr",
+                    holder_phone="+33102030406",
+                )
+
+    def _tickets(self, users: dict[str, User]) -> None:
+        if Ticket.objects.filter(email__endswith="@exemple.fr").exists():
+            return
+        agent = users["agent@demo.asp.fr"]
+        denominations = {row[0]: row[1] for row in DEMO_ESTABLISHMENTS}
+        for siret, motif, name, email, phone, status, description in DEMO_TICKETS:
+            from tickets.validation import AssistanceRequestForm
+
+            form = AssistanceRequestForm(
+                data={
+                    "siret": siret,
+                    "denomination": denominations[siret],
+                    "requester_name": name,
+                    "phone": phone,
+                    "email": email,
+                    "motif": motif,
+                    "description": description,
+                }
+            )
+            if not form.is_valid():  # pragma: no cover - the demo data is fixed
+                raise RuntimeError(f"Invalid demo ticket: {form.errors.as_json()}")
+            ticket = assistance_request_submit(data=form.cleaned_data, source=Source.FORM).ticket
+            for step in PATHS[status]:
+                ticket = ticket_change_status(ticket=ticket, actor=agent, new_status=step)
+
+    def _print_logins(self) -> None:
+        self.stdout.write("")
+        self.stdout.write("Comptes de démonstration (back-office) :")
+        for email, _first, _last, role, _queues in DEMO_USERS:
+            self.stdout.write(f"  {Role(role).label:<15} {email:<28} {DEMO_PASSWORD}")
+        self.stdout.write(f"Clé d'API de l'extranet de démonstration : {DEMO_API_KEY}")
+        accounts = ExtranetAccount.objects.select_related("establishment").order_by("pk")
+        if accounts:
+            self.stdout.write("Comptes extranet de démonstration (identifiant, SIRET) :")
+            for account in accounts:
+                self.stdout.write(f"  {account.identifiant}  {account.establishment.siret}")

@@ -1,0 +1,21 @@
+"""Test settings: the real settings, with what tests need changed and nothing else."""
+
+import os
+
+os.environ.setdefault("APP_ENV", "test")
+
+from .settings import *  # noqa: E402,F403
+from .settings import TEMPLATES  # noqa: E402
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+# Tasks run inline, at the moment the real ones would be handed to the broker (on commit).
+# Tests that need the real worker start one (tests/worker/test_real_worker.py).
+CELERY_TASK_ALWAYS_EAGER = True
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+CAPTCHA_TEST_MODE = False
+# An undefined variable in a template is a bug: make it visible in tests.
+TEMPLATES[0]["OPTIONS"]["string_if_invalid"] = "!!MISSING %s!!"

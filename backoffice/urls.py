@@ -1,0 +1,16 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from .api import api
+from .views import assistance
+
+urlpatterns = [
+    path("assistance/", assistance.assistance_request_create, name="assistance_request"),
+    path("assistance/merci/", assistance.assistance_request_done, name="assistance_done"),
+    path("api/", api.urls),
+    path("captcha/", include("captcha.urls")),
+    path("admin/", admin.site.urls),
+]
+
+admin.site.site_header = "Assistance activité partielle — administration"
+admin.site.site_title = "Administration"

@@ -1,0 +1,42 @@
+"""The public assistance form (S8): "Besoin d'aide ? / Formulaire de demande d'assistance"."""
+
+from __future__ import annotations
+
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods
+
+from tickets.models import Source
+from tickets.services import assistance_request_submit
+from tickets.validation import PublicAssistanceRequestForm
+
+SESSION_KEY = "assistance_last_request"
+
+
+@require_http_methods(["GET", "POST"])
+def assistance_request_create(request):
+    if request.method == "POST":
+        form = PublicAssistanceRequestForm(data=request.POST)
+        if form.is_valid():
+            result = assistance_request_submit(data=form.cleaned_data, source=Source.FORM)
+            # Post/redirect/get: a reload of the confirmation page sends nothing twice.
+            request.session[SESSION_KEY] = {
+                "reference": result.ticket.reference,
+                "attached": result.attached_to_existing,
+                "email": result.ticket.email,
+            }
+            return redirect("assistance_done")
+    else:
+        # Prefill from the links of "Créer mon espace" (case 2.1): SIRET and motif.
+        initial = {
+            key: request.GET[key] for key in ("siret", "motif") if request.GET.get(key)
+        }
+        form = PublicAssistanceRequestForm(initial=initial)
+    return render(request, "public/assistance/form.html", {"form": form})
+
+
+@require_http_methods(["GET"])
+def assistance_request_done(request):
+    last = request.session.get(SESSION_KEY)
+    if not last:
+        return redirect("assistance_request")
+    return render(request, "public/assistance/done.html", {"last": last})

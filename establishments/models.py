@@ -1,0 +1,116 @@
+from __future__ import annotations
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+from phonenumber_field.modelfields import PhoneNumberField
+
+from .validators import validate_siret
+
+
+class AdministrativeStatus(models.TextChoices):
+    ACTIVE = "A", _("Actif")
+    CLOSED = "F", _("Fermé")
+
+
+def _siret_constraints(prefix: str) -> list[models.BaseConstraint]:
+    # The database itself refuses anything but 14 digits, whatever wrote the row.
+    return [
+        models.CheckConstraint(
+            condition=models.Q(siret__regex=r"^[0-9]{14}$"),
+            name=f"{prefix}_siret_14_digits",
+            violation_error_message=_("Le SIRET doit comporter 14 chiffres."),
+        ),
+    ]
+
+
+class Address(models.Model):
+    """The postal address fields of S3 (the extranet's creation form)."""
+
+    street_number = models.CharField(_("numéro de voie"), max_length=10, blank=True)
+    street_extension = models.CharField(_("extension de voie"), max_length=10, blank=True)
+    street_name = models.CharField(_("libellé de la voie"), max_length=200, blank=True)
+    address_complement = models.CharField(_("complément d'adresse"), max_length=200, blank=True)
+    postal_code = models.CharField(_("code postal"), max_length=5, blank=True)
+    city = models.CharField(_("ville"), max_length=100, blank=True)
+
+    class Meta:
+        abstract = True
+
+    @property
+    def address_lines(self) -> list[str]:
+        first = " ".join(
+            p for p in (self.street_number, self.street_extension, self.street_name) if p
+        )
+        last = " ".join(p for p in (self.postal_code, self.city) if p)
+        return [line for line in (first, self.address_complement, last) if line]
+
+
+class Establishment(Address):
+    """An establishment known to the extranet (it has, or had, an extranet account)."""
+
+    siret = models.CharField(
+        _("SIRET"), max_length=14, unique=True, validators=[validate_siret]
+    )
+    siren = models.CharField(_("SIREN"), max_length=9, db_index=True, editable=False)
+    nic = models.CharField(_("NIC"), max_length=5, editable=False)
+    denomination = models.CharField(_("dénomination"), max_length=200)
+    phone = PhoneNumberField(_("téléphone fixe"), blank=True)
+    email = models.EmailField(_("courriel établissement"), blank=True)
+    fax = PhoneNumberField(_("fax"), blank=True)
+    registry_status = models.CharField(
+        _("état administratif (registre)"),
+        max_length=1,
+        choices=AdministrativeStatus.choices,
+        blank=True,
+    )
+    created_at = models.DateTimeField(_("créé le"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("modifié le"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("établissement")
+        verbose_name_plural = _("établissements")
+        ordering = ["siret"]
+        constraints = [
+            *_siret_constraints("establishment"),
+            models.CheckConstraint(
+                condition=models.Q(siren=models.functions.Substr("siret", 1, 9)),
+                name="establishment_siren_prefix",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.denomination} ({self.siret})"
+
+    def save(self, *args, **kwargs):
+        # SIREN and NIC are parts of the SIRET: derived here, never typed twice.
+        self.siren, self.nic = self.siret[:9], self.siret[9:]
+        if kwargs.get("update_fields") is not None and "siret" in kwargs["update_fields"]:
+            kwargs["update_fields"] = {*kwargs["update_fields"], "siren", "nic"}
+        super().save(*args, **kwargs)
+
+
+class RegistryEstablishment(Address):
+    """A row of the reference registry (INSEE SIRENE stock), against which SIRETs are
+    verified. Imported by ``manage.py import_sirene``; never edited by hand."""
+
+    siret = models.CharField(_("SIRET"), max_length=14, primary_key=True)
+    siren = models.CharField(_("SIREN"), max_length=9, db_index=True)
+    administrative_status = models.CharField(
+        _("état administratif"), max_length=1, choices=AdministrativeStatus.choices
+    )
+    denomination = models.CharField(_("dénomination"), max_length=200, blank=True)
+    started_on = models.DateField(_("date de début"), null=True, blank=True)
+    imported_at = models.DateTimeField(_("importé le"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("établissement du registre")
+        verbose_name_plural = _("registre des établissements")
+        constraints = _siret_constraints("registry")
+
+    def __str__(self) -> str:
+        return f"{self.denomination or '—'} ({self.siret})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.administrative_status == AdministrativeStatus.ACTIVE
+

@@ -1,0 +1,301 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Motif(models.TextChoices):
+    """The six motifs of the extranet's assistance form, in its order and wording. The
+    values are the API contract's (DESIGN.md section 5)."""
+
+    HABILITATION_EXTRANET = "habilitation_extranet", _("Habilitation à l'extranet")
+    FICHE_ETABLISSEMENT = "fiche_etablissement", _("Fiche Etablissement")
+    DECISION_AUTORISATION = "decision_autorisation", _("Décision d'Autorisation")
+    DEMANDE_INDEMNISATION = "demande_indemnisation", _("Demande d'indemnisation")
+    CERTIFICAT_SIGNATURE = "certificat_signature", _("Certificat de signature")
+    AUTRES = "autres", _("Autres")
+
+
+class Status(models.TextChoices):
+    NOUVEAU = "nouveau", _("Nouveau")
+    EN_COURS = "en_cours", _("En cours")
+    EN_ATTENTE = "en_attente", _("En attente du demandeur")
+    RESOLU = "resolu", _("Résolu")
+    CLOS = "clos", _("Clos")
+
+
+# The ticket state machine, declared once; ``tickets.services.ticket_change_status`` is the
+# only code that moves a ticket along it.
+STATUS_TRANSITIONS: dict[str, frozenset[str]] = {
+    Status.NOUVEAU: frozenset({Status.EN_COURS, Status.EN_ATTENTE, Status.RESOLU}),
+    Status.EN_COURS: frozenset({Status.EN_ATTENTE, Status.RESOLU}),
+    Status.EN_ATTENTE: frozenset({Status.EN_COURS, Status.RESOLU}),
+    Status.RESOLU: frozenset({Status.EN_COURS, Status.CLOS}),
+    Status.CLOS: frozenset(),
+}
+OPEN_STATUSES = (Status.NOUVEAU, Status.EN_COURS, Status.EN_ATTENTE)
+
+
+class Priority(models.IntegerChoices):
+    LOW = 10, _("Basse")
+    NORMAL = 20, _("Normale")
+    HIGH = 30, _("Haute")
+    URGENT = 40, _("Urgente")
+
+
+class Source(models.TextChoices):
+    FORM = "form", _("Formulaire public")
+    API = "api", _("API extranet")
+    BACKOFFICE = "backoffice", _("Back-office")
+
+
+class Queue(models.Model):
+    slug = models.SlugField(_("identifiant"), max_length=50, unique=True)
+    name = models.CharField(_("nom"), max_length=100, unique=True)
+    description = models.TextField(_("description"), blank=True)
+    is_default = models.BooleanField(
+        _("file par défaut"),
+        default=False,
+        help_text=_("Reçoit les demandes qu'aucune règle de routage ne couvre."),
+    )
+    members = models.ManyToManyField(
+        settings.AUTH_USER_MODEL,
+        related_name="queues",
+        blank=True,
+        verbose_name=_("agents de la file"),
+    )
+
+    class Meta:
+        verbose_name = _("file")
+        verbose_name_plural = _("files")
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["is_default"],
+                condition=models.Q(is_default=True),
+                name="queue_single_default",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class RoutingRule(models.Model):
+    """Where requests of one motif go, with which priority and SLA targets. Supervisors
+    edit these rows; the intake service reads them for every request."""
+
+    motif = models.CharField(_("motif"), max_length=40, choices=Motif.choices, unique=True)
+    queue = models.ForeignKey(
+        Queue, on_delete=models.PROTECT, related_name="routing_rules", verbose_name=_("file")
+    )
+    priority = models.PositiveSmallIntegerField(
+        _("priorité"), choices=Priority.choices, default=Priority.NORMAL
+    )
+    first_response_hours = models.PositiveIntegerField(
+        _("délai de première réponse (heures ouvrées)"), default=8
+    )
+    resolution_hours = models.PositiveIntegerField(
+        _("délai de résolution (heures ouvrées)"), default=40
+    )
+    is_active = models.BooleanField(_("active"), default=True)
+    updated_at = models.DateTimeField(_("modifiée le"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("règle de routage")
+        verbose_name_plural = _("règles de routage")
+        ordering = ["motif"]
+
+    def __str__(self) -> str:
+        return f"{self.get_motif_display()} → {self.queue}"
+
+
+class ReferenceCounter(models.Model):
+    """One row per year; gives tickets their AP-YYYY-NNNNNN numbers without gaps from
+    other tables' ids leaking into references."""
+
+    year = models.PositiveSmallIntegerField(primary_key=True)
+    last_value = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.year}: {self.last_value}"
+
+
+class Ticket(models.Model):
+    reference = models.CharField(_("référence"), max_length=20, unique=True, editable=False)
+    # The S8 fields, as the requester typed them (normalised).
+    siret = models.CharField(_("N° de SIRET"), max_length=14)
+    denomination = models.CharField(_("dénomination établissement"), max_length=200)
+    requester_name = models.CharField(_("nom et prénom"), max_length=200)
+    phone = models.CharField(_("N° de téléphone"), max_length=20)
+    email = models.EmailField(_("adresse électronique"))
+    motif = models.CharField(_("motif de la demande"), max_length=40, choices=Motif.choices)
+    description = models.TextField(_("description de la demande"))
+
+    source = models.CharField(_("origine"), max_length=20, choices=Source.choices)
+    establishment = models.ForeignKey(
+        "establishments.Establishment",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="tickets",
+        verbose_name=_("établissement"),
+    )
+    queue = models.ForeignKey(
+        Queue, on_delete=models.PROTECT, related_name="tickets", verbose_name=_("file")
+    )
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="assigned_tickets",
+        verbose_name=_("agent assigné"),
+    )
+    status = models.CharField(
+        _("statut"), max_length=20, choices=Status.choices, default=Status.NOUVEAU
+    )
+    priority = models.PositiveSmallIntegerField(
+        _("priorité"), choices=Priority.choices, default=Priority.NORMAL
+    )
+    # Bumped by every service that changes the ticket: an edit made on an older version is
+    # refused instead of silently overwriting a colleague's change.
+    version = models.PositiveIntegerField(default=1, editable=False)
+
+    created_at = models.DateTimeField(_("créé le"), db_index=False)
+    updated_at = models.DateTimeField(_("modifié le"), auto_now=True)
+    first_response_at = models.DateTimeField(_("première réponse"), null=True, blank=True)
+    resolved_at = models.DateTimeField(_("résolu le"), null=True, blank=True)
+    closed_at = models.DateTimeField(_("clos le"), null=True, blank=True)
+    sla_first_response_due = models.DateTimeField(
+        _("échéance de première réponse"), null=True, blank=True
+    )
+    sla_resolution_due = models.DateTimeField(_("échéance de résolution"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("demande d'assistance")
+        verbose_name_plural = _("demandes d'assistance")
+        ordering = ["created_at", "id"]
+        indexes = [
+            # Queue pages: one queue, one status, oldest first, keyset on (created_at, id).
+            models.Index(fields=["queue", "status", "created_at", "id"], name="ticket_queue_idx"),
+            # Open tickets of a queue, whatever their open status ("à traiter").
+            models.Index(
+                fields=["queue", "created_at", "id"],
+                name="ticket_queue_open_idx",
+                condition=models.Q(status__in=OPEN_STATUSES),
+            ),
+            models.Index(fields=["assignee", "status"], name="ticket_assignee_idx"),
+            models.Index(fields=["siret", "created_at"], name="ticket_siret_idx"),
+            models.Index(fields=["email"], name="ticket_email_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(siret__regex=r"^[0-9]{14}$"), name="ticket_siret_14_digits"
+            ),
+            # Two identical requests arriving at once cannot both open a ticket: the second
+            # hits this constraint and is attached to the first (see the intake service).
+            models.UniqueConstraint(
+                fields=["siret", "motif", "email"],
+                condition=models.Q(status__in=OPEN_STATUSES),
+                name="ticket_one_open_per_requester",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.reference
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_STATUSES
+
+    def allowed_transitions(self) -> frozenset[str]:
+        return STATUS_TRANSITIONS[self.status]
+
+
+class EventKind(models.TextChoices):
+    CREATED = "created", _("Demande reçue")
+    ROUTED = "routed", _("Routée vers une file")
+    REQUEST_REPEATED = "request_repeated", _("Nouvelle demande identique rattachée")
+    ASSIGNED = "assigned", _("Assignée")
+    UNASSIGNED = "unassigned", _("Désassignée")
+    STATUS_CHANGED = "status_changed", _("Statut modifié")
+    NOTE_ADDED = "note_added", _("Note interne")
+    REPLY_SENT = "reply_sent", _("Réponse au demandeur")
+    SIRET_VERIFIED = "siret_verified", _("SIRET vérifié")
+    REASSIGNMENT = "reassignment", _("Réattribution du compte")
+    EMAIL_SENT = "email_sent", _("Courriel envoyé")
+    EMAIL_FAILED = "email_failed", _("Échec d'envoi de courriel")
+    LINK_SENT = "link_sent", _("Lien envoyé")
+    LINK_USED = "link_used", _("Lien utilisé")
+    LINK_EXPIRED = "link_expired", _("Lien expiré")
+
+
+class AppendOnlyError(Exception):
+    pass
+
+
+class TicketEvent(models.Model):
+    """One line of a ticket's timeline. Append-only: rows are never updated or deleted."""
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(_("type"), max_length=30, choices=EventKind.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("auteur"),
+    )
+    # Before/after values and any detail the event needs; never a secret.
+    data = models.JSONField(_("détails"), default=dict, blank=True)
+    created_at = models.DateTimeField(_("date"))
+
+    class Meta:
+        verbose_name = _("événement")
+        verbose_name_plural = _("événements")
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["ticket", "created_at", "id"], name="event_ticket_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.ticket_id} {self.kind}"
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise AppendOnlyError("Ticket events are append-only.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise AppendOnlyError("Ticket events are append-only.")
+
+
+class MessageKind(models.TextChoices):
+    REQUEST = "request", _("Demande du demandeur")
+    REPLY = "reply", _("Réponse envoyée au demandeur")
+    NOTE = "note", _("Note interne")
+
+
+class TicketMessage(models.Model):
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="messages")
+    kind = models.CharField(_("type"), max_length=20, choices=MessageKind.choices)
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("auteur"),
+    )
+    body = models.TextField(_("message"))
+    created_at = models.DateTimeField(_("date"))
+
+    class Meta:
+        verbose_name = _("message")
+        verbose_name_plural = _("messages")
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["ticket", "created_at"], name="message_ticket_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.ticket_id} {self.kind}"

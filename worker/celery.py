@@ -1,0 +1,26 @@
+"""The Celery application: ``celery -A worker worker`` and ``celery -A worker beat``.
+
+The broker is Redis in production and, with nothing configured, a folder of files under
+``var/`` so that one machine runs everything (see backoffice/settings.py).
+"""
+
+from __future__ import annotations
+
+import os
+
+from celery import Celery
+from celery.schedules import crontab
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backoffice.settings")
+
+app = Celery("apsupport")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks(["worker"])
+
+# One beat process runs these. Every sweep is idempotent and bounded, so a missed or a
+# repeated run does no harm.
+app.conf.beat_schedule = {
+    "outbox-sweep": {"task": "worker.tasks.outbox_sweep", "schedule": 30.0},
+}
+app.conf.beat_schedule_filename = os.environ.get("CELERY_BEAT_SCHEDULE_FILE", "")
+__all__ = ["app", "crontab"]

@@ -1,0 +1,17 @@
+"""Celery tasks: thin interfaces that take ids and call services."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from . import services
+
+
+@shared_task(ignore_result=True)
+def send_email(email_id: int) -> None:
+    services.email_deliver(email_id=email_id)
+
+
+@shared_task(ignore_result=True)
+def outbox_sweep() -> None:
+    services.outbox_sweep()
