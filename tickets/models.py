@@ -230,6 +230,7 @@ class EventKind(models.TextChoices):
     LINK_SENT = "link_sent", _("Lien envoyé")
     LINK_USED = "link_used", _("Lien utilisé")
     LINK_EXPIRED = "link_expired", _("Lien expiré")
+    NOTICE_LINKED = "notice_linked", _("Rattachée à un bandeau d'incident")
 
 
 class AppendOnlyError(Exception):

@@ -206,6 +206,13 @@ def _create_ticket(data: dict, source: str) -> Ticket:
         kind=EventKind.ROUTED,
         data={"queue": route.queue.slug, "rule_id": route.rule_id, "priority": route.priority},
     )
+    from backoffice.services import notice_link_ticket
+
+    notice_ids = notice_link_ticket(ticket=ticket)
+    if notice_ids:
+        ticket_event_record(
+            ticket=ticket, kind=EventKind.NOTICE_LINKED, data={"notice_ids": notice_ids}
+        )
     return ticket
 
 

@@ -21,6 +21,8 @@ app.autodiscover_tasks(["worker"])
 # repeated run does no harm.
 app.conf.beat_schedule = {
     "outbox-sweep": {"task": "worker.tasks.outbox_sweep", "schedule": 30.0},
+    # Notices must go up and down within a minute of their start and end.
+    "notices-sweep": {"task": "worker.tasks.notices_sweep", "schedule": 30.0},
 }
 app.conf.beat_schedule_filename = os.environ.get("CELERY_BEAT_SCHEDULE_FILE", "")
 __all__ = ["app", "crontab"]

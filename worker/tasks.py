@@ -15,3 +15,10 @@ def send_email(email_id: int) -> None:
 @shared_task(ignore_result=True)
 def outbox_sweep() -> None:
     services.outbox_sweep()
+
+
+@shared_task(ignore_result=True)
+def notices_sweep() -> None:
+    from backoffice.services import notices_sweep as sweep
+
+    sweep()

@@ -1,0 +1,236 @@
+"""Writes on incident notices. Each function runs in one transaction, records who did what
+(NoticeEvent) and clears the live-notices cache on commit."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from django.core.cache import cache
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from tickets.models import Motif
+
+from .exceptions import NoticeError
+from .models import NOTICE_TRANSITIONS, IncidentNotice, NoticeEvent, NoticeLevel, NoticeState
+from .selectors import LIVE_NOTICES_CACHE_KEY
+
+logger = logging.getLogger(__name__)
+
+SWEEP_BATCH = 200
+NOTICE_FIELDS = ("title", "text", "link", "level", "starts_at", "ends_at", "affected_motifs")
+
+
+def _live_cache_clear() -> None:
+    transaction.on_commit(lambda: cache.delete(LIVE_NOTICES_CACHE_KEY))
+
+
+def _check_values(*, starts_at: datetime, ends_at: datetime | None, level: str, motifs) -> None:
+    if ends_at is not None and ends_at <= starts_at:
+        raise NoticeError(_("La fin doit être postérieure au début."))
+    if level not in NoticeLevel.values:
+        raise NoticeError(_("Niveau de bandeau inconnu."))
+    unknown = set(motifs) - set(Motif.values)
+    if unknown:
+        raise NoticeError(_("Motif inconnu : %(motifs)s.") % {"motifs": ", ".join(sorted(unknown))})
+
+
+def _record(notice: IncidentNotice, kind: str, actor, data: dict | None = None) -> None:
+    NoticeEvent.objects.create(notice=notice, kind=kind, actor=actor, data=data or {})
+
+
+def _snapshot(notice: IncidentNotice) -> dict:
+    values = {}
+    for field in NOTICE_FIELDS:
+        value = getattr(notice, field)
+        values[field] = value.isoformat() if isinstance(value, datetime) else value
+    return values
+
+
+def _move(notice: IncidentNotice, new_state: str, *, actor, kind: str) -> IncidentNotice:
+    if new_state not in NOTICE_TRANSITIONS[notice.state]:
+        raise NoticeError(
+            _("Impossible de passer un bandeau de « %(old)s » à « %(new)s ».")
+            % {"old": NoticeState(notice.state).label, "new": NoticeState(new_state).label}
+        )
+    before = notice.state
+    now = timezone.now()
+    notice.state = new_state
+    fields = ["state", "updated_at"]
+    if new_state == NoticeState.PUBLISHED:
+        notice.published_at = now
+        fields.append("published_at")
+    elif new_state in (NoticeState.EXPIRED, NoticeState.WITHDRAWN):
+        notice.ended_at = now
+        fields.append("ended_at")
+    notice.save(update_fields=fields)
+    _record(notice, kind, actor, {"before": before, "after": new_state})
+    _live_cache_clear()
+    return notice
+
+
+def notice_create(
+    *,
+    actor,
+    title: str,
+    text: str,
+    level: str,
+    starts_at: datetime,
+    ends_at: datetime | None = None,
+    link: str = "",
+    affected_motifs: list[str] | None = None,
+) -> IncidentNotice:
+    """Create a draft notice."""
+    motifs = sorted(set(affected_motifs or []))
+    _check_values(starts_at=starts_at, ends_at=ends_at, level=level, motifs=motifs)
+    with transaction.atomic():
+        notice = IncidentNotice.objects.create(
+            title=title,
+            text=text,
+            level=level,
+            starts_at=starts_at,
+            ends_at=ends_at,
+            link=link,
+            affected_motifs=motifs,
+            created_by=actor,
+        )
+        _record(notice, "created", actor, _snapshot(notice))
+    return notice
+
+
+def notice_update(*, notice: IncidentNotice, actor, **values) -> IncidentNotice:
+    unknown = set(values) - set(NOTICE_FIELDS)
+    if unknown:
+        raise TypeError(f"Unknown notice fields: {unknown}")
+    with transaction.atomic():
+        locked = IncidentNotice.objects.select_for_update().get(pk=notice.pk)
+        if not locked.is_editable:
+            raise NoticeError(_("Un bandeau expiré ou retiré ne peut plus être modifié."))
+        before = _snapshot(locked)
+        for field, value in values.items():
+            if field == "affected_motifs":
+                value = sorted(set(value or []))
+            setattr(locked, field, value)
+        _check_values(
+            starts_at=locked.starts_at,
+            ends_at=locked.ends_at,
+            level=locked.level,
+            motifs=locked.affected_motifs,
+        )
+        locked.save()
+        after = _snapshot(locked)
+        changed = {
+            k: {"before": before[k], "after": after[k]} for k in after if before[k] != after[k]
+        }
+        _record(locked, "updated", actor, changed)
+        _live_cache_clear()
+    return locked
+
+
+def notice_schedule(*, notice: IncidentNotice, actor) -> IncidentNotice:
+    """Hand the notice to the worker: published at its start, expired at its end."""
+    with transaction.atomic():
+        locked = IncidentNotice.objects.select_for_update().get(pk=notice.pk)
+        if locked.ends_at is not None and locked.ends_at <= timezone.now():
+            raise NoticeError(_("La fin de ce bandeau est déjà passée."))
+        return _move(locked, NoticeState.SCHEDULED, actor=actor, kind="scheduled")
+
+
+def notice_unschedule(*, notice: IncidentNotice, actor) -> IncidentNotice:
+    with transaction.atomic():
+        locked = IncidentNotice.objects.select_for_update().get(pk=notice.pk)
+        return _move(locked, NoticeState.DRAFT, actor=actor, kind="unscheduled")
+
+
+def notice_publish_now(*, notice: IncidentNotice, actor) -> IncidentNotice:
+    with transaction.atomic():
+        locked = IncidentNotice.objects.select_for_update().get(pk=notice.pk)
+        now = timezone.now()
+        if locked.ends_at is not None and locked.ends_at <= now:
+            raise NoticeError(_("La fin de ce bandeau est déjà passée."))
+        if locked.starts_at > now:
+            locked.starts_at = now
+            locked.save(update_fields=["starts_at", "updated_at"])
+        return _move(locked, NoticeState.PUBLISHED, actor=actor, kind="published")
+
+
+def notice_withdraw(*, notice: IncidentNotice, actor) -> IncidentNotice:
+    with transaction.atomic():
+        locked = IncidentNotice.objects.select_for_update().get(pk=notice.pk)
+        return _move(locked, NoticeState.WITHDRAWN, actor=actor, kind="withdrawn")
+
+
+def notices_sweep(*, now: datetime | None = None) -> dict[str, int]:
+    """Publish scheduled notices whose start came and expire those whose end passed.
+
+    Run by beat every 30 seconds. Idempotent, and it catches up after downtime: a notice
+    whose whole window passed while the worker was down is expired without ever being
+    shown. Each row moves with a conditional UPDATE, so two sweeps never both move it.
+    """
+    now = now or timezone.now()
+    counts = {"published": 0, "expired": 0}
+    ended = Q(ends_at__isnull=False, ends_at__lte=now)
+    expire_ids = list(
+        IncidentNotice.objects.filter(
+            ended, state__in=[NoticeState.SCHEDULED, NoticeState.PUBLISHED]
+        ).values_list("pk", flat=True)[:SWEEP_BATCH]
+    )
+    for pk in expire_ids:
+        with transaction.atomic():
+            before = IncidentNotice.objects.filter(pk=pk).values_list("state", flat=True).first()
+            moved = IncidentNotice.objects.filter(
+                pk=pk, state__in=[NoticeState.SCHEDULED, NoticeState.PUBLISHED]
+            ).update(state=NoticeState.EXPIRED, ended_at=now, updated_at=now)
+            if moved:
+                NoticeEvent.objects.create(
+                    notice_id=pk,
+                    kind="expired",
+                    actor=None,
+                    data={"before": before, "after": NoticeState.EXPIRED, "by": "worker"},
+                )
+                counts["expired"] += 1
+    publish_ids = list(
+        IncidentNotice.objects.filter(state=NoticeState.SCHEDULED, starts_at__lte=now)
+        .exclude(ended)
+        .values_list("pk", flat=True)[:SWEEP_BATCH]
+    )
+    for pk in publish_ids:
+        with transaction.atomic():
+            moved = IncidentNotice.objects.filter(pk=pk, state=NoticeState.SCHEDULED).update(
+                state=NoticeState.PUBLISHED, published_at=now, updated_at=now
+            )
+            if moved:
+                NoticeEvent.objects.create(
+                    notice_id=pk,
+                    kind="published",
+                    actor=None,
+                    data={
+                        "before": NoticeState.SCHEDULED,
+                        "after": NoticeState.PUBLISHED,
+                        "by": "worker",
+                    },
+                )
+                counts["published"] += 1
+    if counts["published"] or counts["expired"]:
+        cache.delete(LIVE_NOTICES_CACHE_KEY)
+        logger.info("Notices sweep: %(published)s published, %(expired)s expired.", counts)
+    return counts
+
+
+def notice_link_ticket(*, ticket) -> list[int]:
+    """Link a new ticket to the live notices that name its motif (called at intake)."""
+    from .selectors import notice_ids_live_for_motif
+
+    ids = notice_ids_live_for_motif(motif=ticket.motif)
+    if ids:
+        IncidentNotice.tickets.through.objects.bulk_create(
+            [
+                IncidentNotice.tickets.through(incidentnotice_id=pk, ticket_id=ticket.pk)
+                for pk in ids
+            ],
+            ignore_conflicts=True,
+        )
+    return ids
