@@ -263,6 +263,32 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # --- Product settings -------------------------------------------------------------------
 TICKET_REFERENCE_PREFIX = "AP"
 
+
+def _opening_hours(raw: str) -> dict[int, list[tuple[str, str]]]:
+    """``SLA_OPENING_HOURS="09:00-12:30,13:30-17:30"`` applies to SLA_WORKING_DAYS."""
+    import re
+
+    spans = []
+    for part in raw.split(","):
+        match = re.fullmatch(r"\s*([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-4]):([0-5]\d)\s*", part)
+        if not match:
+            raise ImproperlyConfigured(f"SLA_OPENING_HOURS: cannot read {part!r} (HH:MM-HH:MM).")
+        start, end = f"{match[1]}:{match[2]}", f"{match[3]}:{match[4]}"
+        if end <= start:
+            raise ImproperlyConfigured(f"SLA_OPENING_HOURS: {part!r} ends before it starts.")
+        spans.append((start, end))
+    days = env.list("SLA_WORKING_DAYS", cast=int, default=[0, 1, 2, 3, 4])
+    if not all(0 <= d <= 6 for d in days):
+        raise ImproperlyConfigured("SLA_WORKING_DAYS: weekdays are 0 (Monday) to 6 (Sunday).")
+    return {day: spans for day in days}
+
+
+# Personal data of closed tickets is erased this many months after closure.
+TICKET_RETENTION_MONTHS = _strict_int("TICKET_RETENTION_MONTHS", 24, minimum=1)
+
+# Business hours for SLA targets (French public holidays are computed, see tickets/sla.py).
+SLA_OPENING_HOURS = _opening_hours(env.str("SLA_OPENING_HOURS", default="09:00-12:30,13:30-17:30"))
+
 # --- django-dsfr ------------------------------------------------------------------------
 DSFR_MARK_OPTIONAL_FIELDS = True
 # Agents write banner text: never render it as HTML (STACK.md pitfall 6).

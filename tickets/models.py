@@ -172,6 +172,15 @@ class Ticket(models.Model):
         _("échéance de première réponse"), null=True, blank=True
     )
     sla_resolution_due = models.DateTimeField(_("échéance de résolution"), null=True, blank=True)
+    # Set while the ticket waits on the requester: the SLA clock is paused.
+    sla_paused_at = models.DateTimeField(_("délai suspendu depuis"), null=True, blank=True)
+    first_response_breached_at = models.DateTimeField(
+        _("première réponse hors délai le"), null=True, blank=True
+    )
+    resolution_breached_at = models.DateTimeField(
+        _("résolution hors délai le"), null=True, blank=True
+    )
+    anonymized_at = models.DateTimeField(_("anonymisé le"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("demande d'assistance")
@@ -189,6 +198,12 @@ class Ticket(models.Model):
             models.Index(fields=["assignee", "status"], name="ticket_assignee_idx"),
             models.Index(fields=["siret", "created_at"], name="ticket_siret_idx"),
             models.Index(fields=["email"], name="ticket_email_idx"),
+            # The SLA sweep: open tickets whose resolution target is not yet marked breached.
+            models.Index(
+                fields=["sla_resolution_due"],
+                name="ticket_sla_open_idx",
+                condition=models.Q(status__in=OPEN_STATUSES),
+            ),
         ]
         constraints = [
             models.CheckConstraint(
@@ -231,6 +246,7 @@ class EventKind(models.TextChoices):
     LINK_USED = "link_used", _("Lien utilisé")
     LINK_EXPIRED = "link_expired", _("Lien expiré")
     NOTICE_LINKED = "notice_linked", _("Rattachée à un bandeau d'incident")
+    SLA_BREACHED = "sla_breached", _("Délai dépassé")
 
 
 class AppendOnlyError(Exception):
@@ -300,3 +316,27 @@ class TicketMessage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.ticket_id} {self.kind}"
+
+
+class SlaPause(models.Model):
+    """A period during which the SLA clock stood still (ticket waiting on the requester)."""
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="sla_pauses")
+    started_at = models.DateTimeField(_("début"))
+    ended_at = models.DateTimeField(_("fin"), null=True, blank=True)
+    business_seconds = models.PositiveIntegerField(_("durée ouvrée (secondes)"), default=0)
+
+    class Meta:
+        verbose_name = _("suspension du délai")
+        verbose_name_plural = _("suspensions du délai")
+        ordering = ["started_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["ticket"],
+                condition=models.Q(ended_at__isnull=True),
+                name="sla_one_open_pause_per_ticket",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.ticket_id} {self.started_at:%Y-%m-%d %H:%M}"

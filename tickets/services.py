@@ -27,12 +27,14 @@ from .models import (
     Queue,
     ReferenceCounter,
     RoutingRule,
+    SlaPause,
     Source,
     Status,
     Ticket,
     TicketEvent,
     TicketMessage,
 )
+from .sla import add_business_time, business_time_between
 
 logger = logging.getLogger(__name__)
 
@@ -217,7 +219,7 @@ def _create_ticket(data: dict, source: str) -> Ticket:
 
 
 def _due(start: datetime, hours: int | None) -> datetime | None:
-    return start + timedelta(hours=hours) if hours else None
+    return add_business_time(start, timedelta(hours=hours)) if hours else None
 
 
 def _check_version(ticket: Ticket, expected_version: int | None) -> None:
@@ -257,6 +259,10 @@ def ticket_change_status(
             # Reopened: the earlier resolution no longer counts.
             locked.resolved_at = None
             fields.append("resolved_at")
+        if new_status == Status.EN_ATTENTE:
+            fields += _sla_pause(locked, now)
+        elif old_status == Status.EN_ATTENTE:
+            fields += _sla_resume(locked, now)
         locked.save(update_fields=fields)
         ticket_event_record(
             ticket=locked,
@@ -265,6 +271,107 @@ def ticket_change_status(
             data={"before": old_status, "after": new_status},
         )
     return locked
+
+
+def _sla_pause(ticket: Ticket, now: datetime) -> list[str]:
+    """The requester has the ball: stop the SLA clock."""
+    ticket.sla_paused_at = now
+    SlaPause.objects.create(ticket=ticket, started_at=now)
+    return ["sla_paused_at"]
+
+
+def _sla_resume(ticket: Ticket, now: datetime) -> list[str]:
+    """Restart the clock: push the targets not yet met by the business time paused."""
+    if ticket.sla_paused_at is None:
+        return []
+    paused = business_time_between(ticket.sla_paused_at, now)
+    SlaPause.objects.filter(ticket=ticket, ended_at__isnull=True).update(
+        ended_at=now, business_seconds=int(paused.total_seconds())
+    )
+    ticket.sla_paused_at = None
+    fields = ["sla_paused_at"]
+    if paused:
+        if ticket.first_response_at is None and ticket.sla_first_response_due:
+            ticket.sla_first_response_due = add_business_time(
+                ticket.sla_first_response_due, paused
+            )
+            fields.append("sla_first_response_due")
+        if ticket.sla_resolution_due:
+            ticket.sla_resolution_due = add_business_time(ticket.sla_resolution_due, paused)
+            fields.append("sla_resolution_due")
+    return fields
+
+
+SLA_SWEEP_BATCH = 500
+
+
+def sla_breaches_mark(*, now: datetime | None = None) -> dict[str, int]:
+    """Mark tickets whose targets passed (beat, every minute). Paused tickets are skipped:
+    their targets move when the clock restarts. Idempotent; bounded batches."""
+    now = now or timezone.now()
+    running = (Status.NOUVEAU, Status.EN_COURS)
+    counts = {"first_response": 0, "resolution": 0}
+    targets = (
+        ("first_response", "sla_first_response_due", "first_response_breached_at",
+         {"first_response_at__isnull": True}),
+        ("resolution", "sla_resolution_due", "resolution_breached_at", {}),
+    )
+    for name, due_field, breached_field, extra in targets:
+        ids = list(
+            Ticket.objects.filter(
+                status__in=running,
+                **{f"{due_field}__lt": now, f"{breached_field}__isnull": True},
+                **extra,
+            ).values_list("pk", flat=True)[:SLA_SWEEP_BATCH]
+        )
+        for pk in ids:
+            with transaction.atomic():
+                marked = Ticket.objects.filter(
+                    pk=pk, **{f"{breached_field}__isnull": True}
+                ).update(**{breached_field: now})
+                if marked:
+                    TicketEvent.objects.create(
+                        ticket_id=pk,
+                        kind=EventKind.SLA_BREACHED,
+                        data={"target": name},
+                        created_at=now,
+                    )
+                    counts[name] += 1
+    return counts
+
+
+ANONYMIZED = "[anonymisé]"
+
+
+def tickets_anonymize_expired(*, now: datetime | None = None, batch: int = 500) -> int:
+    """Erase the requester's personal data from tickets closed more than
+    TICKET_RETENTION_MONTHS ago (beat, daily). Keeps what the dashboards count: queue,
+    motif, status, timestamps, SIRET. Bounded batches; idempotent."""
+    from worker.models import OutboundEmail
+
+    now = now or timezone.now()
+    cutoff = now - timedelta(days=round(settings.TICKET_RETENTION_MONTHS * 30.44))
+    ids = list(
+        Ticket.objects.filter(
+            status=Status.CLOS, closed_at__lt=cutoff, anonymized_at__isnull=True
+        ).values_list("pk", flat=True)[:batch]
+    )
+    if not ids:
+        return 0
+    with transaction.atomic():
+        Ticket.objects.filter(pk__in=ids).update(
+            requester_name=ANONYMIZED,
+            phone="",
+            email="",
+            description=ANONYMIZED,
+            anonymized_at=now,
+        )
+        TicketMessage.objects.filter(ticket_id__in=ids).exclude(kind=MessageKind.NOTE).update(
+            body=ANONYMIZED
+        )
+        OutboundEmail.objects.filter(ticket_id__in=ids).update(to_email="", context={})
+    logger.info("Anonymised %s closed tickets.", len(ids))
+    return len(ids)
 
 
 __all__ = [

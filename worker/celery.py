@@ -23,6 +23,10 @@ app.conf.beat_schedule = {
     "outbox-sweep": {"task": "worker.tasks.outbox_sweep", "schedule": 30.0},
     # Notices must go up and down within a minute of their start and end.
     "notices-sweep": {"task": "worker.tasks.notices_sweep", "schedule": 30.0},
+    "sla-breaches": {"task": "worker.tasks.sla_breaches_mark", "schedule": 60.0},
+    "tickets-anonymize": {
+        "task": "worker.tasks.tickets_anonymize_expired",
+        "schedule": crontab(hour=3, minute=17),
+    },
 }
 app.conf.beat_schedule_filename = os.environ.get("CELERY_BEAT_SCHEDULE_FILE", "")
-__all__ = ["app", "crontab"]

@@ -22,3 +22,18 @@ def notices_sweep() -> None:
     from backoffice.services import notices_sweep as sweep
 
     sweep()
+
+
+@shared_task(ignore_result=True)
+def sla_breaches_mark() -> None:
+    from tickets.services import sla_breaches_mark as mark
+
+    mark()
+
+
+@shared_task(ignore_result=True)
+def tickets_anonymize_expired() -> None:
+    from tickets.services import tickets_anonymize_expired as anonymize
+
+    while anonymize():
+        pass
