@@ -24,6 +24,7 @@ app.conf.beat_schedule = {
     # Notices must go up and down within a minute of their start and end.
     "notices-sweep": {"task": "worker.tasks.notices_sweep", "schedule": 30.0},
     "sla-breaches": {"task": "worker.tasks.sla_breaches_mark", "schedule": 60.0},
+    "dashboard-refresh": {"task": "worker.tasks.dashboard_refresh", "schedule": 60.0},
     "tickets-anonymize": {
         "task": "worker.tasks.tickets_anonymize_expired",
         "schedule": crontab(hour=3, minute=17),

@@ -37,3 +37,10 @@ def tickets_anonymize_expired() -> None:
 
     while anonymize():
         pass
+
+
+@shared_task(ignore_result=True)
+def dashboard_refresh() -> None:
+    from backoffice.dashboard import dashboard_refresh as refresh
+
+    refresh()

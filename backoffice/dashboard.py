@@ -1,0 +1,258 @@
+"""Figures for the supervisors' dashboard, computed in SQL (never by loading rows).
+
+Each section is one query whatever the number of tickets. Percentiles use the
+nearest-rank method with window functions, which SQLite (≥ 3.25) and PostgreSQL share.
+The whole set is cached briefly and warmed by beat (``dashboard_refresh``), so a page
+view reads a rollup, not the ticket table.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from django.core.cache import cache
+from django.db import connection
+from django.db.models import Count, F, FloatField, Func, Q, QuerySet
+from django.db.models.functions import TruncDate
+from django.utils import timezone
+
+from tickets.models import OPEN_STATUSES, Ticket
+from tickets.sla import PARIS
+
+CACHE_SECONDS = 60
+AGE_BUCKETS = (
+    ("lt_1d", "Moins d'un jour", timedelta(0), timedelta(days=1)),
+    ("1_3d", "1 à 3 jours", timedelta(days=1), timedelta(days=3)),
+    ("3_7d", "3 à 7 jours", timedelta(days=3), timedelta(days=7)),
+    ("7_30d", "7 à 30 jours", timedelta(days=7), timedelta(days=30)),
+    ("gt_30d", "Plus de 30 jours", timedelta(days=30), None),
+)
+
+
+class Seconds(Func):
+    """Seconds from the second expression to the first (end - start), as a number."""
+
+    output_field = FloatField()
+    arity = 2
+
+    def as_sql(self, compiler, connection, **extra):  # PostgreSQL and others
+        end, start = (compiler.compile(e) for e in self.source_expressions)
+        return f"EXTRACT(EPOCH FROM ({end[0]} - {start[0]}))", [*end[1], *start[1]]
+
+    def as_sqlite(self, compiler, connection, **extra):
+        end, start = (compiler.compile(e) for e in self.source_expressions)
+        return f"((julianday({end[0]}) - julianday({start[0]})) * 86400.0)", [*end[1], *start[1]]
+
+
+@dataclass
+class Percentiles:
+    count: int = 0
+    p50: float | None = None  # seconds
+    p90: float | None = None
+
+
+@dataclass
+class AgentFigures:
+    agent_id: int
+    name: str
+    open: int = 0
+    resolved: int = 0
+    median_handling: float | None = None  # seconds
+
+
+@dataclass
+class Dashboard:
+    period_start: date
+    period_end: date
+    queue_ids: list[int] | None
+    backlog: dict[int, dict[str, int]] = field(default_factory=dict)  # queue → status → n
+    age_buckets: list[tuple[str, str, int]] = field(default_factory=list)
+    intake_per_day: list[tuple[date, int]] = field(default_factory=list)
+    first_response: Percentiles = field(default_factory=Percentiles)
+    resolution: Percentiles = field(default_factory=Percentiles)
+    sla_first_response: tuple[int, int] = (0, 0)  # (met, total)
+    sla_resolution: tuple[int, int] = (0, 0)
+    agents: list[AgentFigures] = field(default_factory=list)
+    computed_at: datetime | None = None
+
+
+def _bounds(start: date, end: date) -> tuple[datetime, datetime]:
+    """The period [start, end] in whole Paris days, as aware datetimes [from, to)."""
+    return (
+        datetime.combine(start, datetime.min.time(), tzinfo=PARIS),
+        datetime.combine(end + timedelta(days=1), datetime.min.time(), tzinfo=PARIS),
+    )
+
+
+def _scoped(queue_ids: list[int] | None) -> QuerySet[Ticket]:
+    qs = Ticket.objects.all()
+    return qs.filter(queue_id__in=queue_ids) if queue_ids is not None else qs
+
+
+def _percentiles(inner: QuerySet, *, group: str | None = None) -> dict:
+    """Nearest-rank p50/p90 of ``d`` (seconds) per ``group`` (None = one group)."""
+    values = ("d", group) if group else ("d",)
+    inner = inner.values(*values)
+    sql, params = inner.query.sql_with_params()
+    cols = "d, " + (f"{connection.ops.quote_name(group)} AS grp" if group else "0 AS grp")
+    query = f"""
+        SELECT grp, COUNT(*),
+               MIN(CASE WHEN rn >= 0.5 * cnt THEN d END),
+               MIN(CASE WHEN rn >= 0.9 * cnt THEN d END)
+        FROM (
+            SELECT grp, d,
+                   ROW_NUMBER() OVER (PARTITION BY grp ORDER BY d) AS rn,
+                   COUNT(*) OVER (PARTITION BY grp) AS cnt
+            FROM (SELECT {cols} FROM ({sql}) AS src) AS typed
+        ) AS ranked
+        GROUP BY grp
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(query, params)
+        return {
+            row[0]: Percentiles(count=row[1], p50=row[2], p90=row[3])
+            for row in cursor.fetchall()
+        }
+
+
+def dashboard_compute(
+    *, period_start: date, period_end: date, queue_ids: list[int] | None = None
+) -> Dashboard:
+    now = timezone.now()
+    since, until = _bounds(period_start, period_end)
+    tickets = _scoped(queue_ids)
+    board = Dashboard(period_start=period_start, period_end=period_end, queue_ids=queue_ids)
+
+    # 1. Backlog per queue and status (open tickets).
+    for row in (
+        tickets.filter(status__in=OPEN_STATUSES)
+        .values("queue_id", "status")
+        .annotate(n=Count("id"))
+        .order_by()
+    ):
+        board.backlog.setdefault(row["queue_id"], {})[row["status"]] = row["n"]
+
+    # 2. Age of the open tickets.
+    aggregates = {}
+    for key, _label, low, high in AGE_BUCKETS:
+        condition = Q(created_at__lte=now - low)
+        if high is not None:
+            condition &= Q(created_at__gt=now - high)
+        aggregates[key] = Count("id", filter=condition)
+    ages = tickets.filter(status__in=OPEN_STATUSES).aggregate(**aggregates)
+    board.age_buckets = [(key, label, ages[key]) for key, label, _l, _h in AGE_BUCKETS]
+
+    # 3. Intake per day (Paris days).
+    board.intake_per_day = [
+        (row["day"], row["n"])
+        for row in tickets.filter(created_at__gte=since, created_at__lt=until)
+        .annotate(day=TruncDate("created_at", tzinfo=PARIS))
+        .values("day")
+        .annotate(n=Count("id"))
+        .order_by("day")
+    ]
+
+    # 4. First-response and resolution times (p50, p90), over the period.
+    first = _percentiles(
+        tickets.filter(first_response_at__gte=since, first_response_at__lt=until).annotate(
+            d=Seconds(F("first_response_at"), F("created_at"))
+        )
+    )
+    board.first_response = first.get(0, Percentiles())
+    resolved_in_period = tickets.filter(resolved_at__gte=since, resolved_at__lt=until)
+    resolution = _percentiles(
+        resolved_in_period.annotate(d=Seconds(F("resolved_at"), F("created_at")))
+    )
+    board.resolution = resolution.get(0, Percentiles())
+
+    # 5. SLA attainment, over the period (targets met / targets that fell due).
+    sla = tickets.aggregate(
+        fr_total=Count(
+            "id",
+            filter=Q(first_response_at__gte=since, first_response_at__lt=until)
+            & Q(sla_first_response_due__isnull=False),
+        ),
+        fr_met=Count(
+            "id",
+            filter=Q(first_response_at__gte=since, first_response_at__lt=until)
+            & Q(first_response_at__lte=F("sla_first_response_due")),
+        ),
+        res_total=Count(
+            "id",
+            filter=Q(resolved_at__gte=since, resolved_at__lt=until)
+            & Q(sla_resolution_due__isnull=False),
+        ),
+        res_met=Count(
+            "id",
+            filter=Q(resolved_at__gte=since, resolved_at__lt=until)
+            & Q(resolved_at__lte=F("sla_resolution_due")),
+        ),
+    )
+    board.sla_first_response = (sla["fr_met"], sla["fr_total"])
+    board.sla_resolution = (sla["res_met"], sla["res_total"])
+
+    # 6. Per agent: open now, resolved in the period, median handling time.
+    agents: dict[int, AgentFigures] = {}
+    for row in (
+        tickets.filter(assignee__isnull=False)
+        .filter(Q(status__in=OPEN_STATUSES) | Q(resolved_at__gte=since, resolved_at__lt=until))
+        .values("assignee_id", "assignee__first_name", "assignee__last_name")
+        .annotate(
+            open=Count("id", filter=Q(status__in=OPEN_STATUSES)),
+            resolved=Count("id", filter=Q(resolved_at__gte=since, resolved_at__lt=until)),
+        )
+        .order_by("assignee__last_name", "assignee__first_name")
+    ):
+        agents[row["assignee_id"]] = AgentFigures(
+            agent_id=row["assignee_id"],
+            name=f"{row['assignee__first_name']} {row['assignee__last_name']}".strip(),
+            open=row["open"],
+            resolved=row["resolved"],
+        )
+    handling = _percentiles(
+        resolved_in_period.filter(assignee__isnull=False).annotate(
+            d=Seconds(F("resolved_at"), F("created_at"))
+        ),
+        group="assignee_id",
+    )
+    for agent_id, figures in handling.items():
+        if agent_id in agents:
+            agents[agent_id].median_handling = figures.p50
+    board.agents = list(agents.values())
+    board.computed_at = now
+    return board
+
+
+def _cache_key(period_start: date, period_end: date, queue_ids: list[int] | None) -> str:
+    raw = f"{period_start}:{period_end}:{sorted(queue_ids) if queue_ids is not None else '*'}"
+    return "dashboard:v1:" + hashlib.sha256(raw.encode()).hexdigest()[:24]
+
+
+def dashboard_figures(
+    *, period_start: date, period_end: date, queue_ids: list[int] | None = None
+) -> Dashboard:
+    """The dashboard, from the rollup cache when fresh (beat refreshes the default view)."""
+    key = _cache_key(period_start, period_end, queue_ids)
+    board = cache.get(key)
+    if board is None:
+        board = dashboard_compute(
+            period_start=period_start, period_end=period_end, queue_ids=queue_ids
+        )
+        cache.set(key, board, CACHE_SECONDS)
+    return board
+
+
+def default_period(today: date | None = None) -> tuple[date, date]:
+    today = today or timezone.localdate()
+    return today - timedelta(days=29), today
+
+
+def dashboard_refresh() -> None:
+    """Recompute the default view (last 30 days, every queue) into the cache (beat)."""
+    start, end = default_period()
+    board = dashboard_compute(period_start=start, period_end=end)
+    cache.set(_cache_key(start, end, None), board, CACHE_SECONDS * 2)
+
+
