@@ -94,6 +94,7 @@ INSTALLED_APPS = [
     "django_tables2",
     "django_filters",
     "django_htmx",
+    "ninja",
     "phonenumber_field",
     "accounts",
     "establishments",

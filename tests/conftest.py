@@ -38,6 +38,22 @@ def pytest_collection_modifyitems(config, items):
 
 
 @pytest.fixture(autouse=True)
+def _routing_tables(request):
+    """Transactional tests flush every table after they run, including the queues and
+    routing rules that a data migration seeds: put them back before such a test."""
+    marker = request.node.get_closest_marker("django_db")
+    if marker is None or not marker.kwargs.get("transaction"):
+        return
+    request.getfixturevalue("transactional_db")
+    import importlib
+
+    from django.apps import apps
+
+    seed = importlib.import_module("tickets.migrations.0002_seed_queues_and_rules").seed
+    seed(apps, None)
+
+
+@pytest.fixture(autouse=True)
 def _clean_cache():
     # Rate-limit counters and cached figures must not leak between tests.
     cache.clear()

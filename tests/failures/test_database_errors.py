@@ -1,0 +1,61 @@
+"""A database error in the middle of a service leaves nothing half-written and sends
+nothing. Real transactions (transaction=True), so the rollback is the database's."""
+
+from __future__ import annotations
+
+from unittest import mock
+
+import pytest
+from django.core import mail
+from django.db import DatabaseError
+
+from tickets.models import ReferenceCounter, Ticket, TicketEvent, TicketMessage
+from tickets.services import ticket_event_record
+from worker.models import OutboundEmail
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def failing_on(kind):
+    def record(**kwargs):
+        if kwargs["kind"] == kind:
+            raise DatabaseError("simulated failure")
+        return ticket_event_record(**kwargs)
+
+    return record
+
+
+@pytest.mark.parametrize("failing_kind", ["created", "routed"])
+def test_intake_failing_halfway_writes_nothing(valid_request_data, failing_kind):
+    from tests.tickets.test_intake import submit
+
+    with mock.patch("tickets.services.ticket_event_record", side_effect=failing_on(failing_kind)):
+        with pytest.raises(DatabaseError):
+            submit(valid_request_data)
+    assert not Ticket.objects.exists()
+    assert not TicketMessage.objects.exists()
+    assert not TicketEvent.objects.exists()
+    assert not OutboundEmail.objects.exists()
+    assert not ReferenceCounter.objects.filter(last_value__gt=0).exists()
+    assert mail.outbox == []
+    # The next request works and takes the first reference.
+    ticket = submit(valid_request_data).ticket
+    assert ticket.reference.endswith("-000001")
+    assert len(mail.outbox) == 1
+
+
+def test_status_change_failing_halfway_keeps_the_old_state(valid_request_data, agent):
+    from tests.tickets.test_intake import submit
+    from tickets.services import ticket_change_status
+
+    ticket = submit(valid_request_data).ticket
+    with mock.patch(
+        "tickets.services.ticket_event_record", side_effect=failing_on("status_changed")
+    ):
+        with pytest.raises(DatabaseError):
+            ticket_change_status(ticket=ticket, actor=agent, new_status="en_attente")
+    ticket.refresh_from_db()
+    assert ticket.status == "nouveau"
+    assert ticket.version == 1
+    assert ticket.sla_paused_at is None
+    assert not ticket.sla_pauses.exists()
