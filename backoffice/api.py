@@ -7,7 +7,7 @@ with French messages.
 from __future__ import annotations
 
 from ninja import NinjaAPI
-from ninja.errors import AuthenticationError, ValidationError
+from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 from backoffice.notices_api import router as notices_router
 from tickets.api import FormValidationFailed
@@ -64,3 +64,16 @@ def authentication_error(request, exc):
     return api.create_response(
         request, {"detail": "Clé d'API absente ou invalide."}, status=401
     )
+
+
+_HTTP_ERROR_MESSAGES = {
+    400: "Le corps de la requête n'est pas un JSON valide.",
+    403: "Vous n'avez pas accès à cette ressource.",
+    404: "Ressource introuvable.",
+}
+
+
+@api.exception_handler(HttpError)
+def http_error(request, exc: HttpError):
+    detail = _HTTP_ERROR_MESSAGES.get(exc.status_code, str(exc))
+    return api.create_response(request, {"detail": detail}, status=exc.status_code)

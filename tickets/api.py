@@ -29,6 +29,7 @@ class FormValidationFailed(Exception):
     response={
         201: AssistanceRequestOut,
         200: AssistanceRequestAttachedOut,
+        400: ErrorOut,
         401: ErrorOut,
         422: ValidationErrorOut,
     },
