@@ -38,8 +38,10 @@ run: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+## test-e2e: browser journeys in Debian's Chromium (apt-get install chromium).
 test-e2e: $(E2E_STAMP)
-	$(BIN)/python -m pytest -m e2e $(PYTEST_ARGS)
+	$(BIN)/python -m pytest tests/e2e -m e2e --liveserver 127.0.0.1 \
+		--screenshot only-on-failure --output test-results $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

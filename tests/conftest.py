@@ -10,6 +10,12 @@ from tickets.models import Queue
 
 REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES") == "1"
 
+# The browser journeys need the e2e extra (Playwright); `make test` does not install it.
+try:
+    import playwright  # noqa: F401
+except ImportError:
+    collect_ignore_glob = ["e2e/*"]
+
 
 def pytest_collection_modifyitems(config, items):
     """Tests marked ``services`` need real PostgreSQL and Redis. They are skipped on the

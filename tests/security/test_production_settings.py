@@ -29,6 +29,8 @@ PRODUCTION_ENV = {
 def run(args, env_overrides=None, tmp_path=None):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_", "CELERY_"))}
     env.pop("CACHE_URL", None)
+    # Set by the browser tests' conftest for the live server; never set in production.
+    env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
     env.update(PRODUCTION_ENV)
     env["VAR_DIR"] = str(tmp_path)
     env.update(env_overrides or {})
