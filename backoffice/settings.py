@@ -223,6 +223,9 @@ else:
 
 # How many times the worker tries an e-mail before it is shown to agents as failed.
 EMAIL_MAX_ATTEMPTS = _strict_int("EMAIL_MAX_ATTEMPTS", 5, minimum=1)
+# A send still "in progress" after this long was lost with its worker: hand it over again.
+# Far above an SMTP timeout, so a slow send is never duplicated.
+EMAIL_CLAIM_TIMEOUT_SECONDS = _strict_int("EMAIL_CLAIM_TIMEOUT_SECONDS", 600, minimum=1)
 
 # --- Celery -----------------------------------------------------------------------------
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")

@@ -17,9 +17,8 @@ from .models import EmailStatus, OutboundEmail
 
 logger = logging.getLogger(__name__)
 
-# A worker that dies in the middle of a send leaves its row "sending"; after this long the
-# sweep gives the row to another worker.
-STALE_CLAIM_AFTER = timedelta(minutes=10)
+# A worker that dies in the middle of a send leaves its row "sending"; after this long
+# (settings.EMAIL_CLAIM_TIMEOUT_SECONDS) the sweep gives the row to another worker.
 # A pending row that was handed to the broker this long ago without being picked up is
 # handed over again (the broker may have lost it).
 REENQUEUE_AFTER = timedelta(minutes=5)
@@ -157,7 +156,8 @@ def outbox_sweep() -> int:
     were handed over."""
     now = timezone.now()
     OutboundEmail.objects.filter(
-        status=EmailStatus.SENDING, claimed_at__lt=now - STALE_CLAIM_AFTER
+        status=EmailStatus.SENDING,
+        claimed_at__lt=now - timedelta(seconds=settings.EMAIL_CLAIM_TIMEOUT_SECONDS),
     ).update(status=EmailStatus.PENDING, enqueued_at=None)
     due = list(
         OutboundEmail.objects.filter(status=EmailStatus.PENDING, next_attempt_at__lte=now)
