@@ -86,16 +86,26 @@ def route_for_motif(*, motif: str) -> Route:
 
 
 def _next_reference(now: datetime) -> str:
+    """Take the next number of the year in a short transaction of its own.
+
+    The UPDATE locks the counter row until its transaction ends; done inside the intake
+    transaction, that lock would serialise every concurrent intake for its whole
+    duration. Taken apart, it is held for one statement; a request that fails later
+    leaves a gap in the numbering, which references can afford.
+    """
     year = timezone.localtime(now).year
-    # The UPDATE takes the row lock until the transaction ends, so two requests can never
-    # get the same number.
-    if not ReferenceCounter.objects.filter(year=year).update(last_value=F("last_value") + 1):
-        try:
-            with transaction.atomic():
-                ReferenceCounter.objects.create(year=year, last_value=1)
-        except IntegrityError:
-            ReferenceCounter.objects.filter(year=year).update(last_value=F("last_value") + 1)
-    value = ReferenceCounter.objects.get(year=year).last_value
+    with transaction.atomic():
+        if not ReferenceCounter.objects.filter(year=year).update(
+            last_value=F("last_value") + 1
+        ):
+            try:
+                with transaction.atomic():
+                    ReferenceCounter.objects.create(year=year, last_value=1)
+            except IntegrityError:
+                ReferenceCounter.objects.filter(year=year).update(
+                    last_value=F("last_value") + 1
+                )
+        value = ReferenceCounter.objects.get(year=year).last_value
     return f"{settings.TICKET_REFERENCE_PREFIX}-{year}-{value:06d}"
 
 
@@ -150,13 +160,17 @@ def assistance_request_submit(*, data: dict, source: str) -> IntakeResult:
     that ticket instead of opening a second one.
     """
     assert source in Source.values
+    now = timezone.now()
+    reference = None
+    if _find_open_duplicate(data) is None:
+        reference = _next_reference(now)
     with transaction.atomic():
         existing = _find_open_duplicate(data)
         if existing is not None:
             return _attach_to_open_ticket(existing, data, source)
         try:
             with transaction.atomic():
-                ticket = _create_ticket(data, source)
+                ticket = _create_ticket(data, source, reference or _next_reference(now), now)
         except IntegrityError:
             # A twin request committed between our lookup and our insert: the partial
             # unique constraint refused ours, so join the twin.
@@ -169,12 +183,11 @@ def assistance_request_submit(*, data: dict, source: str) -> IntakeResult:
     return IntakeResult(ticket=ticket, attached_to_existing=False)
 
 
-def _create_ticket(data: dict, source: str) -> Ticket:
-    now = timezone.now()
+def _create_ticket(data: dict, source: str, reference: str, now: datetime) -> Ticket:
     route = route_for_motif(motif=data["motif"])
     establishment = Establishment.objects.filter(siret=data["siret"]).first()
     ticket = Ticket.objects.create(
-        reference=_next_reference(now),
+        reference=reference,
         siret=data["siret"],
         denomination=data["denomination"],
         requester_name=data["requester_name"],

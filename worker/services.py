@@ -30,12 +30,13 @@ def _enqueue(email_id: int) -> None:
     """Hand one e-mail to the broker. Never raises: a broker that is down only delays the
     e-mail until the next sweep.
 
-    The row is stamped before publishing: a worker may pick the task up (and even record
-    a failure that clears the stamp) before ``delay`` returns here.
+    The row must carry its ``enqueued_at`` stamp before publishing (``email_queue``
+    writes it with the row; the sweep stamps it before calling this): a worker may pick
+    the task up, and even record a failure that clears the stamp, before ``delay``
+    returns here.
     """
     from .tasks import send_email
 
-    OutboundEmail.objects.filter(pk=email_id).update(enqueued_at=timezone.now())
     try:
         send_email.delay(email_id)
     except Exception:  # noqa: BLE001 - any broker failure: the sweep will retry.
@@ -49,12 +50,16 @@ def email_queue(
     *, template: str, to_email: str, context: dict, ticket_id: int | None = None
 ) -> OutboundEmail:
     """Record an e-mail to send once the current transaction commits."""
+    now = timezone.now()
+    # Stamped as handed over already: the hand-over happens on commit. If the process
+    # dies between commit and publish, the sweep hands it over after REENQUEUE_AFTER.
     email = OutboundEmail.objects.create(
         template=template,
         to_email=to_email,
         context=context,
         ticket_id=ticket_id,
-        next_attempt_at=timezone.now(),
+        next_attempt_at=now,
+        enqueued_at=now,
     )
     transaction.on_commit(lambda: _enqueue(email.pk))
     return email
@@ -166,5 +171,6 @@ def outbox_sweep() -> int:
         .values_list("pk", flat=True)[:SWEEP_BATCH]
     )
     for email_id in due:
+        OutboundEmail.objects.filter(pk=email_id).update(enqueued_at=now)
         _enqueue(email_id)
     return len(due)

@@ -1,0 +1,194 @@
+"""Bounded loopback load test: gunicorn on 127.0.0.1, wrk against it, a few seconds per
+scenario. Prints requests per second and latency percentiles beside the bare Django JSON
+view (/healthz) served the same way, as a ratio.
+
+    python -m bench.load [--duration 10] [--connections 16] [--workers 2]
+
+Uses the configured database and broker (DATABASE_URL, CELERY_BROKER_URL): run it with
+the production-like services to get production-like figures. Needs `wrk` (Debian package).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+REPORT_LUA = """
+done = function(summary, latency, requests)
+  local errors = summary.errors
+  io.write(string.format(
+    '\\nBENCH {"requests":%d,"duration_us":%d,"p50_us":%d,"p95_us":%d,"p99_us":%d,' ..
+    '"non2xx":%d,"socket_errors":%d}\\n',
+    summary.requests, summary.duration, latency:percentile(50), latency:percentile(95),
+    latency:percentile(99), errors.status,
+    errors.connect + errors.read + errors.write + errors.timeout))
+end
+"""
+
+INTAKE_LUA = """
+local counter = 0
+local thread_no = 0
+setup = function(thread)
+  thread:set("tid", thread_no)
+  thread_no = thread_no + 1
+end
+request = function()
+  counter = counter + 1
+  local body = string.format(
+    '{"siret":"73282932000074","denomination":"Charge","requester_name":"Test Charge",' ..
+    '"phone":"01 02 03 04 05","email":"charge-%d-%d-%d@exemple.fr","motif":"autres",' ..
+    '"description":"Test de charge"}', tid, counter, math.random(1, 1000000000))
+  return wrk.format("POST", "/api/v1/assistance-requests",
+    {["Content-Type"] = "application/json", ["X-API-Key"] = os.getenv("BENCH_API_KEY")}, body)
+end
+"""
+
+GET_WITH_COOKIE_LUA = """
+request = function()
+  return wrk.format("GET", os.getenv("BENCH_PATH"), {["Cookie"] = os.getenv("BENCH_COOKIE")})
+end
+"""
+
+
+@dataclass
+class Result:
+    name: str
+    rps: float
+    p50_ms: float
+    p95_ms: float
+    p99_ms: float
+    non2xx: int
+    socket_errors: int
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_until_up(url: str, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=1) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.2)
+    raise SystemExit(f"gunicorn did not answer on {url}")
+
+
+def run_wrk(name, url, lua_body, *, duration, connections, threads, env_extra=None) -> Result:
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
+        script.write(lua_body + REPORT_LUA)
+    try:
+        completed = subprocess.run(
+            ["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration}s", "--timeout", "10s",
+             "-s", script.name, url],
+            capture_output=True, text=True, timeout=duration + 60,
+            env={**os.environ, **(env_extra or {})},
+        )
+    finally:
+        os.unlink(script.name)
+    line = next((ln for ln in completed.stdout.splitlines() if ln.startswith("BENCH ")), None)
+    if line is None:
+        raise SystemExit(f"wrk gave no report for {name}:\n{completed.stdout}\n{completed.stderr}")
+    data = json.loads(line[6:])
+    seconds = data["duration_us"] / 1e6
+    return Result(
+        name=name,
+        rps=data["requests"] / seconds,
+        p50_ms=data["p50_us"] / 1000,
+        p95_ms=data["p95_us"] / 1000,
+        p99_ms=data["p99_us"] / 1000,
+        non2xx=data["non2xx"],
+        socket_errors=data["socket_errors"],
+    )
+
+
+def agent_session_cookie() -> str:
+    """A logged-in session for the bench agent (see bench.auth)."""
+    from bench.auth import bench_agent_session_cookie
+
+    return bench_agent_session_cookie()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--duration", type=int, default=10, help="seconds per scenario")
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
+    args = parser.parse_args(argv)
+    if not 1 <= args.duration <= 120:
+        parser.error("--duration is bounded to 1..120 seconds")
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is missing: apt-get install wrk")
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backoffice.settings")
+    os.environ.setdefault("DEBUG", "false")
+    import django
+
+    django.setup()
+    from accounts.models import ApiKey
+    from accounts.services import api_key_create
+
+    ApiKey.objects.filter(name="bench-load").delete()
+    raw_key = api_key_create(name="bench-load")[1]
+
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "backoffice.wsgi", "--bind", f"127.0.0.1:{port}",
+         "--workers", str(args.workers), "--access-logfile", "-", "--log-level", "warning"],
+        cwd=ROOT, env={**os.environ, "DEBUG": "false"},
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    results: list[Result] = []
+    try:
+        wait_until_up(f"{base}/healthz")
+        common = {"duration": args.duration, "connections": args.connections,
+                  "threads": args.threads}
+        results.append(run_wrk("bare JSON view (/healthz)", f"{base}/healthz", "", **common))
+        results.append(run_wrk("intake POST /api/v1/assistance-requests", base, INTAKE_LUA,
+                               env_extra={"BENCH_API_KEY": raw_key}, **common))
+        from bench.auth import load_scenarios
+
+        cookie = agent_session_cookie()
+        for name, path in load_scenarios():
+            results.append(run_wrk(name, base, GET_WITH_COOKIE_LUA,
+                                   env_extra={"BENCH_PATH": path, "BENCH_COOKIE": cookie},
+                                   **common))
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+        ApiKey.objects.filter(name="bench-load").delete()
+
+    bare = results[0].rps
+    print(f"\nLoad test: gunicorn {args.workers} workers on 127.0.0.1, wrk {args.threads} "
+          f"threads × {args.connections} connections, {args.duration} s per scenario")
+    header = f"{'scenario':<48} {'req/s':>8} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} " \
+             f"{'non-2xx':>8} {'vs bare':>8}"
+    print(header)
+    print("-" * len(header))
+    for r in results:
+        print(f"{r.name:<48} {r.rps:>8.0f} {r.p50_ms:>8.1f} {r.p95_ms:>8.1f} {r.p99_ms:>8.1f} "
+              f"{r.non2xx + r.socket_errors:>8} {r.rps / bare:>8.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
