@@ -9,6 +9,7 @@ from __future__ import annotations
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, ValidationError
 
+from accounts.api import router as accounts_router
 from tickets.api import FormValidationFailed
 from tickets.api import router as tickets_router
 
@@ -21,6 +22,7 @@ api = NinjaAPI(
     openapi_url="/openapi.json",
 )
 api.add_router("/v1/", tickets_router)
+api.add_router("/v1/", accounts_router)
 
 INVALID = "Données invalides."
 

@@ -6,6 +6,12 @@ import pytest
 from django.core.cache import cache
 
 from tests.factories import UserFactory
+from tests.support.real_worker import (  # noqa: F401 - fixtures shared by every test module
+    real_broker,
+    smtp_sink,
+    unreachable_broker,
+    worker_process,
+)
 from tickets.models import Queue
 
 REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES") == "1"
