@@ -46,7 +46,6 @@ def smtp_sink():
 
 def _reset_broker_connections() -> None:
     # Drop the pooled connections so the next publish connects to the current broker_url.
-    celery_app.pool.force_close_all()
     celery_app._pool = None
     celery_app.amqp._producer_pool = None
 
@@ -67,13 +66,21 @@ def unreachable_broker():
 
     @contextmanager
     def down():
+        # Celery reads CELERY_BROKER_URL from the environment before its own setting.
         original = celery_app.conf.broker_url
-        celery_app.conf.broker_url = f"redis://127.0.0.1:{free_port()}/0"
+        original_env = os.environ.get("CELERY_BROKER_URL")
+        closed = f"redis://127.0.0.1:{free_port()}/0"
+        celery_app.conf.broker_url = closed
+        os.environ["CELERY_BROKER_URL"] = closed
         _reset_broker_connections()
         try:
             yield
         finally:
             celery_app.conf.broker_url = original
+            if original_env is None:
+                os.environ.pop("CELERY_BROKER_URL", None)
+            else:
+                os.environ["CELERY_BROKER_URL"] = original_env
             _reset_broker_connections()
 
     return down
