@@ -103,6 +103,8 @@ class SpaceStartForm(DsfrBaseForm):
     captcha = _captcha()
     cgu = forms.BooleanField(
         label=_("J'ai lu et j'accepte les conditions générales d'utilisation"),
+        # django-dsfr's checkbox template needs django-widget-tweaks, not installed here.
+        template_name="public/espace/_cgu_checkbox.html",
         error_messages={
             "required": _("Vous devez accepter les conditions générales d'utilisation.")
         },

@@ -25,7 +25,12 @@ from tests.accounts.helpers import LINK_RE
 from tests.factories import ExtranetAccountFactory
 from tests.support.real_worker import wait_for
 
-pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
+# serialized_rollback: the data migrations' rows (queues, routing rules) come back after
+# the flush that ends each transactional test.
+pytestmark = [
+    pytest.mark.services,
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+]
 
 
 def body_of(message) -> str:

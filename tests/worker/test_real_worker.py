@@ -13,7 +13,12 @@ from tickets.services import assistance_request_submit
 from tickets.validation import AssistanceRequestForm
 from worker.models import EmailStatus, OutboundEmail
 
-pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
+# serialized_rollback: the data migrations' rows (queues, routing rules) come back after
+# the flush that ends each transactional test.
+pytestmark = [
+    pytest.mark.services,
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+]
 
 
 def test_the_worker_process_sends_the_acknowledgement_through_redis_and_smtp(
