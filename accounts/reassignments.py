@@ -522,29 +522,33 @@ def reassignments_apply_due() -> int:
     return applied
 
 
-def activation_link_resend(*, account: ExtranetAccount, actor, ticket: Ticket | None = None):
-    """An agent sends the holder a fresh activation link (the old one is revoked). The
-    agent never sees the link."""
-    if not (actor and actor.is_authenticated and actor.is_active):
-        raise ReassignmentForbidden("Vous devez être connecté.")
+def activation_link_resend(*, reassignment: AccountReassignment, actor):
+    """An agent has a fresh activation link sent to the new holder of an applied
+    reassignment (the previous link is revoked). The agent never sees the link."""
     with transaction.atomic():
+        reassignment = _lock(reassignment)
+        _check_can_prepare(ticket=reassignment.ticket, actor=actor)
+        account = ExtranetAccount.objects.select_for_update(of=("self",)).select_related(
+            "establishment").get(pk=reassignment.account_id)
+        if (
+            reassignment.state != ReassignmentState.APPLIED
+            or account.holder_email != reassignment.new_holder_email
+        ):
+            raise ReassignmentRefused(
+                "Le lien d'activation ne se renvoie qu'après une réattribution appliquée, "
+                "au titulaire qu'elle a désigné."
+            )
         link = recovery_link_create(
             account=account,
             purpose=LinkPurpose.ACTIVATION,
             template="reassignment_activation",
-            ticket=ticket,
+            ticket=reassignment.ticket,
             actor=actor,
             context={
                 "denomination": account.establishment.denomination,
                 "siret": account.establishment.siret,
             },
         )
-        if ticket is not None:
-            ticket_event_record(
-                ticket=ticket,
-                kind=EventKind.REASSIGNMENT,
-                actor=actor,
-                data={"step": "activation_link_resent", "link_id": link.pk,
-                      "account": account.identifiant},
-            )
+        _event(reassignment, step="activation_link_resent", actor=actor,
+               account=account.identifiant, activation_link_id=link.pk)
     return link

@@ -40,6 +40,9 @@ backoffice_urlpatterns = [
          name="reassignment_reject"),
     path("reattributions/<int:pk>/annuler/", reassignments.reassignment_cancel_view,
          name="reassignment_cancel"),
+    path("reattributions/<int:pk>/renvoyer-activation/",
+         reassignments.reassignment_activation_resend_view,
+         name="reassignment_activation_resend"),
     path("demandes/<str:reference>/reattribution/", reassignments.reassignment_prepare_view,
          name="reassignment_prepare"),
 ]

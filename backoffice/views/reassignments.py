@@ -19,6 +19,7 @@ from accounts.exceptions import ReassignmentForbidden, ReassignmentRefused
 from accounts.forms import ReassignmentDecisionForm, ReassignmentPrepareForm
 from accounts.models import AccountReassignment
 from accounts.reassignments import (
+    activation_link_resend,
     reassignment_account_for_ticket,
     reassignment_approve,
     reassignment_cancel,
@@ -147,3 +148,18 @@ def reassignment_reject_view(request, pk):
 @require_POST
 def reassignment_cancel_view(request, pk):
     return _decide(request, pk, reassignment_cancel, "Réattribution annulée.")
+
+
+@staff_required
+@require_POST
+def reassignment_activation_resend_view(request, pk):
+    reassignment = get_object_or_404(AccountReassignment, pk=pk)
+    try:
+        activation_link_resend(reassignment=reassignment, actor=request.user)
+    except ReassignmentForbidden as exc:
+        raise PermissionDenied(exc.message) from exc
+    except ReassignmentRefused as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, "Un nouveau lien d'activation part vers le nouveau titulaire.")
+    return redirect("reassignment_detail", pk=pk)

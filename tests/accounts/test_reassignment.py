@@ -416,3 +416,31 @@ def test_the_prepare_page_refuses_without_verification(account, agent, client):
     assert response.status_code == 200
     assert "vérification du SIRET" in response.content.decode()
     assert not AccountReassignment.objects.exists()
+
+
+def test_an_agent_resends_the_activation_link_without_seeing_it(ticket, agent, supervisor,
+                                                                 oncommit, client, settings):
+    settings.REASSIGNMENT_WAITING_PERIOD_HOURS = 1
+    with freeze_time("2026-06-01 10:00:00"):
+        reassignment = approved(ticket, agent, supervisor, oncommit)
+    with freeze_time("2026-06-01 11:00:01"), oncommit(execute=True):
+        reassignment_apply(reassignment_id=reassignment.pk)
+    first_url, _ = last_link("claire.dupont@exemple.fr")
+    client.force_login(agent)
+    with oncommit(execute=True):
+        response = client.post(f"/backoffice/reattributions/{reassignment.pk}/"
+                               "renvoyer-activation/", follow=True)
+    html = response.content.decode()
+    second_url, second_token = last_link("claire.dupont@exemple.fr")
+    assert second_url != first_url
+    assert second_token not in html  # the agent never sees the link
+    assert Client().get(first_url).status_code == 410  # the older one is revoked
+    assert "activation_link_resent" in steps(ticket)
+
+
+def test_the_activation_link_cannot_be_resent_before_the_change_applied(ticket, agent):
+    from accounts.reassignments import activation_link_resend
+
+    reassignment = prepare(ticket, agent).reassignment
+    with pytest.raises(ReassignmentRefused):
+        activation_link_resend(reassignment=reassignment, actor=agent)

@@ -490,3 +490,24 @@ def test_agents_see_each_link_state_on_the_establishment(holder, oncommit):
     for link in RecoveryLink.objects.all():
         assert link.token_hash == "" or link.token_hash not in html
     assert ExtranetAccount.objects.get(pk=holder.pk).check_password(NEW_PASSWORD)
+
+
+def test_a_send_retried_after_an_smtp_failure_carries_a_fresh_working_token(holder, oncommit):
+    import smtplib
+
+    with mock.patch("django.core.mail.EmailMessage.send",
+                    side_effect=smtplib.SMTPServerDisconnected("gone")):
+        with oncommit(execute=True):
+            link = recovery_link_create(account=holder, purpose=LinkPurpose.PASSWORD_RESET,
+                                        template="extranet_password_reset")
+    link.refresh_from_db()
+    first_hash = link.token_hash
+    assert first_hash and link.sent_at is None and mail.outbox == []
+    with freeze_time(timezone.now() + timedelta(minutes=2)):
+        assert outbox.outbox_sweep() == 1
+    _url, token = last_link()
+    link.refresh_from_db()
+    assert link.token_hash == token_digest(token) != first_hash
+    assert link.sent_at is not None
+    recovery_link_use(purpose=LinkPurpose.PASSWORD_RESET, token_hash=token_digest(token),
+                      new_password=NEW_PASSWORD)
