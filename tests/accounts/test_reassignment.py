@@ -444,3 +444,26 @@ def test_the_activation_link_cannot_be_resent_before_the_change_applied(ticket, 
     reassignment = prepare(ticket, agent).reassignment
     with pytest.raises(ReassignmentRefused):
         activation_link_resend(reassignment=reassignment, actor=agent)
+
+
+def test_the_approval_queue_runs_a_fixed_number_of_queries(client, supervisor, agent):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def add_one(siret):
+        account = ExtranetAccountFactory(establishment=EstablishmentFactory(siret=siret))
+        ticket = TicketFactory(siret=siret)
+        record_siret_verification(ticket)
+        prepare(ticket, agent, new_holder_email=f"n{siret}@exemple.fr")
+        return account
+
+    client.force_login(supervisor)
+    add_one("73282932000074")
+    with CaptureQueriesContext(connection) as one:
+        assert client.get("/backoffice/reattributions/").status_code == 200
+    for siret in ("52601815500014", "90830166600016", "13186091800013"):
+        add_one(siret)
+    with CaptureQueriesContext(connection) as four:
+        page = client.get("/backoffice/reattributions/")
+    assert page.content.decode().count("/backoffice/reattributions/") >= 4
+    assert len(four.captured_queries) == len(one.captured_queries)

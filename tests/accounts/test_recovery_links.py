@@ -511,3 +511,13 @@ def test_a_send_retried_after_an_smtp_failure_carries_a_fresh_working_token(hold
     assert link.sent_at is not None
     recovery_link_use(purpose=LinkPurpose.PASSWORD_RESET, token_hash=token_digest(token),
                       new_password=NEW_PASSWORD)
+
+
+def test_identifiant_reminders_are_limited_per_account(client, holder, oncommit, settings):
+    settings.RECOVERY_LINKS_PER_ACCOUNT_PER_HOUR = 1
+    for ip in ("10.0.0.1", "10.0.0.2"):
+        data = with_captcha(client, FORGOT_IDENTIFIANT, {"siret": holder.establishment.siret})
+        with oncommit(execute=True):
+            response = client.post(FORGOT_IDENTIFIANT, data, REMOTE_ADDR=ip)
+        assert response["Location"] == "/compte/demande-prise-en-compte/"
+    assert len(mail.outbox) == 1
