@@ -7,6 +7,8 @@ STAMP := $(VENV)/.installed-dev
 E2E_STAMP := $(VENV)/.installed-e2e
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# The demo shortens the reassignment's objection period (production default: 24 hours).
+REASSIGNMENT_WAITING_PERIOD_HOURS ?= 0.02
 
 .PHONY: run test test-e2e lint flower bench clean-var
 
@@ -27,12 +29,16 @@ run: $(STAMP)
 	$(BIN)/python manage.py migrate --no-input
 	$(BIN)/python manage.py seed_demo
 	@echo ""
+	@echo "  Accueil extranet        : http://$(HOST):$(PORT)/"
 	@echo "  Formulaire d'assistance : http://$(HOST):$(PORT)/assistance/"
+	@echo "  Réattributions          : http://$(HOST):$(PORT)/backoffice/reattributions/"
+	@echo "  Délai d'opposition (démo) : $(REASSIGNMENT_WAITING_PERIOD_HOURS) h"
 	@echo "  API (documentation)     : http://$(HOST):$(PORT)/api/docs"
 	@echo "  Administration          : http://$(HOST):$(PORT)/admin/"
 	@echo "  Courriels envoyés       : var/mail/"
 	@echo ""
-	HOST=$(HOST) PORT=$(PORT) PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho start -f Procfile
+	HOST=$(HOST) PORT=$(PORT) REASSIGNMENT_WAITING_PERIOD_HOURS=$(REASSIGNMENT_WAITING_PERIOD_HOURS) \
+	  PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho start -f Procfile
 
 ## test: the whole test suite.
 test: $(STAMP)

@@ -1,7 +1,14 @@
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 
-from .models import ApiKey, ExtranetAccount, User
+from .models import (
+    AccountReassignment,
+    ApiKey,
+    ExtranetAccount,
+    ExtranetHolderHistory,
+    RecoveryLink,
+    User,
+)
 from .services import api_key_create, api_key_revoke
 
 
@@ -70,3 +77,43 @@ class ApiKeyAdmin(admin.ModelAdmin):
     def revoke(self, request, queryset):
         for key in queryset:
             api_key_revoke(key=key)
+
+
+class _ReadOnlyAdmin(admin.ModelAdmin):
+    """Audit views: these rows are written by the services only."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(RecoveryLink)
+class RecoveryLinkAdmin(_ReadOnlyAdmin):
+    list_display = ["pk", "account", "purpose", "created_at", "sent_at", "used_at",
+                    "revoked_at", "expires_at"]
+    list_filter = ["purpose"]
+    search_fields = ["account__identifiant", "account__establishment__siret"]
+    list_select_related = ["account"]
+    exclude = ["token_hash"]
+
+
+@admin.register(AccountReassignment)
+class AccountReassignmentAdmin(_ReadOnlyAdmin):
+    list_display = ["pk", "ticket", "account", "state", "prepared_by", "approved_by",
+                    "apply_after", "applied_at"]
+    list_filter = ["state"]
+    search_fields = ["ticket__reference", "account__identifiant", "account__establishment__siret"]
+    list_select_related = ["ticket", "account", "prepared_by", "approved_by"]
+    exclude = ["previous_holder_objection_hash", "establishment_objection_hash"]
+
+
+@admin.register(ExtranetHolderHistory)
+class ExtranetHolderHistoryAdmin(_ReadOnlyAdmin):
+    list_display = ["account", "previous_email", "new_email", "changed_at"]
+    search_fields = ["account__identifiant"]
+    list_select_related = ["account"]

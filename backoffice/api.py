@@ -9,6 +9,7 @@ from __future__ import annotations
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
+from accounts.api import router as accounts_router
 from backoffice.notices_api import router as notices_router
 from tickets.api import FormValidationFailed
 from tickets.api import router as tickets_router
@@ -23,6 +24,7 @@ api = NinjaAPI(
 )
 api.add_router("/v1/", tickets_router)
 api.add_router("/v1/", notices_router)
+api.add_router("/v1/", accounts_router)
 
 INVALID = "Données invalides."
 

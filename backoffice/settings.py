@@ -292,6 +292,39 @@ TICKET_RETENTION_MONTHS = _strict_int("TICKET_RETENTION_MONTHS", 24, minimum=1)
 
 # Business hours for SLA targets (French public holidays are computed, see tickets/sla.py).
 SLA_OPENING_HOURS = _opening_hours(env.str("SLA_OPENING_HOURS", default="09:00-12:30,13:30-17:30"))
+def _strict_positive_float(name: str, default: float) -> float:
+    raw = env.str(name, default="")
+    if raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"{name} must be a number, not {raw!r}.") from exc
+    if not value > 0:
+        raise ImproperlyConfigured(f"{name} must be greater than 0, not {raw!r}.")
+    return value
+
+
+# Extranet recovery / activation links (DESIGN.md section 7): validity, checked at use.
+RECOVERY_LINK_VALIDITY_MINUTES = _strict_int("RECOVERY_LINK_VALIDITY_MINUTES", 60, minimum=1)
+# Links one account may be sent per hour and purpose; beyond that no new link is issued,
+# but nothing is locked: existing links still work and the holder can still log in.
+RECOVERY_LINKS_PER_ACCOUNT_PER_HOUR = _strict_int(
+    "RECOVERY_LINKS_PER_ACCOUNT_PER_HOUR", 5, minimum=1
+)
+# Public forms (forgot identifiant / password, create my space, login) per client IP.
+PUBLIC_FORM_POSTS_PER_IP_PER_HOUR = _strict_int("PUBLIC_FORM_POSTS_PER_IP_PER_HOUR", 30, minimum=1)
+EXTRANET_LOGIN_ATTEMPTS_PER_IP_PER_15_MIN = _strict_int(
+    "EXTRANET_LOGIN_ATTEMPTS_PER_IP_PER_15_MIN", 30, minimum=1
+)
+# Account reassignment (DESIGN.md section 6): how long an approved change waits for an
+# objection before the worker applies it. Decimals allowed so the demo can shorten it
+# (e.g. 0.02 hours = 72 seconds).
+REASSIGNMENT_WAITING_PERIOD_HOURS = _strict_positive_float(
+    "REASSIGNMENT_WAITING_PERIOD_HOURS", 24.0
+)
+# A second reassignment on one SIRET within this many days is flagged to the approver.
+REASSIGNMENT_REPEAT_WINDOW_DAYS = _strict_int("REASSIGNMENT_REPEAT_WINDOW_DAYS", 90, minimum=1)
 
 # --- django-dsfr ------------------------------------------------------------------------
 DSFR_MARK_OPTIONAL_FIELDS = True

@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from .api import api
+from .urls_extranet import backoffice_urlpatterns, public_urlpatterns
 from .views import assistance, health
 
 urlpatterns = [
@@ -11,6 +12,8 @@ urlpatterns = [
     path("api/", api.urls),
     path("captcha/", include("captcha.urls")),
     path("admin/", admin.site.urls),
+    path("backoffice/", include(backoffice_urlpatterns)),
+    path("", include(public_urlpatterns)),
 ]
 
 admin.site.site_header = "Assistance activité partielle — administration"

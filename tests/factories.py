@@ -1,11 +1,14 @@
 from __future__ import annotations
 
 import factory
+from django.contrib.auth.hashers import make_password
 from django.utils import timezone
 
 from accounts.models import ExtranetAccount, Role, User
 from establishments.models import Establishment, RegistryEstablishment
 from tickets.models import Motif, Queue, Source, Status, Ticket
+
+EXTRANET_TEST_PASSWORD = "Un-Mot-de-passe-solide-2026"
 
 # Valid SIRETs (Luhn on SIREN and SIRET), generated once.
 VALID_SIRETS = [
@@ -79,6 +82,13 @@ class ExtranetAccountFactory(factory.django.DjangoModelFactory):
     holder_first_name = "Ancien"
     holder_last_name = "Gestionnaire"
     holder_email = factory.Sequence(lambda n: f"holder{n}@exemple.fr")
+    password = factory.LazyFunction(lambda: make_password(None))
+
+    class Params:
+        # A holder who activated the account with EXTRANET_TEST_PASSWORD.
+        with_password = factory.Trait(
+            password=factory.LazyFunction(lambda: make_password(EXTRANET_TEST_PASSWORD))
+        )
 
 
 class TicketFactory(factory.django.DjangoModelFactory):

@@ -9,6 +9,9 @@ class EmailStatus(models.TextChoices):
     SENDING = "sending", _("En cours d'envoi")
     SENT = "sent", _("Envoyé")
     FAILED = "failed", _("Échec")
+    # Not sent because it no longer had an object (e.g. a recovery link replaced by a
+    # newer one before its e-mail left).
+    CANCELLED = "cancelled", _("Sans objet")
 
 
 class OutboundEmail(models.Model):

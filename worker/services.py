@@ -65,8 +65,20 @@ def email_queue(
     return email
 
 
-def _render(email: OutboundEmail) -> EmailMessage:
-    context = {**email.context, "site_base_url": settings.SITE_BASE_URL}
+def _secret_link_context(email: OutboundEmail) -> dict | None:
+    """E-mails that carry a secret link (recovery, activation, objection) have its token
+    drawn now, at send time, so the token exists in the message only and never in the
+    outbox row. None: the link lost its object, the e-mail is not sent."""
+    spec = email.context.get("secret_link")
+    if not spec:
+        return {}
+    from accounts.recovery import secret_link_issue
+
+    return secret_link_issue(spec=spec)
+
+
+def _render(email: OutboundEmail, extra: dict | None = None) -> EmailMessage:
+    context = {**email.context, **(extra or {}), "site_base_url": settings.SITE_BASE_URL}
     subject = render_to_string(f"emails/{email.template}_subject.txt", context)
     body = render_to_string(f"emails/{email.template}_body.txt", context)
     return EmailMessage(
@@ -96,8 +108,16 @@ def email_deliver(*, email_id: int) -> bool:
     if not claimed:
         return False
     email = OutboundEmail.objects.select_related("ticket").get(pk=email_id)
+    extra = _secret_link_context(email)
+    if extra is None:
+        OutboundEmail.objects.filter(pk=email.pk).update(
+            status=EmailStatus.CANCELLED, last_error="Lien devenu sans objet avant l'envoi."
+        )
+        logger.info("E-mail %s (%s) cancelled: its link lost its object.", email.pk,
+                    email.template)
+        return False
     try:
-        message = _render(email)
+        message = _render(email, extra)
         message.send(fail_silently=False)
     except TRANSIENT_ERRORS as exc:
         _record_failure(email, exc)
@@ -106,6 +126,10 @@ def email_deliver(*, email_id: int) -> bool:
         OutboundEmail.objects.filter(pk=email.pk).update(
             status=EmailStatus.SENT, sent_at=timezone.now(), last_error=""
         )
+        if email.context.get("secret_link"):
+            from accounts.recovery import secret_link_sent
+
+            secret_link_sent(spec=email.context["secret_link"])
         if email.ticket_id:
             from tickets.models import EventKind
             from tickets.services import ticket_event_record

@@ -27,6 +27,21 @@ FUZZ_SETTINGS = settings(
 )
 
 
+@pytest.fixture(autouse=True)
+def _keep_the_test_connection():
+    """Schemathesis calls the WSGI application directly. Django's request signals would
+    then close the test's database connection (it is in a transaction, and older than
+    CONN_MAX_AGE on a long run); Django's own test client disconnects them, so do we."""
+    from django.core.signals import request_finished, request_started
+    from django.db import close_old_connections
+
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
+
+
 @pytest.fixture
 def api_key_header(db):
     return {"X-API-Key": api_key_create(name="fuzz")[1]}

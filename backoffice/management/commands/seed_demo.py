@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
+from django.contrib.auth.hashers import make_password
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
@@ -21,6 +22,11 @@ DEMO_USERS = [
     ("superviseur@demo.asp.fr", "Sophie", "Superviseure", Role.SUPERVISOR, []),
     ("admin@demo.asp.fr", "Adam", "Admin", Role.ADMIN, []),
 ]
+# The demo extranet accounts' password (the previous holders of case 2.1).
+DEMO_EXTRANET_PASSWORD = "Demo-Extranet-Ancien-2026"
+# A demo Habilitation ticket whose SIRET verification is recorded as passed, so case 2.1
+# can be prepared at once in `make run` (the SIRET verification module records real ones).
+DEMO_VERIFIED_SIRET = "52601815500014"
 DEMO_API_KEY_NAME = "extranet-demo"
 DEMO_API_KEY = "demo0000.extranet-demo-key-not-for-production"
 
@@ -78,6 +84,8 @@ class Command(BaseCommand):
             self._api_key()
             self._establishments()
             self._tickets(users)
+            self._extranet_passwords()
+            self._verified_habilitation_ticket(users)
         self._print_logins()
 
     def _users(self) -> dict[str, User]:
@@ -165,6 +173,31 @@ class Command(BaseCommand):
             for step in PATHS[status]:
                 ticket = ticket_change_status(ticket=ticket, actor=agent, new_status=step)
 
+    def _extranet_passwords(self) -> None:
+        # Only accounts never given a password: a holder detached by a reassignment (its
+        # password made unusable) stays locked out across restarts.
+        for account in ExtranetAccount.objects.filter(password=""):
+            account.password = make_password(DEMO_EXTRANET_PASSWORD)
+            account.save(update_fields=["password"])
+
+    def _verified_habilitation_ticket(self, users: dict[str, User]) -> None:
+        from tickets.models import EventKind
+        from tickets.services import ticket_event_record
+
+        ticket = (
+            Ticket.objects.filter(siret=DEMO_VERIFIED_SIRET, motif=Motif.HABILITATION_EXTRANET)
+            .order_by("created_at")
+            .first()
+        )
+        if ticket is None or ticket.events.filter(kind=EventKind.SIRET_VERIFIED).exists():
+            return
+        ticket_event_record(
+            ticket=ticket,
+            kind=EventKind.SIRET_VERIFIED,
+            actor=users["agent@demo.asp.fr"],
+            data={"verdict": "passed", "source": "demo_seed"},
+        )
+
     def _print_logins(self) -> None:
         self.stdout.write("")
         self.stdout.write("Comptes de démonstration (back-office) :")
@@ -176,3 +209,5 @@ class Command(BaseCommand):
             self.stdout.write("Comptes extranet de démonstration (identifiant, SIRET) :")
             for account in accounts:
                 self.stdout.write(f"  {account.identifiant}  {account.establishment.siret}")
+            self.stdout.write(f"  (mot de passe des comptes non réattribués : "
+                              f"{DEMO_EXTRANET_PASSWORD})")

@@ -1,0 +1,167 @@
+"""Extranet accounts on the public side: login sessions and "Créer mon espace" (case 1).
+
+Extranet accounts are not Django users. Their session is two keys in the Django session:
+the account id and the account's ``session_generation`` at login. Every protected request
+compares the latter with the account's current value, so bumping the counter (password
+changed, holder detached) ends every open session of the account at once.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import unicodedata
+
+from django.contrib.auth.hashers import check_password, make_password
+from django.db import IntegrityError, transaction
+from django.shortcuts import redirect
+from django.utils import timezone
+
+from establishments.models import Establishment, RegistryEstablishment
+
+from .exceptions import EstablishmentAlreadyKnown
+from .models import ExtranetAccount, LinkPurpose
+from .recovery import recovery_link_create
+from .services import extranet_identifiant_generate
+
+logger = logging.getLogger(__name__)
+
+SESSION_ACCOUNT_KEY = "extranet_account_id"
+SESSION_GENERATION_KEY = "extranet_session_generation"
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    # Checked against when no account matches, so that a wrong identifiant costs the same
+    # time as a wrong password.
+    return make_password("no-such-account-placeholder-password")
+
+
+def normalize_identifiant(value: str) -> str:
+    return (value or "").strip().upper()
+
+
+def extranet_authenticate(*, identifiant: str, password: str) -> ExtranetAccount | None:
+    """The active account whose identifiant and password match, or None; same work and
+    same answer whether the identifiant exists or not."""
+    account = (
+        ExtranetAccount.objects.select_related("establishment")
+        .filter(identifiant=normalize_identifiant(identifiant), is_active=True)
+        .first()
+    )
+    if account is None or not account.has_usable_password():
+        check_password(password, _dummy_hash())
+        return None
+    if not account.check_password(password):
+        return None
+    return account
+
+
+def extranet_login(request, account: ExtranetAccount) -> None:
+    # A new session key at login: a session id planted before login is worth nothing.
+    request.session.cycle_key()
+    request.session[SESSION_ACCOUNT_KEY] = account.pk
+    request.session[SESSION_GENERATION_KEY] = account.session_generation
+    ExtranetAccount.objects.filter(pk=account.pk).update(last_login=timezone.now())
+
+
+def extranet_logout(request) -> None:
+    request.session.pop(SESSION_ACCOUNT_KEY, None)
+    request.session.pop(SESSION_GENERATION_KEY, None)
+    request.session.cycle_key()
+
+
+def extranet_account_from_request(request) -> ExtranetAccount | None:
+    """The account of this session if the session is still valid; a session whose
+    generation is stale (password changed, holder detached) is ended here."""
+    account_id = request.session.get(SESSION_ACCOUNT_KEY)
+    if account_id is None:
+        return None
+    account = (
+        ExtranetAccount.objects.select_related("establishment")
+        .filter(pk=account_id, is_active=True)
+        .first()
+    )
+    if account is None or account.session_generation != request.session.get(
+        SESSION_GENERATION_KEY
+    ):
+        extranet_logout(request)
+        return None
+    return account
+
+
+def extranet_login_required(view):
+    """Protects the "Mon espace" pages; checks the session on every request."""
+
+    @functools.wraps(view)
+    def wrapper(request, *args, **kwargs):
+        account = extranet_account_from_request(request)
+        if account is None:
+            return redirect("home")
+        request.extranet_account = account
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def normalize_secret_answer(answer: str) -> str:
+    """Case, accents and spacing do not matter in the answer to the secret question."""
+    decomposed = unicodedata.normalize("NFKD", answer or "")
+    plain = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return " ".join(plain.lower().split())
+
+
+def establishment_is_known(*, siret: str) -> bool:
+    return Establishment.objects.filter(siret=siret).exists()
+
+
+def extranet_space_create(
+    *,
+    siret: str,
+    establishment: dict,
+    holder: dict,
+    secret_question: str,
+    secret_answer: str,
+    requested_ip_hash: str = "",
+) -> ExtranetAccount:
+    """Case 1 (S3): create the establishment and its principal account, and e-mail the
+    identifiant with an activation link. The account has no usable password until the
+    holder chooses one through that link.
+
+    Raises ``EstablishmentAlreadyKnown`` when the establishment exists (case 2), also when
+    a twin request created it a moment earlier.
+    """
+    registry = RegistryEstablishment.objects.filter(siret=siret).first()
+    try:
+        with transaction.atomic():
+            if establishment_is_known(siret=siret):
+                raise EstablishmentAlreadyKnown("Cet établissement dispose déjà d'un compte.")
+            record = Establishment.objects.create(
+                siret=siret,
+                registry_status=registry.administrative_status if registry else "",
+                **establishment,
+            )
+            account = ExtranetAccount(
+                identifiant=extranet_identifiant_generate(),
+                establishment=record,
+                holder_last_name=holder["last_name"],
+                holder_first_name=holder["first_name"],
+                holder_phone=holder["phone"],
+                holder_email=holder["email"],
+                secret_question=secret_question,
+                secret_answer_hash=make_password(normalize_secret_answer(secret_answer)),
+            )
+            account.set_unusable_password()
+            account.save()
+            recovery_link_create(
+                account=account,
+                purpose=LinkPurpose.ACTIVATION,
+                template="extranet_account_created",
+                context={"denomination": record.denomination, "siret": record.siret},
+                requested_ip_hash=requested_ip_hash,
+            )
+    except IntegrityError as exc:
+        # The SIRET's unique constraint: a simultaneous creation won.
+        raise EstablishmentAlreadyKnown("Cet établissement dispose déjà d'un compte.") from exc
+    logger.info("Extranet space created for establishment %s.", record.pk)
+    return account

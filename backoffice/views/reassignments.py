@@ -1,0 +1,165 @@
+"""Back-office pages of the account reassignment (case 2.1): prepare it from a ticket, the
+supervisors' approval queue, a reassignment's page with its decision buttons.
+
+Thin: the rules (who may prepare, who may approve, the SIRET verification, the state
+machine) live in ``accounts.reassignments`` and hold whatever calls them. ``login_required``
+is the placeholder for the back-office's OTP-enforcing decorator.
+"""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_http_methods, require_POST
+
+from accounts import selectors
+from accounts.exceptions import ReassignmentForbidden, ReassignmentRefused
+from accounts.forms import ReassignmentDecisionForm, ReassignmentPrepareForm
+from accounts.models import AccountReassignment
+from accounts.reassignments import (
+    activation_link_resend,
+    reassignment_account_for_ticket,
+    reassignment_approve,
+    reassignment_cancel,
+    reassignment_prepare,
+    reassignment_reject,
+    siret_verification_passed,
+)
+from tickets.models import EventKind, Ticket
+
+staff_required = login_required
+
+
+def _split_name(full_name: str) -> tuple[str, str]:
+    """"Claire Dupont" → ("Claire", "Dupont"): a prefill the agent checks and corrects."""
+    parts = full_name.split()
+    if len(parts) < 2:
+        return "", full_name.strip()
+    return parts[0], " ".join(parts[1:])
+
+
+@staff_required
+@require_http_methods(["GET", "POST"])
+def reassignment_prepare_view(request, reference):
+    ticket = get_object_or_404(Ticket.objects.select_related("queue"), reference=reference)
+    account = reassignment_account_for_ticket(ticket=ticket)
+    if request.method == "POST":
+        form = ReassignmentPrepareForm(data=request.POST)
+        if form.is_valid():
+            try:
+                result = reassignment_prepare(ticket=ticket, actor=request.user,
+                                              **form.cleaned_data)
+            except ReassignmentForbidden as exc:
+                raise PermissionDenied(exc.message) from exc
+            except ReassignmentRefused as exc:
+                form.add_error(None, exc.message)
+            else:
+                messages.success(request, "Réattribution préparée : elle attend la validation "
+                                          "d'un superviseur.")
+                if result.repeated_within_window:
+                    messages.warning(request, "Attention : ce SIRET a déjà fait l'objet d'une "
+                                              "réattribution ces 90 derniers jours.")
+                return redirect("reassignment_detail", pk=result.reassignment.pk)
+    else:
+        first, last = _split_name(ticket.requester_name)
+        form = ReassignmentPrepareForm(initial={
+            "new_holder_first_name": first,
+            "new_holder_last_name": last,
+            "new_holder_email": ticket.email,
+            "new_holder_phone": ticket.phone,
+        })
+    return render(request, "backoffice/reassignments/prepare.html", {
+        "ticket": ticket,
+        "account": account,
+        "verification_passed": siret_verification_passed(ticket=ticket),
+        "existing": selectors.reassignments_for_ticket(ticket=ticket),
+        "form": form,
+    })
+
+
+@staff_required
+@require_http_methods(["GET"])
+def reassignment_list_view(request):
+    return render(request, "backoffice/reassignments/list.html", {
+        "pending": selectors.reassignments_pending(actor=request.user),
+        "recent": selectors.reassignments_recent(),
+    })
+
+
+@staff_required
+@require_http_methods(["GET"])
+def reassignment_detail_view(request, pk):
+    try:
+        reassignment = selectors.reassignment_detail(pk=pk)
+    except AccountReassignment.DoesNotExist as exc:
+        from django.http import Http404
+
+        raise Http404 from exc
+    return render(request, "backoffice/reassignments/detail.html", {
+        "reassignment": reassignment,
+        "can_decide": selectors.can_decide(reassignment=reassignment, user=request.user),
+        "is_preparer": reassignment.prepared_by_id == request.user.pk,
+        "others": selectors.other_reassignments_of_establishment(reassignment=reassignment),
+        "events": reassignment.ticket.events.filter(kind=EventKind.REASSIGNMENT)
+        .select_related("actor").order_by("created_at", "id"),
+        "history": selectors.holder_history(account=reassignment.account)[:10],
+        "decision_form": ReassignmentDecisionForm(),
+    })
+
+
+def _decide(request, pk, action, success_message):
+    reassignment = get_object_or_404(AccountReassignment, pk=pk)
+    form = ReassignmentDecisionForm(data=request.POST)
+    comment = form.cleaned_data["comment"] if form.is_valid() else ""
+    try:
+        if action is reassignment_approve:
+            result = action(reassignment=reassignment, actor=request.user)
+            if result.repeated_within_window:
+                messages.warning(request, "Ce SIRET a déjà fait l'objet d'une réattribution "
+                                          "ces 90 derniers jours.")
+        else:
+            action(reassignment=reassignment, actor=request.user, comment=comment)
+    except ReassignmentForbidden as exc:
+        raise PermissionDenied(exc.message) from exc
+    except ReassignmentRefused as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, success_message)
+    return redirect("reassignment_detail", pk=pk)
+
+
+@staff_required
+@require_POST
+def reassignment_approve_view(request, pk):
+    return _decide(request, pk, reassignment_approve,
+                   "Réattribution validée : les avis d'opposition partent, le changement "
+                   "s'appliquera à l'issue du délai.")
+
+
+@staff_required
+@require_POST
+def reassignment_reject_view(request, pk):
+    return _decide(request, pk, reassignment_reject, "Réattribution refusée.")
+
+
+@staff_required
+@require_POST
+def reassignment_cancel_view(request, pk):
+    return _decide(request, pk, reassignment_cancel, "Réattribution annulée.")
+
+
+@staff_required
+@require_POST
+def reassignment_activation_resend_view(request, pk):
+    reassignment = get_object_or_404(AccountReassignment, pk=pk)
+    try:
+        activation_link_resend(reassignment=reassignment, actor=request.user)
+    except ReassignmentForbidden as exc:
+        raise PermissionDenied(exc.message) from exc
+    except ReassignmentRefused as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, "Un nouveau lien d'activation part vers le nouveau titulaire.")
+    return redirect("reassignment_detail", pk=pk)

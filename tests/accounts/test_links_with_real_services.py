@@ -1,0 +1,142 @@
+"""Recovery links against real PostgreSQL, Redis and a real worker process (CI's second
+pass): single use under concurrency, a link sent by the worker and expired by the sweep,
+and a request made while the broker is unreachable sent exactly once when it is back."""
+
+from __future__ import annotations
+
+import threading
+import time
+from email import message_from_bytes
+
+import pytest
+from django.conf import settings
+from django.db import connection, connections
+from django.utils import timezone
+
+from accounts.exceptions import LinkInvalid
+from accounts.models import LinkPurpose, RecoveryLink, RecoveryRequest
+from accounts.recovery import (
+    recovery_link_create,
+    recovery_link_use,
+    recovery_request_record,
+    token_digest,
+)
+from accounts.tasks import recovery_links_expire_sweep, recovery_requests_sweep
+from tests.accounts.helpers import LINK_RE
+from tests.factories import ExtranetAccountFactory
+from tests.support.services import (  # noqa: F401 - fixtures
+    free_port,
+    publishing_to,
+    smtp_sink,
+    start_worker,
+    wait_for,
+)
+
+# serialized_rollback: the data migrations' rows (queues, routing rules) come back after
+# the flush that ends each transactional test.
+pytestmark = [
+    pytest.mark.services,
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+]
+
+
+def body_of(raw: bytes) -> str:
+    message = message_from_bytes(raw)
+    payload = message.get_payload(decode=True)
+    return payload.decode() if payload else str(message.get_payload())
+
+
+def test_two_simultaneous_uses_of_one_link_only_one_wins(django_capture_on_commit_callbacks):
+    from django.core import mail
+
+    account = ExtranetAccountFactory()
+    with django_capture_on_commit_callbacks(execute=True):
+        recovery_link_create(account=account, purpose=LinkPurpose.PASSWORD_RESET,
+                             template="extranet_password_reset")
+    [(_url, token)] = LINK_RE.findall(mail.outbox[-1].body)
+    digest = token_digest(token)
+    barrier = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def use(password):
+        try:
+            barrier.wait(timeout=10)
+            recovery_link_use(purpose=LinkPurpose.PASSWORD_RESET, token_hash=digest,
+                              new_password=password)
+            outcomes.append(password)
+        except LinkInvalid:
+            outcomes.append("refused")
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=use, args=(f"Mot-de-passe-fil-{i}-2026",))
+               for i in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert sorted(outcomes, key=lambda o: o == "refused") [1] == "refused"
+    assert outcomes.count("refused") == 1
+    winner = next(o for o in outcomes if o != "refused")
+    account.refresh_from_db()
+    assert account.check_password(winner)
+    assert RecoveryLink.objects.get().used_at is not None
+
+
+def test_the_worker_sends_a_link_and_the_sweep_expires_it(smtp_sink, start_worker):  # noqa: F811
+    sink = smtp_sink
+    worker = start_worker(broker_url=settings.CELERY_BROKER_URL, smtp_port=sink.port)
+    account = ExtranetAccountFactory(holder_email="titulaire@exemple.fr")
+    with publishing_to(settings.CELERY_BROKER_URL):
+        recovery_request_record(purpose="password", lookup=account.identifiant,
+                                requested_ip_hash="")
+        if not wait_for(lambda: len(sink.messages) >= 1):
+            pytest.fail("no e-mail arrived; worker output:\n" + worker.output())
+        _check_link_then_expire(sink)
+
+
+def _check_link_then_expire(sink):
+    [raw] = sink.messages
+    assert message_from_bytes(raw)["To"] == "titulaire@exemple.fr"
+    [(_url, token)] = LINK_RE.findall(body_of(raw))
+    link = RecoveryLink.objects.get()
+    assert wait_for(lambda: RecoveryLink.objects.get().sent_at is not None, timeout=10)
+    assert link.token_hash == token_digest(token)
+
+    RecoveryLink.objects.filter(pk=link.pk).update(
+        expires_at=timezone.now() - timezone.timedelta(seconds=1)
+    )
+    recovery_links_expire_sweep.delay()
+    assert wait_for(
+        lambda: RecoveryLink.objects.get().expired_recorded_at is not None, timeout=30
+    )
+    time.sleep(1)
+    assert len(sink.messages) == 1
+
+
+def test_a_request_made_while_the_broker_is_unreachable_goes_out_exactly_once(
+    smtp_sink, start_worker  # noqa: F811
+):
+    sink = smtp_sink
+    start_worker(broker_url=settings.CELERY_BROKER_URL, smtp_port=sink.port)
+    account = ExtranetAccountFactory(holder_email="titulaire@exemple.fr")
+    with publishing_to(f"redis://127.0.0.1:{free_port()}/0"):  # a closed port: Redis down
+        started = time.monotonic()
+        recovery_request_record(purpose="password", lookup=account.identifiant,
+                                requested_ip_hash="")
+        assert time.monotonic() - started < 10  # the web request does not hang
+    request = RecoveryRequest.objects.get()
+    assert request.enqueued_at is None and request.processed_at is None
+    time.sleep(2)
+    assert sink.messages == []
+
+    # The broker is back: beat's sweep (run here) hands the request over.
+    with publishing_to(settings.CELERY_BROKER_URL):
+        recovery_requests_sweep.delay()
+        assert wait_for(lambda: len(sink.messages) >= 1)
+        recovery_requests_sweep.delay()
+        time.sleep(3)
+    assert len(sink.messages) == 1
+    assert RecoveryRequest.objects.get().processed_at is not None
+    assert RecoveryLink.objects.count() == 1
+    connection.close()
