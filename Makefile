@@ -29,6 +29,8 @@ run: $(STAMP)
 	@echo ""
 	@echo "  Formulaire d'assistance : http://$(HOST):$(PORT)/assistance/"
 	@echo "  API (documentation)     : http://$(HOST):$(PORT)/api/docs"
+	@echo "  Back-office des agents  : http://$(HOST):$(PORT)/backoffice/"
+	@echo "  Code du second facteur  : $(BIN)/python manage.py demo_totp agent@demo.asp.fr"
 	@echo "  Administration          : http://$(HOST):$(PORT)/admin/"
 	@echo "  Courriels envoyés       : var/mail/"
 	@echo ""

@@ -6,11 +6,22 @@ with French messages.
 
 from __future__ import annotations
 
+from django.http import Http404
 from ninja import NinjaAPI
-from ninja.errors import AuthenticationError, ValidationError
+from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 from tickets.api import FormValidationFailed
 from tickets.api import router as tickets_router
+from tickets.exceptions import (
+    ActionNotAllowed,
+    InvalidTransition,
+    NoTicketAvailable,
+    StaleTicket,
+    TicketError,
+    TicketNotFound,
+)
+
+from .agent_api import router as agent_router
 
 api = NinjaAPI(
     title="Assistance activité partielle",
@@ -21,6 +32,7 @@ api = NinjaAPI(
     openapi_url="/openapi.json",
 )
 api.add_router("/v1/", tickets_router)
+api.add_router("/v1/", agent_router)
 
 INVALID = "Données invalides."
 
@@ -59,6 +71,40 @@ def form_validation_failed(request, exc: FormValidationFailed):
 
 @api.exception_handler(AuthenticationError)
 def authentication_error(request, exc):
-    return api.create_response(
-        request, {"detail": "Clé d'API absente ou invalide."}, status=401
-    )
+    if request.path.rstrip("/").endswith("/assistance-requests"):
+        detail = "Clé d'API absente ou invalide."
+    else:
+        detail = (
+            "Authentification requise : session du back-office avec second facteur vérifié, "
+            "ou jeton personnel."
+        )
+    return api.create_response(request, {"detail": detail}, status=401)
+
+
+@api.exception_handler(HttpError)
+def http_error(request, exc: HttpError):
+    detail = str(exc)
+    if exc.status_code == 403 and "CSRF" in detail:
+        detail = "Jeton CSRF absent ou invalide."
+    return api.create_response(request, {"detail": detail}, status=exc.status_code)
+
+
+@api.exception_handler(Http404)
+def not_found(request, exc):
+    return api.create_response(request, {"detail": "Ressource introuvable."}, status=404)
+
+
+# Domain refusals of the agent operations → HTTP, with the service's French message.
+_TICKET_ERROR_STATUS = [
+    (TicketNotFound, 404),
+    (ActionNotAllowed, 403),
+    (StaleTicket, 409),
+    (InvalidTransition, 409),
+    (NoTicketAvailable, 409),
+]
+
+
+@api.exception_handler(TicketError)
+def ticket_error(request, exc: TicketError):
+    status = next((code for cls, code in _TICKET_ERROR_STATUS if isinstance(exc, cls)), 409)
+    return api.create_response(request, {"detail": exc.message}, status=status)

@@ -189,6 +189,34 @@ class Ticket(models.Model):
             models.Index(fields=["assignee", "status"], name="ticket_assignee_idx"),
             models.Index(fields=["siret", "created_at"], name="ticket_siret_idx"),
             models.Index(fields=["email"], name="ticket_email_idx"),
+            # Back-office lists (keyset on the sort key + id, see tickets.selectors):
+            # "mes tickets", oldest first.
+            models.Index(
+                fields=["assignee", "created_at", "id"], name="ticket_assignee_created_idx"
+            ),
+            # "Non assignés" across the agent's queues.
+            models.Index(
+                fields=["created_at", "id"],
+                name="ticket_unassigned_open_idx",
+                condition=models.Q(assignee__isnull=True, status__in=OPEN_STATUSES),
+            ),
+            # "Prendre le ticket suivant": highest priority, then oldest, unassigned.
+            models.Index(
+                fields=["queue", "-priority", "created_at", "id"],
+                name="ticket_next_unassigned_idx",
+                condition=models.Q(assignee__isnull=True, status__in=OPEN_STATUSES),
+            ),
+            # A queue's open tickets sorted by priority or by last change.
+            models.Index(
+                fields=["queue", "priority", "created_at", "id"],
+                name="ticket_queue_open_prio_idx",
+                condition=models.Q(status__in=OPEN_STATUSES),
+            ),
+            models.Index(
+                fields=["queue", "updated_at", "id"],
+                name="ticket_queue_open_upd_idx",
+                condition=models.Q(status__in=OPEN_STATUSES),
+            ),
         ]
         constraints = [
             models.CheckConstraint(
