@@ -7,10 +7,11 @@ import re
 
 import django_filters
 from django.db.models import Q
-from dsfr.forms import DsfrBaseForm
 
 from tickets.models import OPEN_STATUSES, Motif, Status, Ticket
 from tickets.selectors import AGE_FILTERS, age_q, assignable_users, sla_late_q
+
+from .forms import BackofficeForm
 
 AGE_CHOICES = [
     ("lt1d", "Moins de 24 heures"),
@@ -29,7 +30,7 @@ def _assignee_choices(user):
     return choices
 
 
-class TicketFilterForm(DsfrBaseForm):
+class TicketFilterForm(BackofficeForm):
     pass
 
 

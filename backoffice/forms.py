@@ -8,7 +8,18 @@ from dsfr.forms import DsfrBaseForm
 from tickets.models import Status
 
 
-class LoginForm(DsfrBaseForm):
+class BackofficeForm(DsfrBaseForm):
+    """DSFR form whose every widget names its group class (the DSFR field template reads
+    ``widget.group_class``, which django-dsfr only sets for selects and radios)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            if not hasattr(field.widget, "group_class"):
+                field.widget.group_class = "fr-input-group"
+
+
+class LoginForm(BackofficeForm):
     email = forms.EmailField(
         label="Adresse électronique",
         widget=forms.EmailInput(attrs={"autocomplete": "username", "autofocus": True}),
@@ -20,7 +31,7 @@ class LoginForm(DsfrBaseForm):
     )
 
 
-class OTPTokenForm(DsfrBaseForm):
+class OTPTokenForm(BackofficeForm):
     token = forms.RegexField(
         label="Code à 6 chiffres de votre application d'authentification",
         regex=r"^\s*\d{6}\s*$",
@@ -34,11 +45,11 @@ class OTPTokenForm(DsfrBaseForm):
         return self.cleaned_data["token"].strip()
 
 
-class PersonalTokenForm(DsfrBaseForm):
+class PersonalTokenForm(BackofficeForm):
     name = forms.CharField(label="Nom du jeton (à quoi il sert)", max_length=100)
 
 
-class VersionedForm(DsfrBaseForm):
+class VersionedForm(BackofficeForm):
     """Ticket page forms carry the version of the ticket the agent was looking at."""
 
     version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
@@ -53,12 +64,12 @@ class AssignForm(VersionedForm):
     assignee = forms.IntegerField(label="Assigner à", required=False)
 
 
-class MessageForm(DsfrBaseForm):
+class MessageForm(BackofficeForm):
     body = forms.CharField(label="Message", widget=forms.Textarea(attrs={"rows": 5}))
     version = forms.IntegerField(widget=forms.HiddenInput, min_value=1, required=False)
 
 
-class BulkForm(DsfrBaseForm):
+class BulkForm(BackofficeForm):
     ACTIONS = [("assign", "Assigner"), ("status", "Changer le statut")]
 
     action = forms.ChoiceField(choices=ACTIONS)
