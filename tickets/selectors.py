@@ -247,8 +247,9 @@ def ticket_page(
     return TicketPage(rows, next_cursor, previous_cursor, name, descending)
 
 
-def capped_count(qs: QuerySet, cap: int = COUNT_CAP) -> tuple[int, bool]:
+def capped_count(qs: QuerySet, cap: int | None = None) -> tuple[int, bool]:
     """``(count, more)``: counts at most ``cap + 1`` rows, so its cost is bounded."""
+    cap = COUNT_CAP if cap is None else cap
     n = qs.order_by().values("pk")[: cap + 1].count()
     return min(n, cap), n > cap
 
