@@ -6,7 +6,7 @@ domain exceptions become 403/404/409 in ``backoffice.api``."""
 
 from __future__ import annotations
 
-from ninja import Query, Router, Schema
+from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
 from accounts.auth import AgentSessionAuth, PersonalTokenAuth
@@ -264,7 +264,7 @@ def ticket_status_op(request, ticket_id: int, payload: StatusIn):
 def ticket_note_op(request, ticket_id: int, payload: NoteIn):
     ticket = _visible(request, ticket_id)
     message = ticket_note_add(ticket=ticket, actor=request.user, body=payload.body)
-    return 201, {"id": message.pk, "ticket_version": _visible(request, ticket_id).version}
+    return Status(201, {"id": message.pk, "ticket_version": _visible(request, ticket_id).version})
 
 
 @router.post(
@@ -277,7 +277,7 @@ def ticket_reply_op(request, ticket_id: int, payload: ReplyIn):
     message = ticket_reply(
         ticket=ticket, actor=request.user, body=payload.body, expected_version=payload.version
     )
-    return 201, {"id": message.pk, "ticket_version": _visible(request, ticket_id).version}
+    return Status(201, {"id": message.pk, "ticket_version": _visible(request, ticket_id).version})
 
 
 @router.get(

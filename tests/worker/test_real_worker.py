@@ -21,7 +21,11 @@ from tickets.validation import AssistanceRequestForm
 from worker.celery import app as celery_app
 from worker.models import EmailStatus, OutboundEmail
 
-pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
+# serialized_rollback: an earlier transactional test flushes the queues seeded by migrations.
+pytestmark = [
+    pytest.mark.services,
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+]
 
 ROOT = Path(__file__).resolve().parents[2]
 
