@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 import django_filters
+from django import forms
 from django.db.models import Q
 
 from tickets.models import OPEN_STATUSES, Motif, Status, Ticket
@@ -115,3 +116,33 @@ class TicketFilter(django_filters.FilterSet):
             | Q(requester_name__icontains=value)
             | Q(reference__icontains=value)
         )
+
+
+def filter_fields(form) -> list[dict]:
+    """What the lean filter template needs for each field. Django's widget templates
+    render every option through the template engine: for a list page shown all day long,
+    that was a third of the page's time."""
+    data = form.data
+    errors = form.errors if form.is_bound else {}
+    fields = []
+    for name, field in form.fields.items():
+        entry = {
+            "name": name,
+            "id": f"id_{name}",
+            "label": field.label,
+            "errors": errors.get(name, []),
+        }
+        if isinstance(field, forms.MultipleChoiceField):
+            selected = set(data.getlist(name)) if hasattr(data, "getlist") else set()
+            entry.update(kind="multi", choices=[
+                (str(value), label, str(value) in selected) for value, label in field.choices
+            ])
+        elif isinstance(field, forms.ChoiceField):
+            current = str(data.get(name, "") or "")
+            entry.update(kind="select", choices=[
+                (str(value), label, str(value) == current) for value, label in field.choices
+            ])
+        else:
+            entry.update(kind="text", value=data.get(name, "") or "")
+        fields.append(entry)
+    return fields

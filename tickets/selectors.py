@@ -92,13 +92,17 @@ def assignable_users(*, user: User, queue_ids: list[int] | None = None) -> list[
     """Who ``user`` may pick as an assignee (filters and assignment forms): the active
     members of the given queues (default: the actor's queues) and the supervisors."""
     ids = queue_ids if queue_ids is not None else visible_queue_ids(user)
-    return list(
-        User.objects.filter(is_active=True)
-        .filter(Q(queues__in=ids) | Q(role__in=("supervisor", "admin")))
-        .distinct()
-        .only("pk", "first_name", "last_name", "email")
-        .order_by("last_name", "first_name", "pk")
-    )
+    memo = user.__dict__.setdefault("_assignable_users", {})
+    key = tuple(sorted(ids))
+    if key not in memo:
+        memo[key] = list(
+            User.objects.filter(is_active=True)
+            .filter(Q(queues__in=ids) | Q(role__in=("supervisor", "admin")))
+            .distinct()
+            .only("pk", "first_name", "last_name", "email")
+            .order_by("last_name", "first_name", "pk")
+        )
+    return memo[key]
 
 
 # --- Lists ----------------------------------------------------------------------------------
@@ -285,8 +289,10 @@ def queue_counts(*, user: User) -> QueueCounts:
 
     One query whatever the size: each figure is a ``COUNT`` over a ``LIMIT cap + 1``
     subquery that walks the (queue, status, created_at, id) index, so the whole costs at
-    most a few thousand index entries. Cached a few seconds per user: the navigation is on
-    every page.
+    most a few thousand index entries. The ``ORDER BY`` matches the index: without it the
+    planner may pick a sequential scan that crosses every closed ticket before it finds
+    the open ones (open tickets are the recent rows, at the end of the table). Cached a
+    few seconds per user: the navigation is on every page.
     """
     queue_ids = visible_queue_ids(user)
     table = connection.ops.quote_name(Ticket._meta.db_table)
@@ -297,7 +303,7 @@ def queue_counts(*, user: User) -> QueueCounts:
         for status in OPEN_STATUSES:
             arms.append(
                 f"SELECT %s, %s, (SELECT COUNT(*) FROM (SELECT 1 FROM {table} "
-                f"WHERE queue_id = %s AND status = %s LIMIT {limit}) t)"
+                f"WHERE queue_id = %s AND status = %s ORDER BY created_at, id LIMIT {limit}) t)"
             )
             params += [queue_id, str(status), queue_id, str(status)]
     if queue_ids:
@@ -306,13 +312,15 @@ def queue_counts(*, user: User) -> QueueCounts:
         arms.append(
             f"SELECT -1, 'mine', (SELECT COUNT(*) FROM (SELECT 1 FROM {table} "
             f"WHERE assignee_id = %s AND status IN ({open_placeholders}) "
-            f"AND queue_id IN ({placeholders}) LIMIT {limit}) t)"
+            f"AND queue_id IN ({placeholders}) "
+            f"ORDER BY created_at, id LIMIT {limit}) t)"
         )
         params += [user.pk, *map(str, OPEN_STATUSES), *queue_ids]
         arms.append(
             f"SELECT -2, 'unassigned', (SELECT COUNT(*) FROM (SELECT 1 FROM {table} "
             f"WHERE assignee_id IS NULL AND status IN ({open_placeholders}) "
-            f"AND queue_id IN ({placeholders}) LIMIT {limit}) t)"
+            f"AND queue_id IN ({placeholders}) "
+            f"ORDER BY created_at, id LIMIT {limit}) t)"
         )
         params += [*map(str, OPEN_STATUSES), *queue_ids]
     if not arms:

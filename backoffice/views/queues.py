@@ -19,7 +19,7 @@ from tickets.services import ticket_bulk_assign, ticket_bulk_change_status, tick
 
 from ..decorators import backoffice_required
 from ..export import export_csv, export_xlsx
-from ..filters import TicketFilter
+from ..filters import TicketFilter, filter_fields
 from ..forms import BulkForm
 from ..tables import SORTABLE_COLUMNS, TicketTable
 from .nav import nav_context
@@ -100,6 +100,8 @@ def _render_list(
         "queue": queue,
         "filter": filterset,
         "table": table,
+        "rows": table.fast_rows(),
+        "filter_fields": filter_fields(filterset.form),
         "page": page,
         "count": selectors.format_count(count, more),
         "headers": headers,
