@@ -194,6 +194,12 @@ class Ticket(models.Model):
             models.Index(
                 fields=["assignee", "created_at", "id"], name="ticket_assignee_created_idx"
             ),
+            # A queue filtered on an assignee (and a status): the rows and the capped count
+            # are both one range of this index.
+            models.Index(
+                fields=["queue", "assignee", "status", "created_at", "id"],
+                name="ticket_queue_assignee_idx",
+            ),
             # "Non assignés" across the agent's queues.
             models.Index(
                 fields=["created_at", "id"],

@@ -251,10 +251,18 @@ def ticket_page(
     return TicketPage(rows, next_cursor, previous_cursor, name, descending)
 
 
-def capped_count(qs: QuerySet, cap: int | None = None) -> tuple[int, bool]:
-    """``(count, more)``: counts at most ``cap + 1`` rows, so its cost is bounded."""
+def capped_count(
+    qs: QuerySet, cap: int | None = None, *, sort: str | None = None
+) -> tuple[int, bool]:
+    """``(count, more)``: counts at most ``cap + 1`` rows, so its cost is bounded.
+
+    The rows are taken in the list's index order: with a bare ``LIMIT`` the planner may
+    choose a sequential scan, which crosses every closed ticket before the open ones
+    (the recent rows, at the end of the table)."""
     cap = COUNT_CAP if cap is None else cap
-    n = qs.order_by().values("pk")[: cap + 1].count()
+    name, descending = parse_sort(sort)
+    order = [("-" if descending else "") + f for f in SORTS[name]]
+    n = qs.order_by(*order).values("pk")[: cap + 1].count()
     return min(n, cap), n > cap
 
 

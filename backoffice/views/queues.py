@@ -82,7 +82,7 @@ def _render_list(
         after=request.GET.get("after"),
         before=request.GET.get("before"),
     )
-    count, more = selectors.capped_count(qs)
+    count, more = selectors.capped_count(qs, sort=page.sort_param)
     table = TicketTable(
         page.rows,
         now=timezone.now(),

@@ -66,8 +66,6 @@ def ticket_detail(request, pk):
             if value in ticket.allowed_transitions()
         ],
         "assignees": selectors.assignable_users(user=request.user, queue_ids=[ticket.queue_id]),
-        "note_form": MessageForm(prefix="note"),
-        "reply_form": MessageForm(prefix="reply", initial={"version": ticket.version}),
     }
     return render(request, "backoffice/tickets/detail.html", context)
 
