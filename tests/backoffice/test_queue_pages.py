@@ -301,3 +301,21 @@ def test_api_reply_and_note(agent, verified_client, django_capture_on_commit_cal
     detail = client.get(f"/api/v1/tickets/{ticket.pk}").json()
     assert [m["kind"] for m in detail["messages"]] == ["reply", "note"]
     assert "reply_sent" in [e["kind"] for e in detail["events"]]
+
+
+def test_agent_operations_are_documented_in_openapi(client):
+    schema = client.get("/api/openapi.json").json()
+    for path in (
+        "/api/v1/tickets",
+        "/api/v1/tickets/{ticket_id}",
+        "/api/v1/tickets/{ticket_id}/claim",
+        "/api/v1/queues/{slug}/take-next",
+        "/api/v1/tickets/{ticket_id}/assign",
+        "/api/v1/tickets/{ticket_id}/status",
+        "/api/v1/tickets/{ticket_id}/notes",
+        "/api/v1/tickets/{ticket_id}/replies",
+        "/api/v1/queues",
+    ):
+        assert path in schema["paths"], path
+    schemes = schema["components"]["securitySchemes"]
+    assert {"PersonalTokenAuth", "AgentSessionAuth"} <= set(schemes)
