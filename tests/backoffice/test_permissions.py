@@ -17,7 +17,7 @@ from tickets.models import Ticket
 
 pytestmark = pytest.mark.django_db
 
-PERSONAS = ["anonymous", "agent", "other_agent", "supervisor", "admin_user"]
+PERSONAS = ["anonymous", "unverified", "agent", "other_agent", "supervisor", "admin_user"]
 ALLOWED = {"agent", "supervisor", "admin_user"}
 
 
@@ -26,6 +26,16 @@ def client_for(request, verified_client):
     def make(persona):
         if persona == "anonymous":
             return Client(), None
+        if persona == "unverified":
+            # The agent of the queue, with its password checked but no second factor
+            # verified in this session (it has a confirmed device).
+            from tests.factories import TOTPDeviceFactory
+
+            user = request.getfixturevalue("agent")
+            TOTPDeviceFactory(user=user)
+            client = Client()
+            client.force_login(user)
+            return client, user
         user = request.getfixturevalue(persona)
         return verified_client(user), user
 
@@ -133,6 +143,13 @@ def test_object_operations(client_for, persona, name, kind, method, url_of, data
             assert response.status_code == 302
             assert response["Location"].startswith(reverse("backoffice:login"))
         assert _snapshot(ticket) == before
+    elif persona == "unverified":
+        if kind == "api":
+            assert response.status_code == 401
+        else:
+            assert response.status_code == 302
+            assert response["Location"].startswith(reverse("backoffice:otp_verify"))
+        assert _snapshot(ticket) == before
     elif persona in ALLOWED:
         assert response.status_code in (200, 201, 302), response.content[:300]
         if method == "post":
@@ -154,9 +171,11 @@ def test_list_operations(client_for, persona, name, kind, url_of):
     TicketFactory(reference="AP-2026-777777")
     client, _user = client_for(persona)
     response = client.get(url_of())
-    if persona == "anonymous":
+    if persona in ("anonymous", "unverified"):
         expected = 401 if kind == "api" else 302
         assert response.status_code == expected
+        if persona == "unverified" and kind == "ui":
+            assert response["Location"].startswith(reverse("backoffice:otp_verify"))
         return
     assert response.status_code in (200, 302)
     body = _body(response) if response.status_code == 200 else ""
@@ -168,8 +187,8 @@ def test_list_operations(client_for, persona, name, kind, url_of):
         assert '"slug": "habilitation"' not in body
 
 
-@pytest.mark.parametrize("persona", ["other_agent", "anonymous"])
-def test_bulk_on_a_ticket_of_another_queue_changes_nothing(client_for, persona, habilitation_queue):
+@pytest.mark.parametrize("persona", ["other_agent", "anonymous", "unverified"])
+def test_bulk_by_someone_not_allowed_changes_nothing(client_for, persona, habilitation_queue):
     ticket = TicketFactory()
     client, user = client_for(persona)
     before = _snapshot(ticket)
