@@ -56,6 +56,8 @@ class TicketTable(tables.Table):
     def __init__(self, *args, now=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.now = now or timezone.now()
+        # One reverse() for the table instead of one per row.
+        self.detail_url_prefix = reverse("backoffice:ticket_detail", args=[0])[: -len("0/")]
         # Labels resolved once per table: ``get_FOO_display`` resolves a lazy translation
         # for every cell, a measurable share of a page.
         self.labels = {
@@ -84,8 +86,9 @@ class TicketTable(tables.Table):
         )
 
     def render_reference(self, record):
-        url = reverse("backoffice:ticket_detail", args=[record.pk])
-        return format_html('<a href="{}">{}</a>', url, record.reference)
+        return format_html(
+            '<a href="{}{}/">{}</a>', self.detail_url_prefix, record.pk, record.reference
+        )
 
     def render_status(self, record):
         return format_html(
