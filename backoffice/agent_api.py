@@ -34,7 +34,6 @@ from .agent_schemas import (
     TicketDetailOut,
     TicketOut,
     TicketPageOut,
-    VersionIn,
 )
 from .filters import TicketFilter
 from .views.tickets import describe_event
@@ -201,11 +200,15 @@ def _reload(request, ticket_id: int) -> dict:
     response={200: TicketOut, **ERRORS},
     summary="Prendre un ticket non assigné",
 )
-def ticket_claim_op(request, ticket_id: int, payload: VersionIn | None = None):
+def ticket_claim_op(
+    request,
+    ticket_id: int,
+    version: int | None = Query(
+        None, description="Version du ticket lue par l'agent (refus 409 si périmée)."
+    ),
+):
     ticket = _visible(request, ticket_id)
-    ticket_claim(
-        ticket=ticket, actor=request.user, expected_version=payload.version if payload else None
-    )
+    ticket_claim(ticket=ticket, actor=request.user, expected_version=version)
     return _reload(request, ticket_id)
 
 

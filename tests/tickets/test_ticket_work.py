@@ -299,3 +299,16 @@ def test_ticket_page_shows_card_timeline_and_messages(agent, verified_client):
     assert earlier.reference in html
     assert "AP-2026-888888" not in html  # a ticket of a queue the agent does not work on
     assert "Note secrète des agents" in html
+
+
+def test_api_claim_and_take_next_without_a_body(agent, verified_client):
+    first, second = TicketFactory(), TicketFactory()
+    client = verified_client(agent)
+    response = client.post(f"/api/v1/tickets/{first.pk}/claim")
+    assert response.status_code == 200, response.content
+    assert response.json()["assignee"]["id"] == agent.pk
+    response = client.post("/api/v1/queues/habilitation/take-next")
+    assert response.status_code == 200 and response.json()["id"] == second.pk
+    response = client.post("/api/v1/queues/habilitation/take-next")
+    assert response.status_code == 409
+    assert response.json()["detail"] == "Aucun ticket à prendre dans cette file."
