@@ -291,6 +291,16 @@ class QueueCounts:
         return total, more
 
 
+def _queue_counts_key(user: User) -> str:
+    return f"backoffice:queue-counts:{user.pk}:{','.join(map(str, visible_queue_ids(user)))}"
+
+
+def queue_counts_forget(*, user: User) -> None:
+    """After the actor's own change, its next page shows fresh counts (colleagues' pages
+    catch up within ``QUEUE_COUNTS_CACHE_SECONDS``)."""
+    cache.delete(_queue_counts_key(user))
+
+
 def queue_counts(*, user: User) -> QueueCounts:
     """Open tickets per visible queue and status, the actor's own open tickets and the
     unassigned ones, each capped at ``COUNT_CAP``.
@@ -333,7 +343,7 @@ def queue_counts(*, user: User) -> QueueCounts:
         params += [*map(str, OPEN_STATUSES), *queue_ids]
     if not arms:
         return QueueCounts({}, (0, False), (0, False))
-    cache_key = f"backoffice:queue-counts:{user.pk}:{','.join(map(str, queue_ids))}"
+    cache_key = _queue_counts_key(user)
     rows = cache.get(cache_key)
     if rows is None:
         with connection.cursor() as cursor:

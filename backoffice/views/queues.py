@@ -198,6 +198,7 @@ def queue_take_next(request, slug):
     except TicketError as exc:
         messages.warning(request, exc.message)
         return redirect("backoffice:queue", slug=queue.slug)
+    selectors.queue_counts_forget(user=request.user)
     messages.success(request, f"Le ticket {ticket.reference} vous est assigné.")
     return redirect("backoffice:ticket_detail", pk=ticket.pk)
 
@@ -234,5 +235,6 @@ def tickets_bulk(request):
     except TicketError as exc:
         messages.error(request, exc.message)
         return redirect(back)
+    selectors.queue_counts_forget(user=request.user)
     messages.success(request, f"{len(done)} ticket(s) mis à jour.")
     return redirect(back)

@@ -81,6 +81,7 @@ def _act(request, pk, action):
     except TicketError as exc:
         messages.error(request, exc.message)
     else:
+        selectors.queue_counts_forget(user=request.user)
         if result:
             messages.success(request, result)
     return redirect("backoffice:ticket_detail", pk=ticket.pk)

@@ -319,3 +319,13 @@ def test_agent_operations_are_documented_in_openapi(client):
         assert path in schema["paths"], path
     schemes = schema["components"]["securitySchemes"]
     assert {"PersonalTokenAuth", "AgentSessionAuth"} <= set(schemes)
+
+
+def test_own_change_refreshes_the_navigation_counts(agent, verified_client):
+    TicketFactory()
+    client = verified_client(agent)
+    assert selectors.queue_counts(user=agent).mine == (0, False)
+    client.get(reverse("backoffice:my_tickets"))  # counts now cached
+    client.post(reverse("backoffice:queue_take_next", args=["habilitation"]))
+    response = client.get(reverse("backoffice:my_tickets"))
+    assert response.context["nav_mine"] == "1"
