@@ -34,6 +34,8 @@ run: $(STAMP)
 	@echo "  Réattributions          : http://$(HOST):$(PORT)/backoffice/reattributions/"
 	@echo "  Délai d'opposition (démo) : $(REASSIGNMENT_WAITING_PERIOD_HOURS) h"
 	@echo "  API (documentation)     : http://$(HOST):$(PORT)/api/docs"
+	@echo "  Back-office des agents  : http://$(HOST):$(PORT)/backoffice/"
+	@echo "  Code du second facteur  : $(BIN)/python manage.py demo_totp agent@demo.asp.fr"
 	@echo "  Administration          : http://$(HOST):$(PORT)/admin/"
 	@echo "  Courriels envoyés       : var/mail/"
 	@echo ""

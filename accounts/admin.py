@@ -6,10 +6,11 @@ from .models import (
     ApiKey,
     ExtranetAccount,
     ExtranetHolderHistory,
+    PersonalToken,
     RecoveryLink,
     User,
 )
-from .services import api_key_create, api_key_revoke
+from .services import api_key_create, api_key_revoke, personal_token_revoke
 
 
 @admin.register(User)
@@ -77,6 +78,26 @@ class ApiKeyAdmin(admin.ModelAdmin):
     def revoke(self, request, queryset):
         for key in queryset:
             api_key_revoke(key=key)
+
+
+@admin.register(PersonalToken)
+class PersonalTokenAdmin(admin.ModelAdmin):
+    # Agents create their tokens in the back-office; the admin only lists and revokes.
+    list_display = ["name", "user", "prefix", "created_at", "last_used_at", "revoked_at"]
+    list_select_related = ["user"]
+    search_fields = ["name", "user__email", "prefix"]
+    actions = ["revoke"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    @admin.action(description="Révoquer les jetons sélectionnés")
+    def revoke(self, request, queryset):
+        for token in queryset:
+            personal_token_revoke(user=token.user, token_id=token.pk)
 
 
 class _ReadOnlyAdmin(admin.ModelAdmin):

@@ -469,3 +469,45 @@ class ExtranetHolderHistory(models.Model):
 
     def __str__(self) -> str:
         return f"{self.account_id} {self.changed_at:%Y-%m-%d}"
+class PersonalToken(models.Model):
+    """A personal token an agent creates in the back-office to call the agent API from a
+    script (``Authorization: Bearer <token>``).
+
+    Shown once; only its SHA-256 digest is stored (256 random bits: nothing to brute-force).
+    A token acts as its user, with the user's role and queues, and only while that user is
+    active and has a confirmed second factor.
+    """
+
+    PREFIX_LENGTH = 8
+
+    user = models.ForeignKey(
+        "accounts.User",
+        on_delete=models.CASCADE,
+        related_name="personal_tokens",
+        verbose_name=_("agent"),
+    )
+    name = models.CharField(_("nom"), max_length=100)
+    prefix = models.CharField(_("préfixe"), max_length=PREFIX_LENGTH, unique=True)
+    token_hash = models.CharField(max_length=64, editable=False)
+    created_at = models.DateTimeField(_("créé le"), default=timezone.now)
+    last_used_at = models.DateTimeField(_("dernière utilisation"), null=True, blank=True)
+    revoked_at = models.DateTimeField(_("révoqué le"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("jeton personnel")
+        verbose_name_plural = _("jetons personnels")
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    @staticmethod
+    def digest(raw_token: str) -> str:
+        return hashlib.sha256(raw_token.encode()).hexdigest()
+
+    def matches(self, raw_token: str) -> bool:
+        return hmac.compare_digest(self.token_hash, self.digest(raw_token))
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None

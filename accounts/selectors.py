@@ -80,3 +80,8 @@ def can_decide(*, reassignment: AccountReassignment, user) -> bool:
         and user.is_supervisor
         and user.pk != reassignment.prepared_by_id
     )
+from .models import PersonalToken
+
+
+def personal_tokens_for_user(*, user) -> QuerySet[PersonalToken]:
+    return PersonalToken.objects.filter(user=user).order_by("-created_at")

@@ -5,7 +5,7 @@ import secrets
 from django.db import transaction
 from django.utils import timezone
 
-from .models import ApiKey
+from .models import ApiKey, PersonalToken
 
 
 def api_key_create(*, name: str, raw_key: str | None = None) -> tuple[ApiKey, str]:
@@ -54,3 +54,100 @@ def extranet_identifiant_generate() -> str:
         candidate = "AP" + "".join(secrets.choice(IDENTIFIANT_ALPHABET) for _ in range(8))
         if not ExtranetAccount.objects.filter(identifiant=candidate).exists():
             return candidate
+
+
+# --- Personal tokens (agent API) ---------------------------------------------------------
+
+
+def personal_token_create(*, user, name: str) -> tuple[PersonalToken, str]:
+    """Create a personal token for ``user`` and return it with its raw value, shown once."""
+    prefix = secrets.token_hex(PersonalToken.PREFIX_LENGTH // 2)
+    raw = f"{prefix}.{secrets.token_urlsafe(32)}"
+    with transaction.atomic():
+        token = PersonalToken.objects.create(
+            user=user, name=name.strip()[:100], prefix=prefix, token_hash=PersonalToken.digest(raw)
+        )
+    return token, raw
+
+
+def personal_token_revoke(*, user, token_id: int) -> bool:
+    """Revoke one of ``user``'s own tokens. Returns False when there is no such active token
+    (another user's token id gets the same answer as a missing one)."""
+    with transaction.atomic():
+        return bool(
+            PersonalToken.objects.filter(
+                pk=token_id, user=user, revoked_at__isnull=True
+            ).update(revoked_at=timezone.now())
+        )
+
+
+def personal_token_authenticate(*, raw_token: str):
+    """The user a raw personal token stands for, or None.
+
+    The user must be active and have a confirmed second factor: a token is a way to call
+    the API from a script, never a way around the second factor.
+    """
+    from django_otp import user_has_device
+
+    if not raw_token or "." not in raw_token:
+        return None
+    prefix = raw_token.split(".", 1)[0]
+    token = (
+        PersonalToken.objects.select_related("user")
+        .filter(prefix=prefix, revoked_at__isnull=True, user__is_active=True)
+        .first()
+    )
+    if token is None or not token.matches(raw_token):
+        return None
+    if not user_has_device(token.user, confirmed=True):
+        return None
+    now = timezone.now()
+    if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 300:
+        PersonalToken.objects.filter(pk=token.pk).update(last_used_at=now)
+    return token.user
+
+
+# --- Second factor (TOTP) -----------------------------------------------------------------
+
+
+def totp_enrolment_device(*, user):
+    """The unconfirmed TOTP device an agent is enrolling, created on first call.
+
+    Only for a user without a confirmed device: once enrolled, a new device can only come
+    from an administrator resetting the old one (a stolen password must not be enough to
+    add a second factor).
+    """
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    if TOTPDevice.objects.filter(user=user, confirmed=True).exists():
+        return None
+    with transaction.atomic():
+        device = TOTPDevice.objects.filter(user=user, confirmed=False).order_by("pk").first()
+        if device is None:
+            device = TOTPDevice.objects.create(
+                user=user, name="Application d'authentification", confirmed=False
+            )
+    return device
+
+
+def totp_enrolment_confirm(*, user, device, token: str) -> bool:
+    """Confirm the enrolling device when ``token`` is a valid code from it."""
+    if device.user_id != user.pk or device.confirmed:
+        return False
+    if not device.verify_token(token):
+        return False
+    with transaction.atomic():
+        type(device).objects.filter(pk=device.pk).update(confirmed=True)
+        type(device).objects.filter(user=user, confirmed=False).exclude(pk=device.pk).delete()
+    device.confirmed = True
+    return True
+
+
+def totp_device_set_demo(*, user, hex_key: str):
+    """Give a demo user a confirmed TOTP device with a fixed, documented secret (seed_demo)."""
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    device, _created = TOTPDevice.objects.update_or_create(
+        user=user, name="Démonstration", defaults={"key": hex_key, "confirmed": True}
+    )
+    return device

@@ -6,6 +6,7 @@ with French messages.
 
 from __future__ import annotations
 
+from django.http import Http404
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
@@ -13,6 +14,16 @@ from accounts.api import router as accounts_router
 from backoffice.notices_api import router as notices_router
 from tickets.api import FormValidationFailed
 from tickets.api import router as tickets_router
+from tickets.exceptions import (
+    ActionNotAllowed,
+    InvalidTransition,
+    NoTicketAvailable,
+    StaleTicket,
+    TicketError,
+    TicketNotFound,
+)
+
+from .agent_api import router as agent_router
 
 api = NinjaAPI(
     title="Assistance activité partielle",
@@ -25,6 +36,7 @@ api = NinjaAPI(
 api.add_router("/v1/", tickets_router)
 api.add_router("/v1/", notices_router)
 api.add_router("/v1/", accounts_router)
+api.add_router("/v1/", agent_router)
 
 INVALID = "Données invalides."
 
@@ -63,11 +75,17 @@ def form_validation_failed(request, exc: FormValidationFailed):
 
 @api.exception_handler(AuthenticationError)
 def authentication_error(request, exc):
-    return api.create_response(
-        request, {"detail": "Clé d'API absente ou invalide."}, status=401
-    )
+    if request.path.rstrip("/").endswith("/assistance-requests"):
+        detail = "Clé d'API absente ou invalide."
+    else:
+        detail = (
+            "Authentification requise : session du back-office avec second facteur vérifié, "
+            "ou jeton personnel."
+        )
+    return api.create_response(request, {"detail": detail}, status=401)
 
 
+# ninja raises these with English texts; our callers get French ones.
 _HTTP_ERROR_MESSAGES = {
     400: "Le corps de la requête n'est pas un JSON valide.",
     403: "Vous n'avez pas accès à cette ressource.",
@@ -77,5 +95,29 @@ _HTTP_ERROR_MESSAGES = {
 
 @api.exception_handler(HttpError)
 def http_error(request, exc: HttpError):
-    detail = _HTTP_ERROR_MESSAGES.get(exc.status_code, str(exc))
+    if exc.status_code == 403 and "CSRF" in str(exc):
+        detail = "Jeton CSRF absent ou invalide."
+    else:
+        detail = _HTTP_ERROR_MESSAGES.get(exc.status_code, str(exc))
     return api.create_response(request, {"detail": detail}, status=exc.status_code)
+
+
+@api.exception_handler(Http404)
+def not_found(request, exc):
+    return api.create_response(request, {"detail": "Ressource introuvable."}, status=404)
+
+
+# Domain refusals of the agent operations → HTTP, with the service's French message.
+_TICKET_ERROR_STATUS = [
+    (TicketNotFound, 404),
+    (ActionNotAllowed, 403),
+    (StaleTicket, 409),
+    (InvalidTransition, 409),
+    (NoTicketAvailable, 409),
+]
+
+
+@api.exception_handler(TicketError)
+def ticket_error(request, exc: TicketError):
+    status = next((code for cls, code in _TICKET_ERROR_STATUS if isinstance(exc, cls)), 409)
+    return api.create_response(request, {"detail": exc.message}, status=status)

@@ -9,6 +9,7 @@ the security settings are strict, so that ``manage.py check --deploy`` reports n
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -96,6 +97,9 @@ INSTALLED_APPS = [
     "django_htmx",
     "ninja",
     "phonenumber_field",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "axes",
     "accounts",
     "establishments",
     "tickets",
@@ -111,10 +115,14 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "backoffice.middleware.SessionExpiryMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last, as django-axes requires: turns a locked-out login into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "backoffice.urls"
@@ -176,6 +184,39 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "backoffice:login"
+LOGIN_REDIRECT_URL = "backoffice:home"
+# django-axes first: it refuses a locked-out (e-mail, IP) pair before the password is checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+
+# Back-office sessions end after BACKOFFICE_SESSION_IDLE_MINUTES without a request, and in any
+# case BACKOFFICE_SESSION_MAX_HOURS after the login (backoffice.middleware).
+BACKOFFICE_SESSION_IDLE_MINUTES = _strict_int("BACKOFFICE_SESSION_IDLE_MINUTES", 30, minimum=1)
+BACKOFFICE_SESSION_MAX_HOURS = _strict_int("BACKOFFICE_SESSION_MAX_HOURS", 10, minimum=1)
+SESSION_COOKIE_AGE = BACKOFFICE_SESSION_MAX_HOURS * 3600
+
+# --- Second factor (django-otp, TOTP) ----------------------------------------------------
+OTP_TOTP_ISSUER = "Assistance activité partielle"
+OTP_TOTP_THROTTLE_FACTOR = 1
+
+# --- Login lockout (django-axes) --------------------------------------------------------
+# Failures are counted in the shared cache (Redis in production) per (e-mail, IP) pair: a
+# wrong password typed from one place does not lock the agent out everywhere.
+AXES_HANDLER = "axes.handlers.cache.AxesCacheHandler"
+AXES_CACHE = "default"
+AXES_FAILURE_LIMIT = _strict_int("AXES_FAILURE_LIMIT", 5, minimum=1)
+AXES_COOLOFF_TIME = timedelta(minutes=_strict_int("AXES_COOLOFF_MINUTES", 15, minimum=1))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_USERNAME_CALLABLE = "accounts.auth.axes_username"
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "backoffice.views.auth.lockout"
+AXES_VERBOSE = False
+if not PRODUCTION and "redis" not in CACHES["default"]["BACKEND"].lower():
+    # One web process on one machine (make run, tests): its memory cache is shared by
+    # every request it serves. Production is refused without Redis (see CACHES above).
+    SILENCED_SYSTEM_CHECKS = ["axes.W001"]
 
 # --- Internationalisation ---------------------------------------------------------------
 LANGUAGE_CODE = "fr"

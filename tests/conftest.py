@@ -104,3 +104,25 @@ def valid_request_data() -> dict:
         "motif": "habilitation_extranet",
         "description": "L'ancienne gestionnaire est partie, je n'ai plus accès au compte.",
     }
+
+
+@pytest.fixture
+def verified_client(db):
+    """``verified_client(user)``: a test client logged in as ``user`` with a verified
+    second factor (a confirmed TOTP device recorded in the session, as after the code
+    page)."""
+    from django.test import Client
+    from django_otp import DEVICE_ID_SESSION_KEY
+
+    from tests.factories import TOTPDeviceFactory
+
+    def make(user):
+        client = Client()
+        device = TOTPDeviceFactory(user=user)
+        client.force_login(user)
+        session = client.session
+        session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+        session.save()
+        return client
+
+    return make

@@ -107,3 +107,14 @@ class TicketFactory(factory.django.DjangoModelFactory):
     queue = factory.LazyFunction(lambda: Queue.objects.get(slug="habilitation"))
     status = Status.NOUVEAU
     created_at = factory.LazyFunction(timezone.now)
+
+
+class TOTPDeviceFactory(factory.django.DjangoModelFactory):
+    """A confirmed TOTP second factor (django-otp)."""
+
+    class Meta:
+        model = "otp_totp.TOTPDevice"
+
+    user = factory.SubFactory(UserFactory)
+    name = "Application de test"
+    confirmed = True

@@ -12,3 +12,16 @@ class InvalidTransition(TicketError):
 
 class StaleTicket(TicketError):
     pass
+
+
+class TicketNotFound(TicketError):
+    """The ticket (or queue) does not exist, or the actor may not see it: the same answer
+    for both, so that ids of other queues reveal nothing."""
+
+
+class ActionNotAllowed(TicketError):
+    """The actor sees the ticket but may not do this to it."""
+
+
+class NoTicketAvailable(TicketError):
+    pass

@@ -204,6 +204,40 @@ class Ticket(models.Model):
                 name="ticket_sla_open_idx",
                 condition=models.Q(status__in=OPEN_STATUSES),
             ),
+            # Back-office lists (keyset on the sort key + id, see tickets.selectors):
+            # "mes tickets", oldest first.
+            models.Index(
+                fields=["assignee", "created_at", "id"], name="ticket_assignee_created_idx"
+            ),
+            # A queue filtered on an assignee (and a status): the rows and the capped count
+            # are both one range of this index.
+            models.Index(
+                fields=["queue", "assignee", "status", "created_at", "id"],
+                name="ticket_queue_assignee_idx",
+            ),
+            # "Non assignés" across the agent's queues.
+            models.Index(
+                fields=["created_at", "id"],
+                name="ticket_unassigned_open_idx",
+                condition=models.Q(assignee__isnull=True, status__in=OPEN_STATUSES),
+            ),
+            # "Prendre le ticket suivant": highest priority, then oldest, unassigned.
+            models.Index(
+                fields=["queue", "-priority", "created_at", "id"],
+                name="ticket_next_unassigned_idx",
+                condition=models.Q(assignee__isnull=True, status__in=OPEN_STATUSES),
+            ),
+            # A queue's open tickets sorted by priority or by last change.
+            models.Index(
+                fields=["queue", "priority", "created_at", "id"],
+                name="ticket_queue_open_prio_idx",
+                condition=models.Q(status__in=OPEN_STATUSES),
+            ),
+            models.Index(
+                fields=["queue", "updated_at", "id"],
+                name="ticket_queue_open_upd_idx",
+                condition=models.Q(status__in=OPEN_STATUSES),
+            ),
         ]
         constraints = [
             models.CheckConstraint(

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -16,7 +16,13 @@ from django.utils.translation import gettext as _
 from establishments.models import Establishment
 from worker.services import email_queue
 
-from .exceptions import InvalidTransition, StaleTicket
+from .exceptions import (
+    ActionNotAllowed,
+    InvalidTransition,
+    NoTicketAvailable,
+    StaleTicket,
+    TicketNotFound,
+)
 from .models import (
     OPEN_STATUSES,
     STATUS_TRANSITIONS,
@@ -34,6 +40,7 @@ from .models import (
     TicketEvent,
     TicketMessage,
 )
+from .selectors import user_can_see_queue
 from .sla import add_business_time, business_time_between
 
 logger = logging.getLogger(__name__)
@@ -245,38 +252,61 @@ def _check_version(ticket: Ticket, expected_version: int | None) -> None:
         )
 
 
+def _lock_for_actor(*, ticket_id: int, actor) -> Ticket:
+    """Lock the ticket row and check, under the lock, that ``actor`` works on its queue.
+    A ticket outside the actor's queues is reported as missing."""
+    locked = Ticket.objects.select_for_update().filter(pk=ticket_id).first()
+    if locked is None or (actor is not None and not user_can_see_queue(
+        user=actor, queue_id=locked.queue_id
+    )):
+        raise TicketNotFound(_("Ce ticket n'existe pas ou ne vous est pas accessible."))
+    return locked
+
+
+def _apply_status(locked: Ticket, new_status: str, now: datetime) -> list[str]:
+    """Move ``locked`` to ``new_status`` in memory; returns the fields to save."""
+    if new_status not in STATUS_TRANSITIONS[locked.status]:
+        raise InvalidTransition(
+            _("Impossible de passer le ticket %(ref)s de « %(old)s » à « %(new)s ».")
+            % {
+                "ref": locked.reference,
+                "old": Status(locked.status).label,
+                "new": Status(new_status).label,
+            }
+        )
+    old_status = locked.status
+    locked.status = new_status
+    fields = ["status"]
+    if new_status == Status.RESOLU:
+        locked.resolved_at = now
+        fields.append("resolved_at")
+    elif new_status == Status.CLOS:
+        locked.closed_at = now
+        fields.append("closed_at")
+    elif old_status == Status.RESOLU:
+        # Reopened: the earlier resolution no longer counts.
+        locked.resolved_at = None
+        fields.append("resolved_at")
+    if new_status == Status.EN_ATTENTE:
+        fields += _sla_pause(locked, now)
+    elif old_status == Status.EN_ATTENTE:
+        fields += _sla_resume(locked, now)
+    return fields
+
+
 def ticket_change_status(
     *, ticket: Ticket, actor, new_status: str, expected_version: int | None = None
 ) -> Ticket:
     """Move a ticket along the state machine declared in ``tickets.models``."""
+    if new_status not in Status.values:
+        raise InvalidTransition(_("Statut inconnu."))
     with transaction.atomic():
-        locked = Ticket.objects.select_for_update().get(pk=ticket.pk)
+        locked = _lock_for_actor(ticket_id=ticket.pk, actor=actor)
         _check_version(locked, expected_version)
-        if new_status not in STATUS_TRANSITIONS[locked.status]:
-            raise InvalidTransition(
-                _("Impossible de passer un ticket de « %(old)s » à « %(new)s ».")
-                % {"old": Status(locked.status).label, "new": Status(new_status).label}
-            )
-        now = timezone.now()
         old_status = locked.status
-        locked.status = new_status
+        fields = _apply_status(locked, new_status, timezone.now())
         locked.version += 1
-        fields = ["status", "version", "updated_at"]
-        if new_status == Status.RESOLU:
-            locked.resolved_at = now
-            fields.append("resolved_at")
-        elif new_status == Status.CLOS:
-            locked.closed_at = now
-            fields.append("closed_at")
-        elif old_status == Status.RESOLU:
-            # Reopened: the earlier resolution no longer counts.
-            locked.resolved_at = None
-            fields.append("resolved_at")
-        if new_status == Status.EN_ATTENTE:
-            fields += _sla_pause(locked, now)
-        elif old_status == Status.EN_ATTENTE:
-            fields += _sla_resume(locked, now)
-        locked.save(update_fields=fields)
+        locked.save(update_fields=[*fields, "version", "updated_at"])
         ticket_event_record(
             ticket=locked,
             kind=EventKind.STATUS_CHANGED,
@@ -385,6 +415,260 @@ def tickets_anonymize_expired(*, now: datetime | None = None, batch: int = 500) 
         OutboundEmail.objects.filter(ticket_id__in=ids).update(to_email="", context={})
     logger.info("Anonymised %s closed tickets.", len(ids))
     return len(ids)
+def _check_assignee(*, assignee, queue_id: int) -> None:
+    if assignee is None:
+        return
+    if not user_can_see_queue(user=assignee, queue_id=queue_id):
+        raise ActionNotAllowed(
+            _("%(name)s ne fait pas partie de la file de ce ticket.") % {"name": assignee}
+        )
+
+
+def _set_assignee(locked: Ticket, *, actor, assignee, now: datetime) -> None:
+    """Record the assignment change of ``locked`` (already checked) and, when an agent
+    takes a new ticket, start it ("en cours")."""
+    before = locked.assignee_id
+    locked.assignee = assignee
+    fields = ["assignee", "version", "updated_at"]
+    old_status = locked.status
+    if assignee is not None and locked.status == Status.NOUVEAU:
+        locked.status = Status.EN_COURS
+        fields.append("status")
+    locked.version += 1
+    locked.save(update_fields=fields)
+    if assignee is None:
+        ticket_event_record(
+            ticket=locked, kind=EventKind.UNASSIGNED, actor=actor, data={"before": before}
+        )
+    else:
+        ticket_event_record(
+            ticket=locked,
+            kind=EventKind.ASSIGNED,
+            actor=actor,
+            data={"before": before, "after": assignee.pk, "assignee": str(assignee)},
+        )
+    if locked.status != old_status:
+        ticket_event_record(
+            ticket=locked,
+            kind=EventKind.STATUS_CHANGED,
+            actor=actor,
+            data={"before": old_status, "after": locked.status},
+        )
+
+
+def ticket_assign(
+    *, ticket: Ticket, actor, assignee, expected_version: int | None = None
+) -> Ticket:
+    """Give the ticket to ``assignee`` (a member of its queue, or a supervisor), or take it
+    back to the unassigned pile when ``assignee`` is None."""
+    with transaction.atomic():
+        locked = _lock_for_actor(ticket_id=ticket.pk, actor=actor)
+        _check_version(locked, expected_version)
+        if not locked.is_open:
+            raise ActionNotAllowed(_("Un ticket résolu ou clos ne peut pas être réassigné."))
+        if assignee is not None and not assignee.is_active:
+            raise ActionNotAllowed(_("Cet agent n'est plus actif."))
+        _check_assignee(assignee=assignee, queue_id=locked.queue_id)
+        if locked.assignee_id == (assignee.pk if assignee else None):
+            return locked
+        _set_assignee(locked, actor=actor, assignee=assignee, now=timezone.now())
+    return locked
+
+
+def ticket_claim(*, ticket: Ticket, actor, expected_version: int | None = None) -> Ticket:
+    """The actor takes an unassigned ticket of one of its queues. A ticket someone else
+    already holds is refused, not taken over."""
+    with transaction.atomic():
+        locked = _lock_for_actor(ticket_id=ticket.pk, actor=actor)
+        _check_version(locked, expected_version)
+        if locked.assignee_id == actor.pk:
+            return locked
+        if locked.assignee_id is not None:
+            raise ActionNotAllowed(_("Ce ticket est déjà assigné à un autre agent."))
+        if not locked.is_open:
+            raise ActionNotAllowed(_("Un ticket résolu ou clos ne peut pas être pris."))
+        _set_assignee(locked, actor=actor, assignee=actor, now=timezone.now())
+    return locked
+
+
+def ticket_take_next(*, queue: Queue, actor) -> Ticket:
+    """Give the actor the next unassigned open ticket of ``queue``: highest priority first,
+    then the oldest.
+
+    Several agents asking at once each get a different ticket: on PostgreSQL the candidate
+    row is locked with ``SKIP LOCKED``, so a second agent skips a row the first is taking
+    instead of waiting for it and then finding it taken. SQLite serialises write
+    transactions, so there the first agent's transaction has committed before the second
+    one reads. The conditional UPDATE is a last guard on both.
+    """
+    if not user_can_see_queue(user=actor, queue_id=queue.pk):
+        raise TicketNotFound(_("Cette file n'existe pas ou ne vous est pas accessible."))
+    for _attempt in range(5):
+        with transaction.atomic():
+            candidates = Ticket.objects.filter(
+                queue_id=queue.pk, assignee__isnull=True, status__in=OPEN_STATUSES
+            ).order_by("-priority", "created_at", "id")
+            if connection.features.has_select_for_update_skip_locked:
+                candidates = candidates.select_for_update(skip_locked=True)
+            ticket = candidates.first()
+            if ticket is None:
+                raise NoTicketAvailable(_("Aucun ticket à prendre dans cette file."))
+            taken = Ticket.objects.filter(pk=ticket.pk, assignee__isnull=True).update(
+                assignee=actor
+            )
+            if not taken:
+                continue
+            ticket.assignee = None
+            _set_assignee(ticket, actor=actor, assignee=actor, now=timezone.now())
+            return ticket
+    raise NoTicketAvailable(_("Aucun ticket à prendre dans cette file."))
+
+
+def ticket_note_add(*, ticket: Ticket, actor, body: str) -> TicketMessage:
+    """An internal note: seen by agents only, never sent. Does not change the ticket's
+    version (a note never conflicts with a colleague's edit)."""
+    body = (body or "").strip()
+    if not body:
+        raise ActionNotAllowed(_("La note est vide."))
+    with transaction.atomic():
+        locked = _lock_for_actor(ticket_id=ticket.pk, actor=actor)
+        message = TicketMessage.objects.create(
+            ticket=locked, kind=MessageKind.NOTE, author=actor, body=body,
+            created_at=timezone.now(),
+        )
+        ticket_event_record(
+            ticket=locked, kind=EventKind.NOTE_ADDED, actor=actor,
+            data={"message_id": message.pk},
+        )
+    return message
+
+
+def ticket_reply(
+    *, ticket: Ticket, actor, body: str, expected_version: int | None = None
+) -> TicketMessage:
+    """A reply to the requester: stored, put on the timeline, and e-mailed by the worker
+    once the transaction commits (the reference is in the subject). The first reply stamps
+    the first-response time."""
+    body = (body or "").strip()
+    if not body:
+        raise ActionNotAllowed(_("La réponse est vide."))
+    with transaction.atomic():
+        locked = _lock_for_actor(ticket_id=ticket.pk, actor=actor)
+        _check_version(locked, expected_version)
+        if locked.status == Status.CLOS:
+            raise ActionNotAllowed(_("Ce ticket est clos : il n'est plus possible d'y répondre."))
+        now = timezone.now()
+        message = TicketMessage.objects.create(
+            ticket=locked, kind=MessageKind.REPLY, author=actor, body=body, created_at=now
+        )
+        fields = ["version", "updated_at"]
+        if locked.first_response_at is None:
+            locked.first_response_at = now
+            fields.append("first_response_at")
+        locked.version += 1
+        locked.save(update_fields=fields)
+        email = email_queue(
+            template="ticket_reply",
+            to_email=locked.email,
+            ticket_id=locked.pk,
+            context={
+                "reference": locked.reference,
+                "requester_name": locked.requester_name,
+                "body": body,
+            },
+        )
+        ticket_event_record(
+            ticket=locked, kind=EventKind.REPLY_SENT, actor=actor,
+            data={"message_id": message.pk, "email_id": email.pk, "to": locked.email},
+        )
+    return message
+
+
+BULK_MAX = 200
+
+
+def _lock_many_for_actor(*, ticket_ids: list[int], actor) -> list[Ticket]:
+    ids = sorted({int(i) for i in ticket_ids})
+    if not ids:
+        raise ActionNotAllowed(_("Aucun ticket sélectionné."))
+    if len(ids) > BULK_MAX:
+        raise ActionNotAllowed(
+            _("Au plus %(max)s tickets à la fois.") % {"max": BULK_MAX}
+        )
+    # Locked in id order, so two bulk operations never deadlock on each other.
+    qs = Ticket.objects.select_for_update().filter(pk__in=ids).order_by("pk")
+    if not actor.is_supervisor:
+        qs = qs.filter(
+            queue_id__in=Queue.members.through.objects.filter(user_id=actor.pk).values(
+                "queue_id"
+            )
+        )
+    locked = list(qs)
+    if len(locked) != len(ids) or not actor.is_active:
+        # All or nothing: one id outside the actor's queues refuses the whole batch.
+        raise TicketNotFound(
+            _("Un ou plusieurs tickets n'existent pas ou ne vous sont pas accessibles.")
+        )
+    return locked
+
+
+def ticket_bulk_assign(*, ticket_ids: list[int], actor, assignee) -> list[Ticket]:
+    """Assign (or unassign, with None) several tickets at once: one transaction, one
+    timeline event per ticket that changed. Any ticket that cannot be given to
+    ``assignee`` refuses the whole batch."""
+    with transaction.atomic():
+        locked = _lock_many_for_actor(ticket_ids=ticket_ids, actor=actor)
+        if assignee is not None:
+            if not assignee.is_active:
+                raise ActionNotAllowed(_("Cet agent n'est plus actif."))
+            if not assignee.is_supervisor:
+                allowed = set(
+                    Queue.members.through.objects.filter(user_id=assignee.pk).values_list(
+                        "queue_id", flat=True
+                    )
+                )
+                outside = [t.reference for t in locked if t.queue_id not in allowed]
+                if outside:
+                    raise ActionNotAllowed(
+                        _("%(name)s ne fait pas partie de la file de : %(refs)s.")
+                        % {"name": assignee, "refs": ", ".join(outside)}
+                    )
+        closed = [t.reference for t in locked if not t.is_open]
+        if closed:
+            raise ActionNotAllowed(
+                _("Tickets résolus ou clos, non réassignables : %(refs)s.")
+                % {"refs": ", ".join(closed)}
+            )
+        now = timezone.now()
+        target = assignee.pk if assignee else None
+        for ticket in locked:
+            if ticket.assignee_id != target:
+                _set_assignee(ticket, actor=actor, assignee=assignee, now=now)
+    return locked
+
+
+def ticket_bulk_change_status(*, ticket_ids: list[int], actor, new_status: str) -> list[Ticket]:
+    """Change the status of several tickets at once: one transaction, one timeline event
+    per ticket. A transition the state machine refuses for any ticket refuses the batch."""
+    if new_status not in Status.values:
+        raise InvalidTransition(_("Statut inconnu."))
+    with transaction.atomic():
+        locked = _lock_many_for_actor(ticket_ids=ticket_ids, actor=actor)
+        now = timezone.now()
+        for ticket in locked:
+            if ticket.status == new_status:
+                continue
+            old_status = ticket.status
+            fields = _apply_status(ticket, new_status, now)
+            ticket.version += 1
+            ticket.save(update_fields=[*fields, "version", "updated_at"])
+            ticket_event_record(
+                ticket=ticket,
+                kind=EventKind.STATUS_CHANGED,
+                actor=actor,
+                data={"before": old_status, "after": new_status, "bulk": True},
+            )
+    return locked
 
 
 __all__ = [
@@ -392,6 +676,13 @@ __all__ = [
     "Motif",
     "assistance_request_submit",
     "route_for_motif",
+    "ticket_assign",
+    "ticket_bulk_assign",
+    "ticket_bulk_change_status",
     "ticket_change_status",
+    "ticket_claim",
     "ticket_event_record",
+    "ticket_note_add",
+    "ticket_reply",
+    "ticket_take_next",
 ]

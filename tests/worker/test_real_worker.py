@@ -14,7 +14,11 @@ from tickets.services import assistance_request_submit
 from tickets.validation import AssistanceRequestForm
 from worker.models import EmailStatus, OutboundEmail
 
-pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
+# serialized_rollback: an earlier transactional test flushes the queues seeded by migrations.
+pytestmark = [
+    pytest.mark.services,
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+]
 
 
 def test_the_worker_process_sends_the_acknowledgement_through_redis_and_smtp(

@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 from datetime import date
 
+from django.conf import settings
 from django.contrib.auth.hashers import make_password
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from accounts.models import ApiKey, ExtranetAccount, Role, User
-from accounts.services import api_key_create, extranet_identifiant_generate
+from accounts.services import (
+    api_key_create,
+    extranet_identifiant_generate,
+    totp_device_set_demo,
+)
 from establishments.models import Establishment, RegistryEstablishment
 from tickets.models import Motif, Queue, Source, Status, Ticket
 from tickets.services import assistance_request_submit, ticket_change_status
@@ -28,6 +35,14 @@ DEMO_EXTRANET_PASSWORD = "Demo-Extranet-Ancien-2026"
 # can be prepared at once in `make run` (the SIRET verification module records real ones).
 DEMO_VERIFIED_SIRET = "52601815500014"
 DEMO_API_KEY_NAME = "extranet-demo"
+
+
+def demo_totp_key(email: str) -> str:
+    """The fixed TOTP secret (hex, 20 bytes) of a demo user: published on purpose, so the
+    demo can be logged into with ``manage.py demo_totp EMAIL`` or any authenticator app."""
+    return hashlib.sha1(f"apsupport-demo-totp:{email}".encode()).hexdigest()
+
+
 DEMO_API_KEY = "demo0000.extranet-demo-key-not-for-production"
 
 # (siret, dénomination, état, voie, code postal, ville, known to the extranet)
@@ -79,6 +94,8 @@ class Command(BaseCommand):
     help = "Create the demo data (users, API key, establishments, tickets). Idempotent."
 
     def handle(self, *args, **options):
+        if settings.PRODUCTION:
+            raise CommandError("seed_demo crée des comptes publiés : refusé en production.")
         with transaction.atomic():
             users = self._users()
             self._api_key()
@@ -103,6 +120,7 @@ class Command(BaseCommand):
                 )
             for queue in Queue.objects.filter(slug__in=queue_slugs):
                 queue.members.add(user)
+            totp_device_set_demo(user=user, hex_key=demo_totp_key(email))
             users[email] = user
         return users
 
@@ -151,7 +169,8 @@ class Command(BaseCommand):
     def _tickets(self, users: dict[str, User]) -> None:
         if Ticket.objects.filter(email__endswith="@exemple.fr").exists():
             return
-        agent = users["agent@demo.asp.fr"]
+        # The supervisor moves the demo tickets along: it sees every queue.
+        actor = users["superviseur@demo.asp.fr"]
         denominations = {row[0]: row[1] for row in DEMO_ESTABLISHMENTS}
         for siret, motif, name, email, phone, status, description in DEMO_TICKETS:
             from tickets.validation import AssistanceRequestForm
@@ -171,7 +190,7 @@ class Command(BaseCommand):
                 raise RuntimeError(f"Invalid demo ticket: {form.errors.as_json()}")
             ticket = assistance_request_submit(data=form.cleaned_data, source=Source.FORM).ticket
             for step in PATHS[status]:
-                ticket = ticket_change_status(ticket=ticket, actor=agent, new_status=step)
+                ticket = ticket_change_status(ticket=ticket, actor=actor, new_status=step)
 
     def _extranet_passwords(self) -> None:
         # Only accounts never given a password: a holder detached by a reassignment (its
@@ -203,6 +222,15 @@ class Command(BaseCommand):
         self.stdout.write("Comptes de démonstration (back-office) :")
         for email, _first, _last, role, _queues in DEMO_USERS:
             self.stdout.write(f"  {Role(role).label:<15} {email:<28} {DEMO_PASSWORD}")
+        self.stdout.write(
+            "Second facteur (code à 6 chiffres demandé après le mot de passe) : "
+            "python manage.py demo_totp <adresse>"
+        )
+        self.stdout.write("  ou, dans une application d'authentification, la clé :")
+        for email, *_rest in DEMO_USERS:
+            secret = base64.b32encode(bytes.fromhex(demo_totp_key(email))).decode()
+            self.stdout.write(f"  {email:<28} {secret}")
+        self.stdout.write("Back-office : http://127.0.0.1:8000/backoffice/")
         self.stdout.write(f"Clé d'API de l'extranet de démonstration : {DEMO_API_KEY}")
         accounts = ExtranetAccount.objects.select_related("establishment").order_by("pk")
         if accounts:

@@ -1,0 +1,31 @@
+"""The agents' back-office, under ``/backoffice/`` (namespace ``backoffice``)."""
+
+from django.urls import path
+
+from .views import auth, queues, tickets, tokens
+
+app_name = "backoffice"
+
+urlpatterns = [
+    path("", queues.home, name="home"),
+    path("connexion/", auth.login_view, name="login"),
+    path("connexion/code/", auth.otp_verify, name="otp_verify"),
+    path("connexion/enrolement/", auth.otp_enrol, name="otp_enrol"),
+    path("deconnexion/", auth.logout_view, name="logout"),
+    path("files/<slug:slug>/", queues.queue_detail, name="queue"),
+    path("files/<slug:slug>/export/<str:fmt>/", queues.queue_export, name="queue_export"),
+    path("files/<slug:slug>/suivant/", queues.queue_take_next, name="queue_take_next"),
+    path("mes-tickets/", queues.my_tickets, name="my_tickets"),
+    path("mes-tickets/export/<str:fmt>/", queues.my_tickets_export, name="my_tickets_export"),
+    path("non-assignes/", queues.unassigned, name="unassigned"),
+    path("non-assignes/export/<str:fmt>/", queues.unassigned_export, name="unassigned_export"),
+    path("tickets/actions-groupees/", queues.tickets_bulk, name="tickets_bulk"),
+    path("tickets/<int:pk>/", tickets.ticket_detail, name="ticket_detail"),
+    path("tickets/<int:pk>/prendre/", tickets.ticket_claim_view, name="ticket_claim"),
+    path("tickets/<int:pk>/assigner/", tickets.ticket_assign_view, name="ticket_assign"),
+    path("tickets/<int:pk>/statut/", tickets.ticket_status_view, name="ticket_status"),
+    path("tickets/<int:pk>/note/", tickets.ticket_note_view, name="ticket_note"),
+    path("tickets/<int:pk>/reponse/", tickets.ticket_reply_view, name="ticket_reply"),
+    path("jetons/", tokens.token_list, name="tokens"),
+    path("jetons/<int:pk>/revoquer/", tokens.token_revoke, name="token_revoke"),
+]

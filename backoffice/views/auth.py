@@ -1,0 +1,159 @@
+"""Back-office login: e-mail + password (django-axes counts the failures), then a TOTP
+code (django-otp), with enrolment by QR code for a user without a device; logout."""
+
+from __future__ import annotations
+
+import base64
+
+import qrcode
+import qrcode.image.svg
+from django.contrib import messages
+from django.contrib.auth import authenticate, logout
+from django.contrib.auth import login as auth_login
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_protect
+from django.views.decorators.debug import sensitive_post_parameters
+from django.views.decorators.http import require_http_methods, require_POST
+from django_otp import devices_for_user, user_has_device
+from django_otp import login as otp_login
+
+from accounts.services import totp_enrolment_confirm, totp_enrolment_device
+
+from ..forms import LoginForm, OTPTokenForm
+
+OTP_FAILURES_KEY = "backoffice_otp_failures"
+OTP_MAX_FAILURES = 5
+LOGIN_ERROR = "Adresse électronique ou mot de passe incorrect."
+
+
+def _next_url(request) -> str:
+    candidate = request.POST.get("next") or request.GET.get("next") or ""
+    if candidate and url_has_allowed_host_and_scheme(
+        candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return candidate
+    return reverse("backoffice:home")
+
+
+def _with_next(name: str, next_url: str) -> str:
+    from urllib.parse import urlencode
+
+    return f"{reverse(name)}?{urlencode({'next': next_url})}"
+
+
+@sensitive_post_parameters("password")
+@csrf_protect
+@never_cache
+@require_http_methods(["GET", "POST"])
+def login_view(request):
+    next_url = _next_url(request)
+    if request.user.is_authenticated and request.user.is_verified():
+        return redirect(next_url)
+    form = LoginForm(data=request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        user = authenticate(
+            request,
+            email=form.cleaned_data["email"].strip().lower(),
+            password=form.cleaned_data["password"],
+        )
+        if user is not None:
+            auth_login(request, user)
+            target = "backoffice:otp_verify" if user_has_device(user) else "backoffice:otp_enrol"
+            return redirect(_with_next(target, next_url))
+        # Same message whether the address exists or not.
+        form.add_error(None, LOGIN_ERROR)
+    return render(request, "backoffice/auth/login.html", {"form": form, "next": next_url})
+
+
+def _count_otp_failure(request) -> bool:
+    """Count a wrong code; past the limit the session ends, so the next attempt starts
+    again from the password (which django-axes counts). Returns True when it ended."""
+    failures = request.session.get(OTP_FAILURES_KEY, 0) + 1
+    if failures >= OTP_MAX_FAILURES:
+        logout(request)
+        messages.error(request, "Trop de codes erronés : reconnectez-vous.")
+        return True
+    request.session[OTP_FAILURES_KEY] = failures
+    return False
+
+
+@csrf_protect
+@never_cache
+@require_http_methods(["GET", "POST"])
+def otp_verify(request):
+    if not request.user.is_authenticated:
+        return redirect("backoffice:login")
+    next_url = _next_url(request)
+    if request.user.is_verified():
+        return redirect(next_url)
+    if not user_has_device(request.user):
+        return redirect(_with_next("backoffice:otp_enrol", next_url))
+    form = OTPTokenForm(data=request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        token = form.cleaned_data["token"]
+        for device in devices_for_user(request.user, confirmed=True, for_verify=True):
+            if device.verify_token(token):
+                otp_login(request, device)
+                request.session.pop(OTP_FAILURES_KEY, None)
+                return redirect(next_url)
+        if _count_otp_failure(request):
+            return redirect("backoffice:login")
+        form.add_error("token", "Code incorrect ou expiré.")
+    return render(request, "backoffice/auth/otp_verify.html", {"form": form, "next": next_url})
+
+
+def _qr_data_uri(data: str) -> str:
+    image = qrcode.make(data, image_factory=qrcode.image.svg.SvgPathImage, box_size=8)
+    svg = image.to_string()
+    return "data:image/svg+xml;base64," + base64.b64encode(svg).decode()
+
+
+@csrf_protect
+@never_cache
+@require_http_methods(["GET", "POST"])
+def otp_enrol(request):
+    if not request.user.is_authenticated:
+        return redirect("backoffice:login")
+    next_url = _next_url(request)
+    device = totp_enrolment_device(user=request.user)
+    if device is None:
+        # Already enrolled: a new device only through an administrator.
+        return redirect(_with_next("backoffice:otp_verify", next_url))
+    form = OTPTokenForm(data=request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        token = form.cleaned_data["token"]
+        if totp_enrolment_confirm(user=request.user, device=device, token=token):
+            otp_login(request, device)
+            messages.success(request, "Votre application d'authentification est enregistrée.")
+            return redirect(next_url)
+        if _count_otp_failure(request):
+            return redirect("backoffice:login")
+        form.add_error("token", "Code incorrect ou expiré.")
+    secret = base64.b32encode(device.bin_key).decode().rstrip("=")
+    return render(
+        request,
+        "backoffice/auth/otp_enrol.html",
+        {
+            "form": form,
+            "next": next_url,
+            "qr_data_uri": _qr_data_uri(device.config_url),
+            "secret": " ".join(secret[i : i + 4] for i in range(0, len(secret), 4)),
+        },
+    )
+
+
+@require_POST
+@csrf_protect
+def logout_view(request):
+    logout(request)
+    messages.info(request, "Vous êtes déconnecté.")
+    return redirect("backoffice:login")
+
+
+def lockout(request, response=None, credentials=None, *args, **kwargs):
+    """django-axes: the answer to a login attempt while (e-mail, IP) is locked out. The
+    same for an existing and an unknown address."""
+    return render(request, "backoffice/auth/lockout.html", status=429)

@@ -1,0 +1,240 @@
+"""Ticket lists: one page per queue, "mes tickets", "non assignés"; their exports; bulk
+actions; "prendre le ticket suivant"."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_GET, require_POST
+
+from accounts.models import User
+from tickets import selectors
+from tickets.exceptions import TicketError, TicketNotFound
+from tickets.models import Status
+from tickets.services import ticket_bulk_assign, ticket_bulk_change_status, ticket_take_next
+
+from ..decorators import backoffice_required
+from ..export import export_csv, export_xlsx
+from ..filters import TicketFilter, filter_fields
+from ..forms import BulkForm
+from ..tables import SORTABLE_COLUMNS, TicketTable
+from .nav import nav_context
+
+EXPORTS = {"csv": export_csv, "xlsx": export_xlsx}
+
+
+@require_GET
+@backoffice_required
+def home(request):
+    queues = selectors.queues_for_user(request.user)
+    if len(queues) == 1:
+        return redirect("backoffice:queue", slug=queues[0].slug)
+    return redirect("backoffice:my_tickets")
+
+
+def _list_context(request, *, scope: str, queue=None) -> tuple[TicketFilter, object]:
+    base = selectors.ticket_list_qs(user=request.user, scope=scope, queue=queue)
+    filterset = TicketFilter(request.GET or None, queryset=base, request=request)
+    # An invalid filter value shows the form error and the unfiltered list.
+    qs = filterset.qs if filterset.is_bound and filterset.is_valid() else filterset.queryset
+    if not filterset.is_bound or not filterset.is_valid():
+        qs = qs.filter(status__in=selectors.OPEN_STATUSES)
+    return filterset, qs
+
+
+def _sort_links(request, current: str, descending: bool) -> dict[str, dict]:
+    links = {}
+    for column, key in SORTABLE_COLUMNS.items():
+        params = request.GET.copy()
+        for name in ("after", "before"):
+            params.pop(name, None)
+        active = key == current
+        params["sort"] = ("" if active and descending else "-") + key if active else key
+        links[column] = {
+            "url": "?" + params.urlencode(),
+            "active": active,
+            "descending": active and descending,
+        }
+    return links
+
+
+def _page_link(request, name: str, cursor: str | None) -> str | None:
+    if cursor is None:
+        return None
+    params = request.GET.copy()
+    for key in ("after", "before"):
+        params.pop(key, None)
+    params[name] = cursor
+    return "?" + params.urlencode()
+
+
+def _render_list(
+    request, *, scope: str, title: str, current: str, export: tuple[str, list], queue=None
+):
+    filterset, qs = _list_context(request, scope=scope, queue=queue)
+    page = selectors.ticket_page(
+        qs,
+        sort=request.GET.get("sort"),
+        after=request.GET.get("after"),
+        before=request.GET.get("before"),
+    )
+    count, more = selectors.capped_count(qs, sort=page.sort_param)
+    table = TicketTable(
+        page.rows,
+        now=timezone.now(),
+        exclude=("queue",) if scope == selectors.SCOPE_QUEUE else (),
+    )
+    sort_links = _sort_links(request, page.sort, page.descending)
+    headers = [(column.header, sort_links.get(column.name)) for column in table.columns]
+    export_name, export_args = export
+    first_params = request.GET.copy()
+    for key in ("after", "before"):
+        first_params.pop(key, None)
+    context = {
+        **nav_context(request, current=current),
+        "title": title,
+        "queue": queue,
+        "filter": filterset,
+        "table": table,
+        "rows": table.fast_rows(),
+        "filter_fields": filter_fields(filterset.form),
+        "page": page,
+        "count": selectors.format_count(count, more),
+        "headers": headers,
+        "next_url": _page_link(request, "after", page.next_cursor),
+        "previous_url": _page_link(request, "before", page.previous_cursor),
+        "first_url": "?" + first_params.urlencode() if page.previous_cursor else None,
+        "export_query": request.GET.urlencode(),
+        "export_csv_url": reverse(export_name, args=[*export_args, "csv"]),
+        "export_xlsx_url": reverse(export_name, args=[*export_args, "xlsx"]),
+        "assignees": selectors.assignable_users(user=request.user),
+        "statuses": Status.choices,
+        "list_url": request.get_full_path(),
+    }
+    return render(request, "backoffice/queues/list.html", context)
+
+
+def _export(request, *, scope: str, fmt: str, stem: str, queue=None):
+    if fmt not in EXPORTS:
+        raise Http404
+    _filterset, qs = _list_context(request, scope=scope, queue=queue)
+    return EXPORTS[fmt](qs, stem=stem)
+
+
+def _queue_or_404(request, slug: str):
+    try:
+        return selectors.queue_get_for_user(user=request.user, slug=slug)
+    except TicketNotFound as exc:
+        raise Http404(exc.message) from exc
+
+
+@require_GET
+@backoffice_required
+def queue_detail(request, slug):
+    queue = _queue_or_404(request, slug)
+    return _render_list(
+        request,
+        scope=selectors.SCOPE_QUEUE,
+        queue=queue,
+        title=queue.name,
+        current=f"queue:{queue.slug}",
+        export=("backoffice:queue_export", [queue.slug]),
+    )
+
+
+@require_GET
+@backoffice_required
+def queue_export(request, slug, fmt):
+    queue = _queue_or_404(request, slug)
+    return _export(request, scope=selectors.SCOPE_QUEUE, queue=queue, fmt=fmt, stem=queue.slug)
+
+
+@require_GET
+@backoffice_required
+def my_tickets(request):
+    return _render_list(
+        request,
+        scope=selectors.SCOPE_MINE,
+        title="Mes tickets",
+        current="mine",
+        export=("backoffice:my_tickets_export", []),
+    )
+
+
+@require_GET
+@backoffice_required
+def my_tickets_export(request, fmt):
+    return _export(request, scope=selectors.SCOPE_MINE, fmt=fmt, stem="mes-tickets")
+
+
+@require_GET
+@backoffice_required
+def unassigned(request):
+    return _render_list(
+        request,
+        scope=selectors.SCOPE_UNASSIGNED,
+        title="Tickets non assignés",
+        current="unassigned",
+        export=("backoffice:unassigned_export", []),
+    )
+
+
+@require_GET
+@backoffice_required
+def unassigned_export(request, fmt):
+    return _export(request, scope=selectors.SCOPE_UNASSIGNED, fmt=fmt, stem="non-assignes")
+
+
+@require_POST
+@backoffice_required
+def queue_take_next(request, slug):
+    queue = _queue_or_404(request, slug)
+    try:
+        ticket = ticket_take_next(queue=queue, actor=request.user)
+    except TicketError as exc:
+        messages.warning(request, exc.message)
+        return redirect("backoffice:queue", slug=queue.slug)
+    selectors.queue_counts_forget(user=request.user)
+    messages.success(request, f"Le ticket {ticket.reference} vous est assigné.")
+    return redirect("backoffice:ticket_detail", pk=ticket.pk)
+
+
+@require_POST
+@backoffice_required
+def tickets_bulk(request):
+    form = BulkForm(data=request.POST)
+    back = request.POST.get("next") or ""
+    if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}):
+        back = reverse("backoffice:home")
+    if not form.is_valid():
+        messages.error(request, "Action groupée invalide.")
+        return redirect(back)
+    ids = form.ticket_ids()
+    try:
+        if form.cleaned_data["action"] == "assign":
+            raw = form.cleaned_data["assignee"]
+            if raw == "none":
+                assignee = None
+            elif raw == "me":
+                assignee = request.user
+            elif raw.isdigit():
+                assignee = User.objects.filter(pk=int(raw)).first()
+                if assignee is None:
+                    raise TicketNotFound("Cet agent n'existe pas.")
+            else:
+                raise TicketNotFound("Choisissez un agent.")
+            done = ticket_bulk_assign(ticket_ids=ids, actor=request.user, assignee=assignee)
+        else:
+            done = ticket_bulk_change_status(
+                ticket_ids=ids, actor=request.user, new_status=form.cleaned_data["status"]
+            )
+    except TicketError as exc:
+        messages.error(request, exc.message)
+        return redirect(back)
+    selectors.queue_counts_forget(user=request.user)
+    messages.success(request, f"{len(done)} ticket(s) mis à jour.")
+    return redirect(back)

@@ -1,0 +1,182 @@
+"""The ticket page and its actions (claim, assign, status, note, reply)."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_POST
+
+from accounts.models import User
+from tickets import selectors
+from tickets.exceptions import TicketError, TicketNotFound
+from tickets.models import EventKind, Status
+from tickets.services import (
+    ticket_assign,
+    ticket_change_status,
+    ticket_claim,
+    ticket_note_add,
+    ticket_reply,
+)
+
+from ..decorators import backoffice_required
+from ..forms import AssignForm, MessageForm, StatusForm
+from .nav import nav_context
+
+
+def _ticket_or_404(request, pk: int):
+    try:
+        return selectors.ticket_get_for_user(user=request.user, ticket_id=pk)
+    except TicketNotFound as exc:
+        raise Http404(exc.message) from exc
+
+
+def describe_event(event) -> str:
+    """One line of the timeline, in French."""
+    data = event.data or {}
+    if event.kind == EventKind.STATUS_CHANGED:
+        before = Status(data["before"]).label if data.get("before") in Status.values else "?"
+        after = Status(data["after"]).label if data.get("after") in Status.values else "?"
+        suffix = " (action groupée)" if data.get("bulk") else ""
+        return f"Statut : {before} → {after}{suffix}"
+    if event.kind == EventKind.ASSIGNED:
+        return f"Assigné à {data.get('assignee', '?')}"
+    if event.kind == EventKind.ROUTED:
+        return f"Routée vers la file « {data.get('queue', '?')} »"
+    if event.kind == EventKind.REPLY_SENT:
+        return f"Réponse envoyée à {data.get('to', 'demandeur')}"
+    if event.kind in (EventKind.EMAIL_SENT, EventKind.EMAIL_FAILED):
+        return f"{event.get_kind_display()} ({data.get('template', '')})"
+    return event.get_kind_display()
+
+
+@require_GET
+@backoffice_required
+def ticket_detail(request, pk):
+    ticket = _ticket_or_404(request, pk)
+    events = selectors.ticket_timeline(ticket=ticket)
+    context = {
+        **nav_context(request, current=f"queue:{ticket.queue.slug}"),
+        "ticket": ticket,
+        "card": selectors.establishment_card(user=request.user, ticket=ticket),
+        "timeline": [(event, describe_event(event)) for event in events],
+        "ticket_messages": selectors.ticket_messages(ticket=ticket),
+        "transitions": [
+            (value, Status(value).label) for value in Status.values
+            if value in ticket.allowed_transitions()
+        ],
+        "assignees": selectors.assignable_users(user=request.user, queue_ids=[ticket.queue_id]),
+    }
+    return render(request, "backoffice/tickets/detail.html", context)
+
+
+def _act(request, pk, action):
+    """Run one ticket action: a refused one (stale version, transition, permission)
+    comes back to the ticket page with its French message."""
+    ticket = _ticket_or_404(request, pk)
+    try:
+        result = action(ticket)
+    except TicketNotFound as exc:
+        raise Http404(exc.message) from exc
+    except TicketError as exc:
+        messages.error(request, exc.message)
+    else:
+        selectors.queue_counts_forget(user=request.user)
+        if result:
+            messages.success(request, result)
+    return redirect("backoffice:ticket_detail", pk=ticket.pk)
+
+
+def _invalid(request, pk, form):
+    errors = "; ".join(str(e) for errs in form.errors.values() for e in errs)
+    messages.error(request, f"Formulaire invalide : {errors}")
+    return redirect("backoffice:ticket_detail", pk=pk)
+
+
+@require_POST
+@backoffice_required
+def ticket_claim_view(request, pk):
+    version = request.POST.get("version")
+    expected = int(version) if version and version.isdigit() else None
+
+    def action(ticket):
+        ticket_claim(ticket=ticket, actor=request.user, expected_version=expected)
+        return "Le ticket vous est assigné."
+
+    return _act(request, pk, action)
+
+
+@require_POST
+@backoffice_required
+def ticket_assign_view(request, pk):
+    form = AssignForm(data=request.POST)
+    if not form.is_valid():
+        return _invalid(request, pk, form)
+
+    def action(ticket):
+        assignee = None
+        if form.cleaned_data["assignee"] is not None:
+            assignee = User.objects.filter(pk=form.cleaned_data["assignee"]).first()
+            if assignee is None:
+                raise TicketError("Cet agent n'existe pas.")
+        ticket_assign(
+            ticket=ticket,
+            actor=request.user,
+            assignee=assignee,
+            expected_version=form.cleaned_data["version"],
+        )
+        return f"Ticket assigné à {assignee}." if assignee else "Ticket désassigné."
+
+    return _act(request, pk, action)
+
+
+@require_POST
+@backoffice_required
+def ticket_status_view(request, pk):
+    form = StatusForm(data=request.POST)
+    if not form.is_valid():
+        return _invalid(request, pk, form)
+
+    def action(ticket):
+        ticket_change_status(
+            ticket=ticket,
+            actor=request.user,
+            new_status=form.cleaned_data["status"],
+            expected_version=form.cleaned_data["version"],
+        )
+        return f"Statut : {Status(form.cleaned_data['status']).label}."
+
+    return _act(request, pk, action)
+
+
+@require_POST
+@backoffice_required
+def ticket_note_view(request, pk):
+    form = MessageForm(data=request.POST, prefix="note")
+    if not form.is_valid():
+        return _invalid(request, pk, form)
+
+    def action(ticket):
+        ticket_note_add(ticket=ticket, actor=request.user, body=form.cleaned_data["body"])
+        return "Note ajoutée."
+
+    return _act(request, pk, action)
+
+
+@require_POST
+@backoffice_required
+def ticket_reply_view(request, pk):
+    form = MessageForm(data=request.POST, prefix="reply")
+    if not form.is_valid():
+        return _invalid(request, pk, form)
+
+    def action(ticket):
+        ticket_reply(
+            ticket=ticket,
+            actor=request.user,
+            body=form.cleaned_data["body"],
+            expected_version=form.cleaned_data["version"],
+        )
+        return "Réponse enregistrée : elle part par courriel au demandeur."
+
+    return _act(request, pk, action)
