@@ -8,6 +8,7 @@ from .models import (
     OPEN_REASSIGNMENT_STATES,
     AccountReassignment,
     ExtranetHolderHistory,
+    PersonalToken,
     ReassignmentState,
     RecoveryLink,
 )
@@ -80,7 +81,6 @@ def can_decide(*, reassignment: AccountReassignment, user) -> bool:
         and user.is_supervisor
         and user.pk != reassignment.prepared_by_id
     )
-from .models import PersonalToken
 
 
 def personal_tokens_for_user(*, user) -> QuerySet[PersonalToken]:
