@@ -9,6 +9,7 @@ from __future__ import annotations
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, ValidationError
 
+from establishments.api import router as establishments_router
 from tickets.api import FormValidationFailed
 from tickets.api import router as tickets_router
 
@@ -21,6 +22,7 @@ api = NinjaAPI(
     openapi_url="/openapi.json",
 )
 api.add_router("/v1/", tickets_router)
+api.add_router("/v1/", establishments_router)
 
 INVALID = "Données invalides."
 
