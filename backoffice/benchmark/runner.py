@@ -8,14 +8,15 @@ import time
 from dataclasses import dataclass
 
 from django.db import connection, reset_queries
+from django.db.models import Max, Min
 from django.test.utils import CaptureQueriesContext
 
 from accounts.models import ApiKey
 from accounts.services import api_key_create
-from tickets.models import Queue, Status, Ticket
+from tickets.models import Queue, Status, Ticket, TicketEvent
 
 from .scenarios import SCENARIOS, BenchContext, session_login
-from .seed import EVENT_SAMPLE_EVERY, REFERENCE_PREFIX
+from .seed import REFERENCE_PREFIX
 
 API_KEY_NAME = "bench"
 API_KEY = "bench000.bench-api-key-not-for-production"
@@ -60,17 +61,32 @@ def _deep_cursors(queryset, fractions=(0.5, 0.6, 0.7, 0.8, 0.9)) -> list:
     return cursors or [(None, 0)]
 
 
+def _sample_tickets(queue: Queue, size: int = 50) -> list[int]:
+    """Bench tickets of ``queue`` that have a timeline, spread over the whole id range
+    (so over the two years), for the scenarios that open one ticket per run."""
+    bench = Ticket.objects.filter(reference__startswith=REFERENCE_PREFIX)
+    bounds = bench.aggregate(low=Min("id"), high=Max("id"))
+    if bounds["low"] is None:
+        raise RuntimeError("Aucun ticket de bench : lancez le remplissage d'abord.")
+    step = max(1, (bounds["high"] - bounds["low"]) // (size * 100))
+    candidates = list(range(bounds["low"], bounds["high"] + 1, step))
+    with_timeline = set(
+        TicketEvent.objects.filter(ticket_id__in=candidates, ticket__queue=queue)
+        .values_list("ticket_id", flat=True)
+        .distinct()
+    )
+    ids = sorted(with_timeline)
+    if not ids:
+        ids = list(bench.filter(queue=queue).values_list("id", flat=True)[:size])
+    return ids[:: max(1, len(ids) // size)][:size]
+
+
 def context_build(*, agent, supervisor) -> BenchContext:
     queue = Queue.objects.get(slug="habilitation")
     filter_queue = Queue.objects.get(slug="etablissement")
     ctx = BenchContext(agent=agent, supervisor=supervisor, queue=queue, api_key=_api_key())
     session_login(ctx.client, agent)
-    bench = Ticket.objects.filter(reference__startswith=REFERENCE_PREFIX, queue=queue)
-    # Tickets that have a timeline (every EVENT_SAMPLE_EVERY-th), spread over the years.
-    sample = list(
-        bench.order_by("id").values_list("id", flat=True)[: 50 * EVENT_SAMPLE_EVERY * 20]
-    )
-    ctx.sample_ticket_ids = [pk for pk in sample if pk % EVENT_SAMPLE_EVERY == 0][:50] or sample
+    ctx.sample_ticket_ids = _sample_tickets(queue)
     ctx.deep_cursors = _deep_cursors(Ticket.objects.filter(queue=queue, status=Status.CLOS))
     ctx.filter_queue = filter_queue
     ctx.filter_assignee_id = (
