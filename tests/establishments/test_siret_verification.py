@@ -444,3 +444,12 @@ def test_api_operations_are_in_the_openapi_document(client):
     paths = client.get("/api/openapi.json").json()["paths"]
     assert "/api/v1/tickets/{ticket_id}/siret-check" in paths
     assert "/api/v1/tickets/{ticket_id}/siret-verification" in paths
+
+
+def test_an_htmx_request_gets_the_partial_only(client, agent, ticket):
+    client.force_login(agent)
+    response = client.get(page_url(ticket), HTTP_HX_REQUEST="true")
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "<html" not in html and 'id="verification-siret"' in html
+    assert "!!MISSING" not in html
