@@ -59,5 +59,14 @@ flower: $(STAMP)
 	@test -n "$$FLOWER_BASIC_AUTH" || (echo "Set FLOWER_BASIC_AUTH=user:password"; exit 1)
 	$(BIN)/celery -A worker flower --address=127.0.0.1 --port=5555 --basic-auth="$$FLOWER_BASIC_AUTH"
 
+## bench: seed N tickets (default 100000) into the configured database, then print median /
+## p95 server time and query count per scenario. On PostgreSQL:
+##   DATABASE_URL=postgres://… make bench N=1000000
+N ?= 100000
+BENCH_ARGS ?=
+bench: $(STAMP)
+	$(BIN)/python manage.py migrate --no-input
+	$(BIN)/python manage.py bench --n $(N) $(BENCH_ARGS)
+
 clean-var:
 	rm -rf var/

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from django.shortcuts import get_object_or_404
 from ninja import Router, Status
-from ninja.security import django_auth
 
+from accounts.auth import AgentSessionAuth, PersonalTokenAuth
 from tickets.models import Ticket
 
 from . import selectors
@@ -14,7 +14,7 @@ from .models import AccountReassignment
 from .reassignments import reassignment_approve, reassignment_prepare, reassignment_reject
 from .schemas import ErrorOut, ReassignmentDecisionIn, ReassignmentOut, ReassignmentPrepareIn
 
-router = Router(tags=["Réattributions de comptes"], auth=django_auth)
+router = Router(tags=["Réattributions de comptes"], auth=[PersonalTokenAuth(), AgentSessionAuth()])
 
 RESPONSES = {401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut}
 
@@ -43,7 +43,7 @@ def _error(exc):
     return Status(status, {"detail": exc.message})
 
 
-@router.get("/reassignments", response={200: list[ReassignmentOut], 401: ErrorOut},
+@router.get("/reassignments", response={200: list[ReassignmentOut], 401: ErrorOut, 403: ErrorOut},
             summary="Réattributions en cours (à valider ou en délai d'opposition)")
 def list_pending(request):
     return [_out(r) for r in selectors.reassignments_pending(actor=request.user)]

@@ -12,6 +12,7 @@ from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 from accounts.api import router as accounts_router
 from backoffice.notices_api import router as notices_router
+from establishments.api import router as establishments_router
 from tickets.api import FormValidationFailed
 from tickets.api import router as tickets_router
 from tickets.exceptions import (
@@ -37,6 +38,7 @@ api.add_router("/v1/", tickets_router)
 api.add_router("/v1/", notices_router)
 api.add_router("/v1/", accounts_router)
 api.add_router("/v1/", agent_router)
+api.add_router("/v1/", establishments_router)
 
 INVALID = "Données invalides."
 

@@ -91,6 +91,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.forms",
     "dsfr",
+    "widget_tweaks",  # django-dsfr's radio and checkbox templates load it
     "captcha",
     "django_tables2",
     "django_filters",

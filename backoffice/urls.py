@@ -4,7 +4,7 @@ from django_otp.admin import OTPAdminSite
 
 from .api import api
 from .urls_extranet import backoffice_urlpatterns, public_urlpatterns
-from .views import assistance, health
+from .views import assistance, health, siret_verification
 
 # The Django admin requires a verified second factor too (django-otp): a password alone
 # never opens it. Set before the admin's URLs are built.
@@ -16,6 +16,11 @@ urlpatterns = [
     path("healthz", health.liveness, name="liveness"),
     path("api/", api.urls),
     path("backoffice/", include("backoffice.urls_backoffice")),
+    path(
+        "backoffice/tickets/<int:pk>/verification-siret/",
+        siret_verification.ticket_siret_verify_view,
+        name="ticket_siret_verify",
+    ),
     path("captcha/", include("captcha.urls")),
     path("admin/", admin.site.urls),
     path("backoffice/", include(backoffice_urlpatterns)),

@@ -374,3 +374,45 @@ class SlaPause(models.Model):
 
     def __str__(self) -> str:
         return f"{self.ticket_id} {self.started_at:%Y-%m-%d %H:%M}"
+class SiretVerdict(models.TextChoices):
+    PASSED = "passed", _("SIRET vérifié : conforme")
+    FAILED = "failed", _("SIRET non conforme")
+    INCONCLUSIVE = "inconclusive", _("Vérification non concluante")
+
+
+class SiretVerification(models.Model):
+    """An agent's verdict on a ticket's SIRET, with the checks it was given when deciding
+    (a snapshot: the registry may change afterwards). Written only by
+    ``establishments.services.ticket_siret_verify``, together with a ``SIRET_VERIFIED``
+    event on the ticket; the latest event is what the reassignment workflow reads."""
+
+    ticket = models.ForeignKey(
+        Ticket, on_delete=models.CASCADE, related_name="siret_verifications"
+    )
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("agent"),
+    )
+    verdict = models.CharField(_("verdict"), max_length=20, choices=SiretVerdict.choices)
+    comment = models.TextField(_("commentaire"))
+    checks = models.JSONField(_("contrôles"), default=dict)
+    created_at = models.DateTimeField(_("date"))
+
+    class Meta:
+        verbose_name = _("vérification de SIRET")
+        verbose_name_plural = _("vérifications de SIRET")
+        ordering = ["created_at", "id"]
+        indexes = [
+            models.Index(fields=["ticket", "created_at", "id"], name="siret_verif_ticket_idx")
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(verdict__in=["passed", "failed", "inconclusive"]),
+                name="siret_verification_verdict_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.ticket_id} {self.verdict}"

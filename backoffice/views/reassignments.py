@@ -9,7 +9,6 @@ is the placeholder for the back-office's OTP-enforcing decorator.
 from __future__ import annotations
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
@@ -27,9 +26,8 @@ from accounts.reassignments import (
     reassignment_reject,
     siret_verification_passed,
 )
+from backoffice.decorators import backoffice_required as staff_required
 from tickets.models import EventKind, Ticket
-
-staff_required = login_required
 
 
 def _split_name(full_name: str) -> tuple[str, str]:

@@ -14,6 +14,7 @@ from accounts import forms as account_forms
 from accounts.models import AccountReassignment, ReassignmentState
 from tests.accounts.helpers import record_siret_verification
 from tests.factories import EstablishmentFactory, ExtranetAccountFactory, TicketFactory
+from tests.support.auth import otp_login
 
 pytestmark = pytest.mark.django_db
 
@@ -53,7 +54,7 @@ def test_the_rendered_back_office_pages_have_no_password_input(client, agent):
     account = ExtranetAccountFactory(establishment=EstablishmentFactory(siret="73282932000074"))
     ticket = TicketFactory(siret=account.establishment.siret)
     record_siret_verification(ticket)
-    client.force_login(agent)
+    otp_login(client, agent)
     page = client.get(f"/backoffice/demandes/{ticket.reference}/reattribution/")
     assert 'type="password"' not in page.content.decode()
 
@@ -73,7 +74,7 @@ def post_json(client, url, data=None):
 def test_the_api_prepares_lists_and_refuses_the_preparer_approving(client, agent, supervisor,
                                                                    verified_ticket):
     assert client.get("/api/v1/reassignments").status_code == 401
-    client.force_login(agent)
+    otp_login(client, agent)
     created = post_json(client, f"/api/v1/tickets/{verified_ticket.reference}/reassignments",
                         PAYLOAD)
     assert created.status_code == 201, created.content
@@ -82,7 +83,7 @@ def test_the_api_prepares_lists_and_refuses_the_preparer_approving(client, agent
     assert [r["id"] for r in client.get("/api/v1/reassignments").json()] == [body["id"]]
     # An agent cannot approve; the preparer cannot either.
     assert post_json(client, f"/api/v1/reassignments/{body['id']}/approve").status_code == 403
-    client.force_login(supervisor)
+    otp_login(client, supervisor)
     approved = post_json(client, f"/api/v1/reassignments/{body['id']}/approve")
     assert approved.status_code == 200 and approved.json()["state"] == "approved"
     assert post_json(client, f"/api/v1/reassignments/{body['id']}/reject").status_code == 409
@@ -91,7 +92,7 @@ def test_the_api_prepares_lists_and_refuses_the_preparer_approving(client, agent
 def test_the_api_refuses_without_verification(client, agent):
     account = ExtranetAccountFactory(establishment=EstablishmentFactory(siret="73282932000074"))
     ticket = TicketFactory(siret=account.establishment.siret)
-    client.force_login(agent)
+    otp_login(client, agent)
     response = post_json(client, f"/api/v1/tickets/{ticket.reference}/reassignments", PAYLOAD)
     assert response.status_code == 409
     assert "SIRET" in response.json()["detail"]
@@ -99,7 +100,7 @@ def test_the_api_refuses_without_verification(client, agent):
 
 
 def test_the_api_supervisor_preparing_cannot_approve_own(client, supervisor, verified_ticket):
-    client.force_login(supervisor)
+    otp_login(client, supervisor)
     created = post_json(client, f"/api/v1/tickets/{verified_ticket.reference}/reassignments",
                         PAYLOAD).json()
     assert post_json(client, f"/api/v1/reassignments/{created['id']}/approve").status_code == 403

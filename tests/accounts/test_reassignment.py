@@ -41,6 +41,7 @@ from tests.factories import (
     TicketFactory,
     UserFactory,
 )
+from tests.support.auth import otp_login
 from tickets.models import EventKind, Motif, Priority, Status
 
 pytestmark = pytest.mark.django_db
@@ -225,7 +226,7 @@ def test_a_second_reassignment_within_90_days_is_flagged(ticket, agent, supervis
         approval = reassignment_approve(reassignment=result.reassignment, actor=supervisor)
         assert approval.repeated_within_window is True
         client = Client()
-        client.force_login(other_supervisor)
+        otp_login(client, other_supervisor)
         page = client.get(f"/backoffice/reattributions/{result.reassignment.pk}/")
         assert "Réattribution répétée" in page.content.decode()
     with freeze_time("2026-09-01 10:00:00"):
@@ -379,7 +380,7 @@ def test_every_step_event_has_no_secret(ticket, agent, supervisor, oncommit, set
 def test_the_agent_prepares_and_another_supervisor_approves_through_the_pages(
     ticket, agent, supervisor, client, oncommit
 ):
-    client.force_login(agent)
+    otp_login(client, agent)
     page = client.get(f"/backoffice/demandes/{ticket.reference}/reattribution/")
     assert page.status_code == 200
     html = page.content.decode()
@@ -394,7 +395,7 @@ def test_the_agent_prepares_and_another_supervisor_approves_through_the_pages(
     assert "Valider la réattribution" not in own.content.decode()
     assert client.post(f"/backoffice/reattributions/{reassignment.pk}/valider/").status_code \
         == 403
-    client.force_login(supervisor)
+    otp_login(client, supervisor)
     queue = client.get("/backoffice/reattributions/")
     assert ticket.reference in queue.content.decode()
     assert_no_missing_variable(queue)
@@ -410,7 +411,7 @@ def test_the_agent_prepares_and_another_supervisor_approves_through_the_pages(
 
 def test_the_prepare_page_refuses_without_verification(account, agent, client):
     ticket = TicketFactory(siret=account.establishment.siret)
-    client.force_login(agent)
+    otp_login(client, agent)
     response = client.post(f"/backoffice/demandes/{ticket.reference}/reattribution/",
                            NEW_HOLDER)
     assert response.status_code == 200
@@ -426,7 +427,7 @@ def test_an_agent_resends_the_activation_link_without_seeing_it(ticket, agent, s
     with freeze_time("2026-06-01 11:00:01"), oncommit(execute=True):
         reassignment_apply(reassignment_id=reassignment.pk)
     first_url, _ = last_link("claire.dupont@exemple.fr")
-    client.force_login(agent)
+    otp_login(client, agent)
     with oncommit(execute=True):
         response = client.post(f"/backoffice/reattributions/{reassignment.pk}/"
                                "renvoyer-activation/", follow=True)
@@ -457,7 +458,7 @@ def test_the_approval_queue_runs_a_fixed_number_of_queries(client, supervisor, a
         prepare(ticket, agent, new_holder_email=f"n{siret}@exemple.fr")
         return account
 
-    client.force_login(supervisor)
+    otp_login(client, supervisor)
     add_one("73282932000074")
     client.get("/backoffice/reattributions/")  # warm the live-notices cache, as in production
     with CaptureQueriesContext(connection) as one:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
-from datetime import date
+from pathlib import Path
 
 from django.conf import settings
 from django.contrib.auth.hashers import make_password
@@ -18,6 +18,7 @@ from accounts.services import (
     totp_device_set_demo,
 )
 from establishments.models import Establishment, RegistryEstablishment
+from establishments.services import registry_import, sirene_file_open
 from tickets.models import Motif, Queue, Source, Status, Ticket
 from tickets.services import assistance_request_submit, ticket_change_status
 
@@ -44,6 +45,11 @@ def demo_totp_key(email: str) -> str:
 
 
 DEMO_API_KEY = "demo0000.extranet-demo-key-not-for-production"
+
+# The reference registry of the demo: a small extract in INSEE's StockEtablissement layout,
+# loaded through the same service as ``manage.py import_sirene`` (it has the SIRETs below,
+# closed establishments, La Poste's head office and a few malformed rows, which are rejected).
+SIRENE_SAMPLE = Path(settings.BASE_DIR) / "establishments" / "fixtures" / "sirene_sample.csv"
 
 # (siret, dénomination, état, voie, code postal, ville, known to the extranet)
 DEMO_ESTABLISHMENTS = [
@@ -129,19 +135,9 @@ class Command(BaseCommand):
             api_key_create(name=DEMO_API_KEY_NAME, raw_key=DEMO_API_KEY)
 
     def _establishments(self) -> None:
-        for siret, name, status, street, postal_code, city, known in DEMO_ESTABLISHMENTS:
-            RegistryEstablishment.objects.update_or_create(
-                siret=siret,
-                defaults={
-                    "siren": siret[:9],
-                    "administrative_status": status,
-                    "denomination": name.upper(),
-                    "street_name": street,
-                    "postal_code": postal_code,
-                    "city": city,
-                    "started_on": date(2015, 3, 1),
-                },
-            )
+        with sirene_file_open(SIRENE_SAMPLE) as stream:
+            registry_import(stream=stream)
+        for siret, name, _status, street, postal_code, city, known in DEMO_ESTABLISHMENTS:
             if not known:
                 continue
             establishment, created = Establishment.objects.get_or_create(
@@ -153,7 +149,9 @@ class Command(BaseCommand):
                     "city": city,
                     "email": f"contact@{siret}.exemple.fr",
                     "phone": "+33102030405",
-                    "registry_status": status,
+                    "registry_status": RegistryEstablishment.objects.get(
+                        siret=siret
+                    ).administrative_status,
                 },
             )
             if created:

@@ -1,0 +1,161 @@
+"""Build the bench context, run the scenarios, and print the table."""
+
+from __future__ import annotations
+
+import math
+import statistics
+import time
+from dataclasses import dataclass
+
+from django.db import connection, reset_queries
+from django.db.models import Max, Min
+from django.test.utils import CaptureQueriesContext
+
+from accounts.models import ApiKey
+from accounts.services import api_key_create
+from tickets.models import Queue, Status, Ticket, TicketEvent
+
+from .scenarios import SCENARIOS, BenchContext, session_login
+from .seed import REFERENCE_PREFIX
+
+API_KEY_NAME = "bench"
+API_KEY = "bench000.bench-api-key-not-for-production"
+# Targets of issue 3 on PostgreSQL with 1,000,000 tickets.
+TARGET_MEDIAN_MS = 100
+TARGET_QUERIES = 12
+
+
+@dataclass
+class Measure:
+    name: str
+    label: str
+    runs: int
+    median_ms: float
+    p95_ms: float
+    queries: int  # the largest count over the runs: a page's count must not vary
+    targeted: bool = True
+
+    @property
+    def within_targets(self) -> bool:
+        return self.median_ms < TARGET_MEDIAN_MS and self.queries <= TARGET_QUERIES
+
+
+def _api_key() -> str:
+    if not ApiKey.objects.filter(name=API_KEY_NAME).exists():
+        api_key_create(name=API_KEY_NAME, raw_key=API_KEY)
+    return API_KEY
+
+
+def _deep_cursors(queryset, fractions=(0.5, 0.6, 0.7, 0.8, 0.9)) -> list:
+    """(created_at, id) of rows at these depths: built once, with OFFSET, outside timing."""
+    total = queryset.count()
+    cursors = []
+    for fraction in fractions:
+        row = (
+            queryset.order_by("created_at", "id")
+            .values_list("created_at", "id")[int(total * fraction) : int(total * fraction) + 1]
+            .first()
+        )
+        if row:
+            cursors.append(row)
+    return cursors or [(None, 0)]
+
+
+def _sample_tickets(queue: Queue, size: int = 50) -> list[int]:
+    """Bench tickets of ``queue`` that have a timeline, spread over the whole id range
+    (so over the two years), for the scenarios that open one ticket per run."""
+    bench = Ticket.objects.filter(reference__startswith=REFERENCE_PREFIX)
+    bounds = bench.aggregate(low=Min("id"), high=Max("id"))
+    if bounds["low"] is None:
+        raise RuntimeError("Aucun ticket de bench : lancez le remplissage d'abord.")
+    step = max(1, (bounds["high"] - bounds["low"]) // (size * 100))
+    candidates = list(range(bounds["low"], bounds["high"] + 1, step))
+    with_timeline = set(
+        TicketEvent.objects.filter(ticket_id__in=candidates, ticket__queue=queue)
+        .values_list("ticket_id", flat=True)
+        .distinct()
+    )
+    ids = sorted(with_timeline)
+    if not ids:
+        ids = list(bench.filter(queue=queue).values_list("id", flat=True)[:size])
+    return ids[:: max(1, len(ids) // size)][:size]
+
+
+def context_build(*, agent, supervisor) -> BenchContext:
+    queue = Queue.objects.get(slug="habilitation")
+    filter_queue = Queue.objects.get(slug="etablissement")
+    ctx = BenchContext(agent=agent, supervisor=supervisor, queue=queue, api_key=_api_key())
+    session_login(ctx.client, agent)
+    ctx.sample_ticket_ids = _sample_tickets(queue)
+    ctx.deep_cursors = _deep_cursors(Ticket.objects.filter(queue=queue, status=Status.CLOS))
+    ctx.filter_queue = filter_queue
+    ctx.filter_assignee_id = (
+        filter_queue.members.filter(email__endswith="@bench.example")
+        .order_by("id")
+        .values_list("id", flat=True)
+        .first()
+    )
+    ctx.filter_deep_cursors = _deep_cursors(
+        Ticket.objects.filter(
+            queue=filter_queue,
+            status=ctx.filter_status,
+            motif=ctx.filter_motif,
+            assignee_id=ctx.filter_assignee_id,
+        )
+    )
+    return ctx
+
+
+def _percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(fraction * len(ordered)) - 1)]
+
+
+def measure(ctx: BenchContext, *, runs: int, warmup: int, names: list[str] | None = None,
+            log=print) -> list[Measure]:  # fmt: skip
+    results = []
+    for scenario in SCENARIOS:
+        if names and scenario.name not in names:
+            continue
+        run = scenario.build(ctx)
+        for i in range(warmup):
+            run(-1 - i)
+        times, queries = [], []
+        for i in range(runs):
+            with CaptureQueriesContext(connection) as captured:
+                started = time.perf_counter()
+                run(i)
+                elapsed = time.perf_counter() - started
+            times.append(elapsed * 1000)
+            queries.append(len(captured.captured_queries))
+            reset_queries()
+        result = Measure(
+            name=scenario.name,
+            label=scenario.label,
+            runs=runs,
+            median_ms=statistics.median(times),
+            p95_ms=_percentile(times, 0.95),
+            queries=max(queries),
+            targeted=scenario.targeted,
+        )
+        log(f"  {scenario.name}: {result.median_ms:.1f} ms")
+        results.append(result)
+    return results
+
+
+def table(results: list[Measure]) -> str:
+    width = max([len(r.label) for r in results] + [len("Scénario")])
+    lines = [
+        f"{'Scénario':<{width}}  {'médiane':>9}  {'p95':>9}  {'requêtes':>8}  cible",
+        "-" * (width + 42),
+    ]
+    for r in results:
+        verdict = ("ok" if r.within_targets else "HORS CIBLE") if r.targeted else "—"
+        lines.append(
+            f"{r.label:<{width}}  {r.median_ms:>6.1f} ms  {r.p95_ms:>6.1f} ms  "
+            f"{r.queries:>8}  {verdict}"
+        )
+    lines.append(
+        f"(cible : médiane < {TARGET_MEDIAN_MS} ms et au plus {TARGET_QUERIES} requêtes)"
+    )
+    return "\n".join(lines)

@@ -1,0 +1,98 @@
+"""``manage.py bench`` (``make bench``): seed N tickets, then measure the scenarios.
+
+Writes bench rows into the configured database (see ``backoffice.benchmark.seed``): never
+run it against production data; it refuses to run with ``APP_ENV=production``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+
+from backoffice.benchmark import runner, seed
+from backoffice.benchmark.scenarios import SCENARIOS
+
+
+class Command(BaseCommand):
+    help = "Remplit la base avec N tickets réalistes et mesure les temps de réponse."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--n", type=int, default=100_000, help="nombre de tickets")
+        parser.add_argument("--runs", type=int, default=30, help="mesures par scénario")
+        parser.add_argument("--warmup", type=int, default=3)
+        parser.add_argument("--reseed", action="store_true", help="recréer les tickets de bench")
+        parser.add_argument("--no-measure", action="store_true", help="remplir seulement")
+        parser.add_argument(
+            "--scenarios", default="", help="noms séparés par des virgules (défaut : tous)"
+        )
+        parser.add_argument("--list", action="store_true", help="lister les scénarios")
+        parser.add_argument("--json", default="", help="écrire aussi les mesures dans ce fichier")
+
+    def handle(self, *args, **options):
+        if options["list"]:
+            for s in SCENARIOS:
+                self.stdout.write(f"{s.name:<28} {s.label}")
+            return
+        if settings.PRODUCTION:
+            raise CommandError("Le bench écrit des données de test : jamais en production.")
+        if options["n"] < 1 or options["runs"] < 1:
+            raise CommandError("--n et --runs doivent être positifs.")
+        names = [n.strip() for n in options["scenarios"].split(",") if n.strip()]
+        unknown = set(names) - {s.name for s in SCENARIOS}
+        if unknown:
+            raise CommandError(f"Scénarios inconnus : {', '.join(sorted(unknown))}")
+        # Measure as production runs: no per-query logging, no debug pages; and keep the
+        # output to the table (every intake request logs a line at INFO).
+        debug, level = settings.DEBUG, logging.getLogger().level
+        settings.DEBUG = False
+        logging.getLogger().setLevel(logging.WARNING)
+        try:
+            self._run(options, names)
+        finally:
+            settings.DEBUG = debug
+            logging.getLogger().setLevel(level)
+
+    def _run(self, options, names):
+        from django.db import connection
+
+        vendor = connection.vendor
+        self.stdout.write(f"Base : {vendor} ({connection.settings_dict['NAME']})")
+        result = seed.seed(
+            n=options["n"], reseed=options["reseed"], log=self.stdout.write
+        )
+        if result.reused:
+            self.stdout.write(f"{result.tickets} tickets de bench déjà en place : réutilisés.")
+        else:
+            rate = result.tickets / result.seconds if result.seconds else 0
+            self.stdout.write(
+                f"Rempli : {result.tickets} tickets, {result.events} événements, "
+                f"{result.messages} messages, {result.registry} établissements au registre "
+                f"en {result.seconds:.1f} s ({rate:,.0f} tickets/s), puis ANALYZE."
+            )
+        if options["no_measure"]:
+            return
+        ctx = runner.context_build(agent=result.agent, supervisor=result.supervisor)
+        self.stdout.write(
+            f"Mesures : {options['runs']} par scénario (+{options['warmup']} d'échauffement)…"
+        )
+        results = runner.measure(
+            ctx, runs=options["runs"], warmup=options["warmup"], names=names,
+            log=self.stdout.write,
+        )  # fmt: skip
+        self.stdout.write("")
+        self.stdout.write(f"{result.tickets} tickets, {vendor}")
+        self.stdout.write(runner.table(results))
+        if options["json"]:
+            with open(options["json"], "w", encoding="utf-8") as fh:
+                json.dump(
+                    {
+                        "vendor": vendor,
+                        "tickets": result.tickets,
+                        "results": [r.__dict__ for r in results],
+                    },
+                    fh,
+                    indent=2,
+                )

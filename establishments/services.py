@@ -1,0 +1,423 @@
+"""Writes on establishments and on the reference registry.
+
+The registry import reads INSEE's SIRENE "StockEtablissement" CSV (about 40 million rows,
+several gigabytes once unzipped): it streams the file row by row, upserts in batches, each
+batch in its own short transaction, and never holds more than one batch in memory.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import time
+import zipfile
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import TextIO
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from tickets.models import EventKind, SiretVerdict, SiretVerification, Status, Ticket
+from tickets.services import ticket_event_record
+
+from .exceptions import SiretVerificationRefused
+from .models import AdministrativeStatus, Establishment, RegistryEstablishment
+from .selectors import siret_passed_refusal, ticket_siret_checks
+from .validators import clean_siret
+
+# The INSEE columns the import reads. The real file has about fifty more (activity codes,
+# head-count brackets, Lambert coordinates, second address…): they are ignored.
+COLUMNS = (
+    "siren",
+    "nic",
+    "siret",
+    "dateDebut",
+    "etatAdministratifEtablissement",
+    "enseigne1Etablissement",
+    "denominationUsuelleEtablissement",
+    "numeroVoieEtablissement",
+    "indiceRepetitionEtablissement",
+    "typeVoieEtablissement",
+    "libelleVoieEtablissement",
+    "complementAdresseEtablissement",
+    "codePostalEtablissement",
+    "libelleCommuneEtablissement",
+)
+
+# INSEE's codes for "indice de répétition" and the commonest "type de voie" codes; an
+# unknown code is kept as it is.
+_REPETITION = {"B": "bis", "T": "ter", "Q": "quater", "C": "quinquies"}
+_STREET_TYPES = {
+    "ALL": "ALLEE",
+    "AV": "AVENUE",
+    "BD": "BOULEVARD",
+    "CAR": "CARREFOUR",
+    "CHE": "CHEMIN",
+    "CHS": "CHAUSSEE",
+    "CITE": "CITE",
+    "COR": "CORNICHE",
+    "CRS": "COURS",
+    "DOM": "DOMAINE",
+    "DSC": "DESCENTE",
+    "ECA": "ECART",
+    "ESP": "ESPLANADE",
+    "FG": "FAUBOURG",
+    "GR": "GRANDE RUE",
+    "HAM": "HAMEAU",
+    "HLE": "HALLE",
+    "IMP": "IMPASSE",
+    "LD": "LIEU DIT",
+    "LOT": "LOTISSEMENT",
+    "MAR": "MARCHE",
+    "MTE": "MONTEE",
+    "PAS": "PASSAGE",
+    "PL": "PLACE",
+    "PLN": "PLAINE",
+    "PLT": "PLATEAU",
+    "PRO": "PROMENADE",
+    "PRV": "PARVIS",
+    "QUA": "QUARTIER",
+    "QUAI": "QUAI",
+    "RES": "RESIDENCE",
+    "RLE": "RUELLE",
+    "ROC": "ROCADE",
+    "RPT": "ROND POINT",
+    "RTE": "ROUTE",
+    "RUE": "RUE",
+    "SEN": "SENTIER",
+    "SQ": "SQUARE",
+    "TPL": "TERRE PLEIN",
+    "TRA": "TRAVERSE",
+    "VLA": "VILLA",
+    "VLGE": "VILLAGE",
+}
+
+# Rejection reasons, as shown in the report (French: the command's user reads them).
+REJECT_MALFORMED = "ligne mal formée (nombre de colonnes incorrect)"
+REJECT_UNREADABLE = "ligne illisible (guillemets ou caractères invalides)"
+REJECT_SIRET = "SIRET invalide"
+REJECT_SIREN_MISMATCH = "SIREN ou NIC incohérent avec le SIRET"
+REJECT_STATUS = "état administratif invalide (A ou F attendu)"
+REJECT_DATE = "date de début invalide (AAAA-MM-JJ attendu)"
+REJECT_DUPLICATE = "SIRET en double dans le fichier"
+REJECT_NO_DENOMINATION = "ni dénomination usuelle ni enseigne"
+
+_FIELD_LENGTHS = {
+    f.name: f.max_length
+    for f in RegistryEstablishment._meta.concrete_fields
+    if getattr(f, "max_length", None)
+}
+_UPDATE_FIELDS = [
+    "siren",
+    "administrative_status",
+    "denomination",
+    "started_on",
+    "street_number",
+    "street_extension",
+    "street_name",
+    "address_complement",
+    "postal_code",
+    "city",
+    "imported_at",
+]
+# The fields compared to decide whether an existing row changed.
+_COMPARED_FIELDS = [f for f in _UPDATE_FIELDS if f != "imported_at"]
+
+
+class RegistryImportError(Exception):
+    """The file cannot be imported at all (unreadable, missing columns). French message."""
+
+
+@dataclass
+class RegistryImportReport:
+    read: int = 0
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    rejected: Counter = field(default_factory=Counter)
+    # A few examples per reason: (line number, SIRET or raw value).
+    examples: dict[str, list[tuple[int, str]]] = field(default_factory=dict)
+    establishments_updated: int = 0
+    seconds: float = 0.0
+
+    MAX_EXAMPLES = 5
+
+    @property
+    def rejected_total(self) -> int:
+        return sum(self.rejected.values())
+
+    def reject(self, reason: str, line: int, value: str) -> None:
+        self.rejected[reason] += 1
+        examples = self.examples.setdefault(reason, [])
+        if len(examples) < self.MAX_EXAMPLES:
+            examples.append((line, value))
+
+
+@contextmanager
+def sirene_file_open(path: str | Path) -> Iterator[TextIO]:
+    """Open a StockEtablissement file as text: plain ``.csv``, ``.gz``, or ``.zip`` (the
+    CSV member inside, as INSEE ships it). Always streamed, never read whole."""
+    path = Path(path)
+    if not path.is_file():
+        raise RegistryImportError(f"Fichier introuvable : {path}")
+    name = path.name.lower()
+    try:
+        if name.endswith(".zip"):
+            with zipfile.ZipFile(path) as archive:
+                members = [m for m in archive.namelist() if m.lower().endswith(".csv")]
+                if len(members) != 1:
+                    raise RegistryImportError(
+                        f"L'archive {path.name} doit contenir exactement un fichier CSV "
+                        f"({len(members)} trouvé(s))."
+                    )
+                with archive.open(members[0]) as raw:
+                    yield io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
+        elif name.endswith(".gz"):
+            with gzip.open(path, "rt", encoding="utf-8-sig", newline="") as text:
+                yield text
+        else:
+            with open(path, encoding="utf-8-sig", newline="") as text:
+                yield text
+    except (zipfile.BadZipFile, gzip.BadGzipFile, EOFError) as exc:
+        raise RegistryImportError(f"Archive illisible : {path.name} ({exc}).") from exc
+    except UnicodeDecodeError as exc:
+        raise RegistryImportError(
+            f"Le fichier {path.name} n'est pas encodé en UTF-8 (octet {exc.start})."
+        ) from exc
+
+
+def _clip(value: str, field_name: str) -> str:
+    return value.strip()[: _FIELD_LENGTHS[field_name]]
+
+
+def _parse_date(value: str) -> date | None:
+    value = value.strip()
+    if not value:
+        return None
+    return date.fromisoformat(value)  # ValueError on anything but YYYY-MM-DD
+
+
+def _rows(stream: TextIO, report: RegistryImportReport) -> Iterator[tuple[int, list[str]]]:
+    """Yield (line number, cells), turning the csv module's errors into rejections."""
+    reader = csv.reader(stream)
+    while True:
+        try:
+            cells = next(reader)
+        except StopIteration:
+            return
+        except csv.Error:
+            report.read += 1
+            report.reject(REJECT_UNREADABLE, reader.line_num, "")
+            continue
+        yield reader.line_num, cells
+
+
+def registry_import(
+    *,
+    stream: TextIO,
+    batch_size: int = 5000,
+    require_denomination: bool = False,
+    progress: Callable[[RegistryImportReport], None] | None = None,
+    progress_every: int = 100_000,
+) -> RegistryImportReport:
+    """Upsert the rows of a StockEtablissement CSV into ``RegistryEstablishment``.
+
+    Each row becomes one registry row keyed by SIRET. The dénomination is
+    ``denominationUsuelleEtablissement``, else ``enseigne1Etablissement``, else empty: most
+    establishments of the real stock file have neither (their legal name lives in the
+    separate StockUniteLegale file), and rejecting them would make valid, active SIRETs look
+    unknown. ``require_denomination=True`` rejects those rows instead.
+
+    Rows are compared with what is stored: only new and changed rows are written, so a
+    second run of the same file writes nothing. Known establishments (``Establishment``)
+    get their ``registry_status`` brought up to date batch by batch.
+    """
+    report = RegistryImportReport()
+    started = time.monotonic()
+    reader = _rows(stream, report)
+    try:
+        _line, header = next(reader)
+    except StopIteration:
+        raise RegistryImportError("Le fichier est vide : l'en-tête INSEE est attendu.") from None
+    header = [name.strip() for name in header]
+    missing = [name for name in COLUMNS if name not in header]
+    if missing:
+        raise RegistryImportError(
+            "Colonnes INSEE manquantes dans l'en-tête : "
+            + ", ".join(missing)
+            + ". Le fichier attendu est le « StockEtablissement » de la base SIRENE."
+        )
+    width = len(header)
+    index = {name: header.index(name) for name in COLUMNS}
+
+    batch: dict[str, RegistryEstablishment] = {}
+    for line, cells in reader:
+        report.read += 1
+        if progress is not None and report.read % progress_every == 0:
+            report.seconds = time.monotonic() - started
+            progress(report)
+        if len(cells) != width:
+            report.reject(REJECT_MALFORMED, line, ",".join(cells)[:40])
+            continue
+        row = {name: cells[i] for name, i in index.items()}
+        raw_siret = row["siret"].strip()
+        try:
+            siret = clean_siret(raw_siret)
+        except ValidationError:
+            report.reject(REJECT_SIRET, line, raw_siret)
+            continue
+        if (row["siren"].strip() and row["siren"].strip() != siret[:9]) or (
+            row["nic"].strip() and row["nic"].strip() != siret[9:]
+        ):
+            report.reject(REJECT_SIREN_MISMATCH, line, siret)
+            continue
+        status = row["etatAdministratifEtablissement"].strip().upper()
+        if status not in AdministrativeStatus.values:
+            report.reject(REJECT_STATUS, line, siret)
+            continue
+        try:
+            started_on = _parse_date(row["dateDebut"])
+        except ValueError:
+            report.reject(REJECT_DATE, line, siret)
+            continue
+        denomination = (
+            row["denominationUsuelleEtablissement"].strip()
+            or row["enseigne1Etablissement"].strip()
+        )
+        if not denomination and require_denomination:
+            report.reject(REJECT_NO_DENOMINATION, line, siret)
+            continue
+        if siret in batch:
+            report.reject(REJECT_DUPLICATE, line, siret)
+            continue
+        street_type = row["typeVoieEtablissement"].strip().upper()
+        street_name = " ".join(
+            part
+            for part in (
+                _STREET_TYPES.get(street_type, street_type),
+                row["libelleVoieEtablissement"].strip(),
+            )
+            if part
+        )
+        repetition = row["indiceRepetitionEtablissement"].strip().upper()
+        batch[siret] = RegistryEstablishment(
+            siret=siret,
+            siren=siret[:9],
+            administrative_status=status,
+            denomination=_clip(denomination, "denomination"),
+            started_on=started_on,
+            street_number=_clip(row["numeroVoieEtablissement"], "street_number"),
+            street_extension=_clip(_REPETITION.get(repetition, repetition), "street_extension"),
+            street_name=_clip(street_name, "street_name"),
+            address_complement=_clip(row["complementAdresseEtablissement"], "address_complement"),
+            postal_code=_clip(row["codePostalEtablissement"], "postal_code"),
+            city=_clip(row["libelleCommuneEtablissement"], "city"),
+        )
+        if len(batch) >= batch_size:
+            _flush(batch, report)
+            batch = {}
+    if batch:
+        _flush(batch, report)
+    report.seconds = time.monotonic() - started
+    if progress is not None:
+        progress(report)
+    return report
+
+
+def _flush(batch: dict[str, RegistryEstablishment], report: RegistryImportReport) -> None:
+    """Write one batch: compare with the stored rows, upsert the new and changed ones, and
+    bring the known establishments' registry status up to date, in one transaction."""
+    with transaction.atomic():
+        stored = {
+            values[0]: values[1:]
+            for values in RegistryEstablishment.objects.filter(siret__in=batch.keys())
+            .values_list("siret", *_COMPARED_FIELDS)
+            .iterator(chunk_size=len(batch))
+        }
+        to_write = []
+        for siret, row in batch.items():
+            current = stored.get(siret)
+            if current is None:
+                report.inserted += 1
+            elif current != tuple(getattr(row, name) for name in _COMPARED_FIELDS):
+                report.updated += 1
+            else:
+                report.unchanged += 1
+                continue
+            to_write.append(row)
+        if to_write:
+            # update_conflicts: a row inserted by a concurrent run between our read and
+            # our write is updated instead of failing the whole batch.
+            RegistryEstablishment.objects.bulk_create(
+                to_write,
+                batch_size=len(to_write),
+                update_conflicts=True,
+                unique_fields=["siret"],
+                update_fields=_UPDATE_FIELDS,
+            )
+        now = timezone.now()
+        for status in AdministrativeStatus.values:
+            sirets = [s for s, row in batch.items() if row.administrative_status == status]
+            if sirets:
+                report.establishments_updated += (
+                    Establishment.objects.filter(siret__in=sirets)
+                    .exclude(registry_status=status)
+                    .update(registry_status=status, updated_at=now)
+                )
+
+
+def ticket_siret_verify(
+    *, ticket: Ticket, actor, verdict: str, comment: str
+) -> SiretVerification:
+    """Record an agent's verdict on the SIRET of a ticket.
+
+    The checks are recomputed here, inside the transaction, from the registry as it is now:
+    never taken from what the agent's page showed. They are stored on the
+    ``SiretVerification`` row and in a ``SIRET_VERIFIED`` event whose data is exactly
+    ``{"verdict", "comment", "checks"}``; the reassignment workflow reads the latest such
+    event (``establishments.selectors.ticket_siret_verification_passed``).
+    """
+    if verdict not in SiretVerdict.values:
+        raise SiretVerificationRefused(
+            _("Choisissez un verdict : conforme, non conforme ou non concluant.")
+        )
+    comment = (comment or "").strip()
+    if not comment:
+        raise SiretVerificationRefused(
+            _("Un commentaire est obligatoire : indiquez ce que vous avez vérifié."),
+            field="comment",
+        )
+    with transaction.atomic():
+        # The row lock orders concurrent verdicts on one ticket, so the latest event is
+        # also the latest decision.
+        locked = Ticket.objects.select_for_update().get(pk=ticket.pk)
+        if locked.status == Status.CLOS:
+            raise SiretVerificationRefused(_("Ce ticket est clos : il ne peut plus être modifié."))
+        checks = ticket_siret_checks(ticket=locked)
+        if verdict == SiretVerdict.PASSED:
+            refusal = siret_passed_refusal(checks)
+            if refusal:
+                raise SiretVerificationRefused(refusal)
+        verification = SiretVerification.objects.create(
+            ticket=locked,
+            actor=actor,
+            verdict=verdict,
+            comment=comment,
+            checks=checks,
+            created_at=timezone.now(),
+        )
+        ticket_event_record(
+            ticket=locked,
+            kind=EventKind.SIRET_VERIFIED,
+            actor=actor,
+            data={"verdict": verdict, "comment": comment, "checks": checks},
+        )
+    return verification
