@@ -21,6 +21,8 @@ urlpatterns = [
     path("non-assignes/export/<str:fmt>/", queues.unassigned_export, name="unassigned_export"),
     path("tickets/actions-groupees/", queues.tickets_bulk, name="tickets_bulk"),
     path("tickets/<int:pk>/", tickets.ticket_detail, name="ticket_detail"),
+    path("tickets/<int:pk>/compte-extranet/", tickets.ticket_extranet_panel,
+         name="ticket_extranet_panel"),
     path("tickets/<int:pk>/prendre/", tickets.ticket_claim_view, name="ticket_claim"),
     path("tickets/<int:pk>/assigner/", tickets.ticket_assign_view, name="ticket_assign"),
     path("tickets/<int:pk>/statut/", tickets.ticket_status_view, name="ticket_status"),

@@ -7,10 +7,11 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
+from accounts import selectors as accounts_selectors
 from accounts.models import User
 from tickets import selectors
 from tickets.exceptions import TicketError, TicketNotFound
-from tickets.models import EventKind, Status
+from tickets.models import EventKind, Motif, Status
 from tickets.services import (
     ticket_assign,
     ticket_change_status,
@@ -68,6 +69,35 @@ def ticket_detail(request, pk):
         "assignees": selectors.assignable_users(user=request.user, queue_ids=[ticket.queue_id]),
     }
     return render(request, "backoffice/tickets/detail.html", context)
+
+
+@backoffice_required
+@require_GET
+def ticket_extranet_panel(request, pk):
+    """Case 2.1 on an "Habilitation à l'extranet" ticket: the account's reassignments and
+    the links sent to its holders. Loaded by the ticket page on its own (htmx), and a page
+    of its own without JavaScript."""
+    ticket = _ticket_or_404(request, pk)
+    if ticket.motif != Motif.HABILITATION_EXTRANET:
+        raise Http404
+    card = selectors.establishment_card(user=request.user, ticket=ticket)
+    context = {
+        "ticket": ticket,
+        "card": card,
+        "reassignments": list(accounts_selectors.reassignments_for_ticket(ticket=ticket)),
+        "recovery_links": (
+            accounts_selectors.recovery_links_for_establishment(card.establishment)
+            if card.establishment
+            else []
+        ),
+    }
+    if getattr(request, "htmx", False):
+        return render(request, "backoffice/tickets/_extranet_panel.html", context)
+    return render(
+        request,
+        "backoffice/tickets/extranet_panel.html",
+        {**nav_context(request, current=f"queue:{ticket.queue.slug}"), **context},
+    )
 
 
 def _act(request, pk, action):
