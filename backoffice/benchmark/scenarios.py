@@ -223,3 +223,87 @@ def sql_open_counts(ctx: BenchContext):
         )
 
     return run
+
+
+# --- The back-office pages and their API twins (issue 3's targets) --------------------
+
+
+def _cursor(values) -> str:
+    from tickets.selectors import _encode_cursor
+
+    return _encode_cursor(list(values))
+
+
+@scenario("page_queue_first", "Page : file, 1re page")
+def page_queue_first(ctx: BenchContext):
+    url = reverse("backoffice:queue", args=[ctx.queue.slug])
+    return lambda i: ctx.get(url)
+
+
+@scenario("page_queue_deep", "Page : file, tickets clos, page profonde (curseur)")
+def page_queue_deep(ctx: BenchContext):
+    base = reverse("backoffice:queue", args=[ctx.queue.slug]) + "?status=clos&after="
+    urls = [base + _cursor(c) for c in ctx.deep_cursors]
+    return lambda i: ctx.get(urls[i % len(urls)])
+
+
+@scenario("page_queue_filtered", "Page : file filtrée (statut + motif + agent), superviseur")
+def page_queue_filtered(ctx: BenchContext):
+    # The filtered queue is not the bench agent's: a supervisor, who sees every queue.
+    client = Client()
+    session_login(client, ctx.supervisor)
+    url = reverse("backoffice:queue", args=[ctx.filter_queue.slug]) + (
+        f"?status={ctx.filter_status}&motif={ctx.filter_motif}"
+        f"&assignee={ctx.filter_assignee_id}"
+    )
+
+    def run(i: int):
+        response = client.get(url)
+        if response.status_code != 200:
+            raise AssertionError(f"GET {url}: {response.status_code}, 200 attendu")
+
+    return run
+
+
+@scenario("page_queue_sorted", "Page : file triée sur la priorité")
+def page_queue_sorted(ctx: BenchContext):
+    url = reverse("backoffice:queue", args=[ctx.queue.slug]) + "?sort=-priority"
+    return lambda i: ctx.get(url)
+
+
+@scenario("page_ticket", "Page : un ticket (timeline, messages, fiche établissement)")
+def page_ticket(ctx: BenchContext):
+    ids = ctx.sample_ticket_ids
+    urls = [reverse("backoffice:ticket_detail", args=[pk]) for pk in ids]
+    return lambda i: ctx.get(urls[i % len(urls)])
+
+
+@scenario("page_queue_counts", "Compteurs des files (navigation, sans cache)")
+def page_queue_counts(ctx: BenchContext):
+    from tickets.selectors import queue_counts, queue_counts_forget
+
+    def run(i: int):
+        queue_counts_forget(user=ctx.agent)
+        return queue_counts(user=ctx.agent)
+
+    return run
+
+
+@scenario("api_ticket_list", "API : GET /api/v1/tickets (file, 1re page)")
+def api_ticket_list(ctx: BenchContext):
+    url = f"/api/v1/tickets?queue={ctx.queue.slug}"
+    return lambda i: ctx.get(url)
+
+
+@scenario("api_ticket_detail", "API : GET /api/v1/tickets/{id}")
+def api_ticket_detail(ctx: BenchContext):
+    ids = ctx.sample_ticket_ids
+    return lambda i: ctx.get(f"/api/v1/tickets/{ids[i % len(ids)]}")
+
+
+@scenario("page_dashboard_figures", "Tableau de bord : calcul des indicateurs (sans cache)")
+def page_dashboard_figures(ctx: BenchContext):
+    from backoffice.dashboard import dashboard_compute, default_period
+
+    start, end = default_period()
+    return lambda i: dashboard_compute(period_start=start, period_end=end)
