@@ -64,9 +64,14 @@ flower: $(STAMP)
 ##   DATABASE_URL=postgres://… make bench N=1000000
 N ?= 100000
 BENCH_ARGS ?=
+## bench: seed N tickets (default 100000) into the configured database, measure the pages
+## in-process, then a bounded loopback load test (gunicorn + wrk on 127.0.0.1).
 bench: $(STAMP)
 	$(BIN)/python manage.py migrate --no-input
 	$(BIN)/python manage.py bench --n $(N) $(BENCH_ARGS)
+	@command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get install -y -qq wrk >/dev/null; } \
+		|| { echo "wrk is needed for the load test: apt-get install wrk"; exit 1; }
+	$(BIN)/python -m bench.load $(LOAD_ARGS)
 
 clean-var:
 	rm -rf var/

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, ProgrammingError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -92,16 +92,46 @@ def route_for_motif(*, motif: str) -> Route:
     )
 
 
-def _next_reference(now: datetime) -> str:
-    """Take the next number of the year in a short transaction of its own.
+def _reference_sequence_next(year: int) -> int:
+    """PostgreSQL: ``nextval`` of the year's sequence. The sequence is created on first
+    use, starting after the highest reference of that year already stored; if the
+    transaction that created it rolls back, it is simply created again next time."""
+    name = f"ticket_reference_{year}"
+    prefix = f"{settings.TICKET_REFERENCE_PREFIX}-{year}-"
+    for attempt in (1, 2, 3):
+        try:
+            with transaction.atomic(), connection.cursor() as cursor:  # a savepoint
+                cursor.execute("SELECT nextval(%s)", [name])
+                return cursor.fetchone()[0]
+        except ProgrammingError:
+            pass  # no sequence for this year yet
+        try:
+            with transaction.atomic(), connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT COALESCE(MAX(CAST(SUBSTRING(reference FROM %s) AS integer)), 0) "
+                    "FROM tickets_ticket WHERE reference LIKE %s",
+                    [len(prefix) + 1, prefix + "%"],
+                )
+                start = int(cursor.fetchone()[0]) + 1
+                cursor.execute(f"CREATE SEQUENCE IF NOT EXISTS {name} START WITH {start}")
+        except (IntegrityError, ProgrammingError):
+            # Another process created it at the same moment: it exists now.
+            if attempt == 3:
+                raise
+    raise RuntimeError(f"Could not draw a number from {name}.")
 
-    The UPDATE locks the counter row until its transaction ends; done inside the intake
-    transaction, that lock would serialise every concurrent intake for its whole
-    duration. Taken apart, it is held for one statement; a request that fails later
-    leaves a gap in the numbering, which references can afford.
+
+def _next_reference(now: datetime) -> str:
+    """The next AP-YYYY-NNNNNN number of the year.
+
+    On PostgreSQL, a sequence: no row lock, no extra transaction, so concurrent intakes
+    never queue on it; a request that fails later leaves a gap, which references can
+    afford. Elsewhere (SQLite, which serialises writes anyway) a counter row.
     """
     year = timezone.localtime(now).year
-    with transaction.atomic():
+    if connection.vendor == "postgresql":
+        value = _reference_sequence_next(year)
+    else:
         if not ReferenceCounter.objects.filter(year=year).update(
             last_value=F("last_value") + 1
         ):
@@ -168,16 +198,13 @@ def assistance_request_submit(*, data: dict, source: str) -> IntakeResult:
     """
     assert source in Source.values
     now = timezone.now()
-    reference = None
-    if _find_open_duplicate(data) is None:
-        reference = _next_reference(now)
     with transaction.atomic():
         existing = _find_open_duplicate(data)
         if existing is not None:
             return _attach_to_open_ticket(existing, data, source)
         try:
             with transaction.atomic():
-                ticket = _create_ticket(data, source, reference or _next_reference(now), now)
+                ticket = _create_ticket(data, source, _next_reference(now), now)
         except IntegrityError:
             # A twin request committed between our lookup and our insert: the partial
             # unique constraint refused ours, so join the twin.
