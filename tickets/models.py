@@ -204,6 +204,26 @@ class Ticket(models.Model):
                 name="ticket_sla_open_idx",
                 condition=models.Q(status__in=OPEN_STATUSES),
             ),
+            # Dashboard periods (backoffice.dashboard): intake per day, first-response and
+            # resolution times, SLA attainment over a date range.
+            models.Index(fields=["created_at"], name="ticket_created_idx"),
+            # Backlog per queue and status, open tickets per agent: index-only scans of a
+            # small index (with COUNT(*), so no column outside it is read).
+            models.Index(
+                fields=["queue", "status", "assignee"],
+                name="ticket_open_queue_status_idx",
+                condition=models.Q(status__in=OPEN_STATUSES),
+            ),
+            models.Index(
+                fields=["first_response_at"],
+                name="ticket_first_response_idx",
+                condition=models.Q(first_response_at__isnull=False),
+            ),
+            models.Index(
+                fields=["resolved_at"],
+                name="ticket_resolved_idx",
+                condition=models.Q(resolved_at__isnull=False),
+            ),
             # Back-office lists (keyset on the sort key + id, see tickets.selectors):
             # "mes tickets", oldest first.
             models.Index(
