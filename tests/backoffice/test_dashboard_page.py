@@ -140,6 +140,9 @@ def test_page_shows_hand_checked_figures(small_fixture, supervisor, verified_cli
     response = verified_client(supervisor).get(URL)
     html = response.content.decode()
     assert "!!MISSING" not in html
+    # The filter form shows the default period.
+    assert 'name="date_from" value="2026-06-01"' in html
+    assert 'name="date_to" value="2026-06-30"' in html
     backlog = _cell_rows(html, "Tickets ouverts par file et par statut")
     by_queue = {row[0]: row[1:] for row in backlog[1:]}
     hab, gen = small_fixture["hab"].name, small_fixture["gen"].name
@@ -204,6 +207,7 @@ def test_filters_by_period_and_queue(small_fixture, supervisor, verified_client)
     assert [row[0] for row in backlog[1:]] == [gen.name, "Total"]
     html = client.get(URL, {"date_from": "2026-06-02", "date_to": "2026-06-03"}).content.decode()
     intake = _cell_rows(html, "Demandes reçues par jour (2 sur la période)")
+    assert 'name="date_from" value="2026-06-02"' in html
     times = {r[0]: r[1:] for r in _cell_rows(
         html, "Délais depuis la réception (heures calendaires), tickets de la période")[1:]}
     assert times["Première réponse"][0] == "2"
