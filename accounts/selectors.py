@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from django.db.models import Count, Q, QuerySet
 
 from .models import (
     OPEN_REASSIGNMENT_STATES,
@@ -35,6 +35,16 @@ def reassignments_pending(*, actor) -> QuerySet[AccountReassignment]:
         .select_related("ticket", "account__establishment", "prepared_by", "approved_by")
         .order_by("state", "prepared_at", "id")
     )
+
+
+def reassignments_open_counts() -> dict[str, int]:
+    """How many reassignments wait for a supervisor's approval (``prepared``) and how many
+    wait for the end of their objection period (``approved``): one query."""
+    counts = AccountReassignment.objects.filter(state__in=OPEN_REASSIGNMENT_STATES).aggregate(
+        prepared=Count("id", filter=Q(state=ReassignmentState.PREPARED)),
+        approved=Count("id", filter=Q(state=ReassignmentState.APPROVED)),
+    )
+    return {"prepared": counts["prepared"], "approved": counts["approved"]}
 
 
 def reassignments_recent(*, limit: int = 50) -> QuerySet[AccountReassignment]:

@@ -80,3 +80,153 @@ class BulkForm(BackofficeForm):
     def ticket_ids(self) -> list[int]:
         # Any integer ids: the service checks each one against the actor's queues.
         return [int(v) for v in self.data.getlist("tickets") if str(v).isdigit()]
+
+
+DASHBOARD_MAX_DAYS = 366
+
+
+class DashboardFilterForm(BackofficeForm):
+    """The supervisors' dashboard filters: a period (whole days, both included) and an
+    optional queue. Unbound: the last 30 days, every queue."""
+
+    date_from = forms.DateField(
+        label="Du",
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        error_messages={"invalid": "Saisissez une date valide (jj/mm/aaaa)."},
+    )
+    date_to = forms.DateField(
+        label="Au",
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        error_messages={"invalid": "Saisissez une date valide (jj/mm/aaaa)."},
+    )
+    queue = forms.ChoiceField(
+        label="File",
+        required=False,
+        error_messages={"invalid_choice": "Choisissez une file de la liste."},
+    )
+
+    def __init__(self, *args, queues, default_period, **kwargs):
+        super().__init__(*args, **kwargs)
+        # The queues are already loaded (the navigation needs them): no second query.
+        self.fields["queue"].choices = [("", "Toutes les files")] + [
+            (q.pk, q.name) for q in queues
+        ]
+        self._queues = {str(q.pk): q for q in queues}
+        self.default_period = default_period
+        self.fields["date_from"].initial, self.fields["date_to"].initial = default_period
+
+    def clean_queue(self):
+        # Resolved from the loaded list rather than by a query.
+        raw = self.cleaned_data.get("queue") or ""
+        return self._queues.get(str(raw)) if raw else None
+
+    def clean(self):
+        cleaned = super().clean()
+        start = cleaned.get("date_from") or self.default_period[0]
+        end = cleaned.get("date_to") or self.default_period[1]
+        if "date_from" in self.errors or "date_to" in self.errors:
+            return cleaned
+        if start > end:
+            raise forms.ValidationError("La date de début doit précéder la date de fin.")
+        if (end - start).days + 1 > DASHBOARD_MAX_DAYS:
+            raise forms.ValidationError(
+                f"La période ne peut pas dépasser {DASHBOARD_MAX_DAYS} jours."
+            )
+        cleaned["date_from"], cleaned["date_to"] = start, end
+        return cleaned
+
+    def period(self) -> tuple:
+        """The period and queue to show: the chosen ones when valid, else the defaults."""
+        if self.is_bound and self.is_valid():
+            return self.cleaned_data["date_from"], self.cleaned_data["date_to"], \
+                self.cleaned_data["queue"]
+        return self.default_period[0], self.default_period[1], None
+
+
+_HOURS_ERRORS = {
+    "required": "Indiquez un délai en heures ouvrées.",
+    "invalid": "Saisissez un nombre entier d'heures ouvrées.",
+    "min_value": "Le délai doit être d'au moins 1 heure ouvrée.",
+    "max_value": "Le délai ne peut pas dépasser %(limit_value)s heures ouvrées.",
+}
+
+
+class RoutingRuleForm(BackofficeForm):
+    """A routing rule's editable values; ``tickets.services.routing_rule_update`` checks
+    them again (and is the one that saves)."""
+
+    queue = forms.ModelChoiceField(
+        label="File de destination",
+        queryset=None,
+        empty_label=None,
+        error_messages={"invalid_choice": "Choisissez une file de la liste.",
+                        "required": "Choisissez une file."},
+    )
+    priority = forms.TypedChoiceField(
+        label="Priorité",
+        coerce=int,
+        error_messages={"invalid_choice": "Choisissez une priorité de la liste."},
+    )
+    first_response_hours = forms.IntegerField(
+        label="Délai de première réponse (heures ouvrées)",
+        min_value=1, max_value=2000, error_messages=_HOURS_ERRORS,
+    )
+    resolution_hours = forms.IntegerField(
+        label="Délai de résolution (heures ouvrées)",
+        min_value=1, max_value=2000, error_messages=_HOURS_ERRORS,
+    )
+    is_active = forms.BooleanField(
+        label="Règle active (sinon, la file par défaut reçoit ces demandes)", required=False
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        from tickets.models import Priority, Queue
+
+        self.fields["queue"].queryset = Queue.objects.order_by("name")
+        self.fields["priority"].choices = Priority.choices
+
+
+class QueueMembersForm(BackofficeForm):
+    members = forms.ModelMultipleChoiceField(
+        label="Agents de la file",
+        queryset=None,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        error_messages={"invalid_choice": "Un des agents choisis n'existe pas.",
+                        "invalid_pk_value": "Choix invalide."},
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        from accounts.models import User
+
+        self.fields["members"].queryset = User.objects.filter(is_active=True).order_by(
+            "last_name", "first_name", "email"
+        )
+
+
+class RoutingPreviewForm(BackofficeForm):
+    motif = forms.ChoiceField(
+        label="Motif de la demande",
+        error_messages={"required": "Choisissez un motif.",
+                        "invalid_choice": "Choisissez un motif de la liste."},
+    )
+    siret = forms.CharField(
+        label="SIRET (facultatif)", required=False, max_length=20,
+        help_text="14 chiffres ; indique si l'établissement est connu du référentiel.",
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        from tickets.models import Motif
+
+        self.fields["motif"].choices = [("", "— Choisir —"), *Motif.choices]
+
+    def clean_siret(self):
+        siret = "".join(self.cleaned_data["siret"].split())
+        if siret and (len(siret) != 14 or not siret.isdigit()):
+            raise forms.ValidationError("Le SIRET compte 14 chiffres.")
+        return siret

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from .views import auth, queues, tickets, tokens
+from .views import auth, dashboard, queues, routing, tickets, tokens
 
 app_name = "backoffice"
 
@@ -28,6 +28,13 @@ urlpatterns = [
     path("tickets/<int:pk>/statut/", tickets.ticket_status_view, name="ticket_status"),
     path("tickets/<int:pk>/note/", tickets.ticket_note_view, name="ticket_note"),
     path("tickets/<int:pk>/reponse/", tickets.ticket_reply_view, name="ticket_reply"),
+    path("tableau-de-bord/", dashboard.dashboard, name="dashboard"),
+    path("tableau-de-bord/export.csv", dashboard.dashboard_export, name="dashboard_export"),
+    path("routage/", routing.routing_home, name="routing"),
+    path("routage/regles/<int:pk>/", routing.routing_rule_edit, name="routing_rule_edit"),
+    path("routage/files/<slug:slug>/agents/", routing.routing_queue_members,
+         name="routing_queue_members"),
+    path("routage/apercu/", routing.routing_preview, name="routing_preview"),
     path("jetons/", tokens.token_list, name="tokens"),
     path("jetons/<int:pk>/revoquer/", tokens.token_revoke, name="token_revoke"),
 ]

@@ -3,15 +3,27 @@ from django.contrib import admin
 from .models import Queue, RoutingRule, Ticket, TicketEvent
 
 
+class _ViewOnlyAdmin(admin.ModelAdmin):
+    """Routing rules and queue membership change in the back-office ("Routage"), through
+    services that record who changed what; the admin only shows them."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(Queue)
-class QueueAdmin(admin.ModelAdmin):
+class QueueAdmin(_ViewOnlyAdmin):
     list_display = ["name", "slug", "is_default"]
-    filter_horizontal = ["members"]
-    prepopulated_fields = {"slug": ["name"]}
 
 
 @admin.register(RoutingRule)
-class RoutingRuleAdmin(admin.ModelAdmin):
+class RoutingRuleAdmin(_ViewOnlyAdmin):
     list_display = [
         "motif", "queue", "priority", "first_response_hours", "resolution_hours", "is_active"
     ]

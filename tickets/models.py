@@ -436,3 +436,58 @@ class SiretVerification(models.Model):
 
     def __str__(self) -> str:
         return f"{self.ticket_id} {self.verdict}"
+
+
+class RoutingChangeKind(models.TextChoices):
+    RULE_UPDATED = "rule_updated", _("Règle de routage modifiée")
+    QUEUE_MEMBERS_SET = "queue_members_set", _("Agents d'une file modifiés")
+
+
+class RoutingChange(models.Model):
+    """Who changed a routing rule or a queue's members, when, and from what to what.
+    Append-only, written by ``tickets.services.routing_rule_update`` and
+    ``tickets.services.queue_members_set`` in the transaction of the change."""
+
+    kind = models.CharField(_("type"), max_length=30, choices=RoutingChangeKind.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("auteur"),
+    )
+    rule = models.ForeignKey(
+        RoutingRule,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="changes",
+        verbose_name=_("règle"),
+    )
+    queue = models.ForeignKey(
+        Queue,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="routing_changes",
+        verbose_name=_("file"),
+    )
+    # {"field": [before, after]} for a rule; {"added": [...], "removed": [...]} for members.
+    data = models.JSONField(_("détails"), default=dict)
+    created_at = models.DateTimeField(_("date"))
+
+    class Meta:
+        verbose_name = _("modification du routage")
+        verbose_name_plural = _("modifications du routage")
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["created_at", "id"], name="routing_change_date_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.created_at:%Y-%m-%d %H:%M}"
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise AppendOnlyError("Routing changes are append-only.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise AppendOnlyError("Routing changes are append-only.")

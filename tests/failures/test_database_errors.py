@@ -14,7 +14,9 @@ from tickets.models import Ticket, TicketEvent, TicketMessage
 from tickets.services import ticket_event_record
 from worker.models import OutboundEmail
 
-pytestmark = pytest.mark.django_db(transaction=True)
+# serialized_rollback: a plain transactional flush re-creates the content types with new ids,
+# which breaks the serialized restore of the transactional tests that run after this one.
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
 
 def failing_on(kind):

@@ -1,0 +1,230 @@
+"""The supervisors' dashboard: the figures of ``backoffice.dashboard`` for a period and a
+queue, as SVG bar charts each with its data table, refreshed by htmx, exported as CSV.
+
+Thin: the figures are computed (and cached) by ``backoffice.dashboard``; this module only
+shapes them for the page and the CSV."""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+from datetime import date, timedelta
+from urllib.parse import urlencode
+
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponse
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.cache import patch_vary_headers
+from django.views.decorators.http import require_GET
+
+from accounts.selectors import reassignments_open_counts
+from tickets.models import OPEN_STATUSES, Status
+from tickets.selectors import queues_for_user
+
+from ..charts import horizontal_bars, vertical_bars
+from ..dashboard import Dashboard, dashboard_figures, default_period
+from ..decorators import backoffice_required
+from ..export import neutralise
+from ..forms import DashboardFilterForm
+from .nav import nav_context
+
+
+def duration_fr(seconds: float | None) -> str:
+    """A duration in hours and minutes, in French: "3 h 05 min", "45 min", "—"."""
+    if seconds is None:
+        return "—"
+    minutes = int(round(seconds / 60))
+    hours, minutes = divmod(minutes, 60)
+    if hours == 0:
+        return f"{minutes} min"
+    return f"{hours} h {minutes:02d} min"
+
+
+def percent_fr(met: int, total: int) -> str:
+    """"80,0 %" (with a non-breaking space), "—" when nothing fell due."""
+    if not total:
+        return "—"
+    return f"{met * 100 / total:.1f}".replace(".", ",") + "\u00a0%"
+
+
+def _require_supervisor(request) -> None:
+    if not request.user.is_supervisor:
+        raise PermissionDenied("Le tableau de bord est réservé aux superviseurs.")
+
+
+@dataclass
+class BacklogRow:
+    name: str
+    by_status: list[int]
+    total: int
+
+
+@dataclass
+class AgentRow:
+    name: str
+    open: int
+    resolved: int
+    median_handling: str
+
+
+def _shape(board: Dashboard, queues: list) -> dict:
+    """The dashboard as the page and the CSV show it."""
+    names = {queue.pk: queue.name for queue in queues}
+    shown = [queue for queue in queues if board.queue_ids is None or queue.pk in board.queue_ids]
+    backlog = []
+    for queue in shown:
+        counts = board.backlog.get(queue.pk, {})
+        by_status = [counts.get(status, 0) for status in OPEN_STATUSES]
+        backlog.append(BacklogRow(name=queue.name, by_status=by_status, total=sum(by_status)))
+    for queue_id, counts in board.backlog.items():  # a queue the actor does not list
+        if queue_id not in {queue.pk for queue in shown}:
+            by_status = [counts.get(status, 0) for status in OPEN_STATUSES]
+            backlog.append(
+                BacklogRow(name=names.get(queue_id, f"File {queue_id}"), by_status=by_status,
+                           total=sum(by_status))
+            )
+    status_totals = [sum(row.by_status[i] for row in backlog) for i in range(len(OPEN_STATUSES))]
+
+    intake_by_day = dict(board.intake_per_day)
+    days = []
+    day = board.period_start
+    while day <= board.period_end:
+        days.append((day, intake_by_day.get(day, 0)))
+        day += timedelta(days=1)
+
+    fr_met, fr_total = board.sla_first_response
+    res_met, res_total = board.sla_resolution
+    return {
+        "board": board,
+        "statuses": [Status(status).label for status in OPEN_STATUSES],
+        "backlog": backlog,
+        "backlog_status_totals": status_totals,
+        "backlog_total": sum(status_totals),
+        "backlog_chart": horizontal_bars(
+            "Tickets ouverts par file", [(row.name, row.total) for row in backlog]
+        ),
+        "ages": [(label, n) for _key, label, n in board.age_buckets],
+        "ages_chart": horizontal_bars(
+            "Âge des tickets ouverts", [(label, n) for _key, label, n in board.age_buckets]
+        ),
+        "intake": days,
+        "intake_total": sum(n for _day, n in days),
+        "intake_chart": vertical_bars(
+            "Demandes reçues par jour", [(day.strftime("%d/%m/%Y"), n) for day, n in days]
+        ),
+        "times": [
+            ("Première réponse", board.first_response.count,
+             duration_fr(board.first_response.p50), duration_fr(board.first_response.p90)),
+            ("Résolution", board.resolution.count,
+             duration_fr(board.resolution.p50), duration_fr(board.resolution.p90)),
+        ],
+        "sla": [
+            ("Première réponse", fr_met, fr_total, percent_fr(fr_met, fr_total)),
+            ("Résolution", res_met, res_total, percent_fr(res_met, res_total)),
+        ],
+        "agents": [
+            AgentRow(name=a.name, open=a.open, resolved=a.resolved,
+                     median_handling=duration_fr(a.median_handling))
+            for a in board.agents
+        ],
+    }
+
+
+def _figures(request) -> tuple[DashboardFilterForm, dict, str]:
+    queues = queues_for_user(request.user)
+    form = DashboardFilterForm(
+        request.GET or None, queues=queues, default_period=default_period()
+    )
+    start, end, queue = form.period()
+    board = dashboard_figures(
+        period_start=start, period_end=end, queue_ids=[queue.pk] if queue else None
+    )
+    context = _shape(board, queues)
+    context["reassignments"] = reassignments_open_counts()
+    query = (
+        {"date_from": start.isoformat(), "date_to": end.isoformat(), "queue": queue.pk}
+        if queue
+        else {"date_from": start.isoformat(), "date_to": end.isoformat()}
+    )
+    return form, context, urlencode(query)
+
+
+@require_GET
+@backoffice_required
+def dashboard(request):
+    _require_supervisor(request)
+    form, context, query = _figures(request)
+    context.update(
+        form=form,
+        figures_url=f"{reverse('backoffice:dashboard')}?{query}",
+        export_url=f"{reverse('backoffice:dashboard_export')}?{query}",
+        reassignment_list_url=reverse("reassignment_list"),
+    )
+    if request.headers.get("HX-Request") == "true":
+        response = render(request, "backoffice/dashboard/_figures.html", context)
+    else:
+        context.update(nav_context(request, current="dashboard"))
+        response = render(request, "backoffice/dashboard/page.html", context)
+    patch_vary_headers(response, ["HX-Request"])
+    return response
+
+
+def _csv_rows(context: dict, start: date, end: date) -> list[list]:
+    board = context["board"]
+    rows: list[list] = [
+        ["Tableau de bord du support"],
+        ["Période", f"du {start:%d/%m/%Y} au {end:%d/%m/%Y}"],
+        ["Calculé le", board.computed_at],
+        [],
+        ["Tickets ouverts par file et par statut"],
+        ["File", *context["statuses"], "Total"],
+        *[[row.name, *row.by_status, row.total] for row in context["backlog"]],
+        ["Total", *context["backlog_status_totals"], context["backlog_total"]],
+        [],
+        ["Âge des tickets ouverts"],
+        ["Ancienneté", "Tickets"],
+        *[[label, n] for label, n in context["ages"]],
+        [],
+        ["Demandes reçues par jour"],
+        ["Jour", "Demandes"],
+        *[[f"{day:%d/%m/%Y}", n] for day, n in context["intake"]],
+        ["Total", context["intake_total"]],
+        [],
+        ["Délais (heures calendaires)"],
+        ["Délai", "Tickets", "Médiane (p50)", "9e décile (p90)"],
+        *[list(row) for row in context["times"]],
+        [],
+        ["Respect des délais cibles (SLA)"],
+        ["Délai", "Dans les délais", "Échus", "Taux"],
+        *[list(row) for row in context["sla"]],
+        [],
+        ["Par agent"],
+        ["Agent", "Ouverts", "Résolus sur la période", "Durée médiane de traitement"],
+        *[[a.name, a.open, a.resolved, a.median_handling] for a in context["agents"]],
+        [],
+        ["Réattributions de comptes"],
+        ["État", "Nombre"],
+        ["En attente de validation", context["reassignments"]["prepared"]],
+        ["Validées, délai d'opposition en cours", context["reassignments"]["approved"]],
+    ]
+    return rows
+
+
+@require_GET
+@backoffice_required
+def dashboard_export(request):
+    _require_supervisor(request)
+    form, context, _query = _figures(request)
+    board = context["board"]
+    buffer = io.StringIO()
+    buffer.write("\ufeff")  # BOM: spreadsheet software then reads the file as UTF-8.
+    writer = csv.writer(buffer, delimiter=";")
+    for row in _csv_rows(context, board.period_start, board.period_end):
+        writer.writerow([neutralise(cell) for cell in row])
+    response = HttpResponse(buffer.getvalue(), content_type="text/csv; charset=utf-8")
+    stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
+    response["Content-Disposition"] = f'attachment; filename="tableau-de-bord-{stamp}.csv"'
+    return response
