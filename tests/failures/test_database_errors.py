@@ -13,7 +13,9 @@ from tickets.models import ReferenceCounter, Ticket, TicketEvent, TicketMessage
 from tickets.services import ticket_event_record
 from worker.models import OutboundEmail
 
-pytestmark = pytest.mark.django_db(transaction=True)
+# serialized_rollback: after a plain flush Django recreates the content types, which the
+# next serialized transactional test (tickets, worker) would then insert twice.
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
 
 def failing_on(kind):
