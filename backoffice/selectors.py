@@ -50,3 +50,84 @@ def notice_ids_live_for_motif(*, motif: str) -> list[int]:
 
 def notices_for_agents() -> QuerySet[IncidentNotice]:
     return IncidentNotice.objects.select_related("created_by").order_by("-starts_at", "-id")
+
+
+def notices_for_agents_list(*, state: str | None = None) -> QuerySet[IncidentNotice]:
+    """The agents' notices list: each notice with its author, its linked-ticket count and
+    the id of its latest event (who changed it last, and when; see notice_last_events)."""
+    from django.db.models import Count, OuterRef, Subquery
+
+    from .models import NoticeEvent
+
+    latest = NoticeEvent.objects.filter(notice=OuterRef("pk")).order_by("-created_at", "-id")
+    qs = notices_for_agents().annotate(
+        linked_count=Count("tickets", distinct=True),
+        last_event_id=Subquery(latest.values("id")[:1]),
+    )
+    if state:
+        qs = qs.filter(state=state)
+    return qs
+
+
+def notice_last_events(notices) -> dict:
+    """The latest event of each notice of a page, with its actor: one query."""
+    from .models import NoticeEvent
+
+    ids = [n.last_event_id for n in notices if getattr(n, "last_event_id", None)]
+    if not ids:
+        return {}
+    events = NoticeEvent.objects.select_related("actor").filter(pk__in=ids)
+    return {event.notice_id: event for event in events}
+
+
+def notice_state_counts() -> dict[str, int]:
+    from django.db.models import Count
+
+    rows = IncidentNotice.objects.order_by().values("state").annotate(n=Count("id"))
+    counts = {state: 0 for state in NoticeState.values}
+    counts.update({row["state"]: row["n"] for row in rows})
+    return counts
+
+
+def notice_events(*, notice: IncidentNotice) -> QuerySet:
+    return notice.events.select_related("actor").order_by("created_at", "id")
+
+
+def notice_linked_summary(*, notice: IncidentNotice, user) -> dict:
+    """How many tickets are linked to the notice: open ones the user may work on (those a
+    bulk resolution would answer), open ones outside the user's queues, and the others."""
+    from django.db.models import Count, Q
+
+    from tickets.models import OPEN_STATUSES, Queue, Ticket
+
+    qs = Ticket.objects.filter(incident_notices=notice).order_by()
+    if user.is_supervisor:
+        mine = Q()
+    else:
+        mine = Q(
+            queue_id__in=Queue.members.through.objects.filter(user_id=user.pk).values("queue_id")
+        )
+    is_open = Q(status__in=OPEN_STATUSES)
+    figures = qs.aggregate(
+        total=Count("id"),
+        open_workable=Count("id", filter=is_open & mine),
+        open_all=Count("id", filter=is_open),
+    )
+    return {
+        "total": figures["total"],
+        "open_workable": figures["open_workable"],
+        "open_not_accessible": figures["open_all"] - figures["open_workable"],
+        "not_open": figures["total"] - figures["open_all"],
+    }
+
+
+def notice_linked_open_tickets(*, notice: IncidentNotice, user, limit: int = 100) -> list:
+    """The first open linked tickets the user may work on (shown before a bulk reply)."""
+    from tickets.models import OPEN_STATUSES, Queue, Ticket
+
+    qs = Ticket.objects.filter(incident_notices=notice, status__in=OPEN_STATUSES)
+    if not user.is_supervisor:
+        qs = qs.filter(
+            queue_id__in=Queue.members.through.objects.filter(user_id=user.pk).values("queue_id")
+        )
+    return list(qs.select_related("queue").order_by("pk")[:limit])

@@ -12,7 +12,8 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from tickets.models import Motif
+from tickets.models import STATUS_TRANSITIONS, Motif, Queue, Status, Ticket
+from tickets.services import ticket_change_status, ticket_reply
 
 from .exceptions import NoticeError
 from .models import NOTICE_TRANSITIONS, IncidentNotice, NoticeEvent, NoticeLevel, NoticeState
@@ -157,6 +158,17 @@ def notice_publish_now(*, notice: IncidentNotice, actor) -> IncidentNotice:
         return _move(locked, NoticeState.PUBLISHED, actor=actor, kind="published")
 
 
+def notice_schedule_at(
+    *, notice: IncidentNotice, actor, starts_at: datetime, ends_at: datetime | None
+) -> IncidentNotice:
+    """Set the notice's window and schedule it, both or neither (the agents' "Programmer"
+    form): one transaction around the two services."""
+    with transaction.atomic():
+        if (notice.starts_at, notice.ends_at) != (starts_at, ends_at):
+            notice = notice_update(notice=notice, actor=actor, starts_at=starts_at, ends_at=ends_at)
+        return notice_schedule(notice=notice, actor=actor)
+
+
 def notice_withdraw(*, notice: IncidentNotice, actor) -> IncidentNotice:
     with transaction.atomic():
         locked = IncidentNotice.objects.select_for_update().get(pk=notice.pk)
@@ -234,3 +246,58 @@ def notice_link_ticket(*, ticket) -> list[int]:
             ignore_conflicts=True,
         )
     return ids
+
+
+def notice_resolve_linked_tickets(*, notice: IncidentNotice, actor, body: str) -> dict:
+    """Reply to and resolve, at once, the open tickets linked to ``notice`` that ``actor``
+    works on (an agent: its queues; a supervisor: all).
+
+    One transaction: every reply and status change goes through the ticket services (so
+    each timeline gets its "reply sent" and "status changed" events, the first reply stamps
+    the first-response time, and each reply is e-mailed by the worker once, after commit).
+    If any ticket fails, nothing is written and nothing is sent. Linked tickets whose state
+    cannot move to "résolu" (already resolved or closed, or refused by the state machine)
+    are skipped and reported; open linked tickets outside the actor's queues are only
+    counted. Returns the counts (and the skipped references)."""
+    body = (body or "").strip()
+    if not body:
+        raise NoticeError(_("La réponse est vide."))
+    with transaction.atomic():
+        locked_notice = IncidentNotice.objects.select_for_update().get(pk=notice.pk)
+        linked_ids = IncidentNotice.tickets.through.objects.filter(
+            incidentnotice_id=locked_notice.pk
+        ).values("ticket_id")
+        # Locked in id order, as the tickets' bulk operations do, so the two never deadlock.
+        tickets = list(
+            Ticket.objects.select_for_update().filter(pk__in=linked_ids).order_by("pk")
+        )
+        if actor.is_supervisor:
+            allowed = None
+        else:
+            allowed = set(
+                Queue.members.through.objects.filter(user_id=actor.pk).values_list(
+                    "queue_id", flat=True
+                )
+            )
+        resolved: list[str] = []
+        skipped: list[str] = []
+        not_accessible = 0
+        for ticket in tickets:
+            if allowed is not None and ticket.queue_id not in allowed:
+                if ticket.is_open:
+                    not_accessible += 1
+                continue
+            if Status.RESOLU not in STATUS_TRANSITIONS[ticket.status]:
+                skipped.append(ticket.reference)
+                continue
+            ticket_reply(ticket=ticket, actor=actor, body=body)
+            ticket_change_status(ticket=ticket, actor=actor, new_status=Status.RESOLU)
+            resolved.append(ticket.reference)
+        counts = {
+            "resolved": len(resolved),
+            "skipped": len(skipped),
+            "not_accessible": not_accessible,
+            "skipped_references": skipped,
+        }
+        _record(locked_notice, "linked_tickets_resolved", actor, {**counts, "body": body})
+    return counts

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from .views import auth, dashboard, queues, routing, tickets, tokens
+from .views import auth, dashboard, notices, queues, routing, tickets, tokens
 
 app_name = "backoffice"
 
@@ -35,6 +35,18 @@ urlpatterns = [
     path("routage/files/<slug:slug>/agents/", routing.routing_queue_members,
          name="routing_queue_members"),
     path("routage/apercu/", routing.routing_preview, name="routing_preview"),
+    path("bandeaux/", notices.notice_list, name="notices"),
+    path("bandeaux/nouveau/", notices.notice_create_view, name="notice_create"),
+    path("bandeaux/apercu/", notices.notice_preview_view, name="notice_preview"),
+    path("bandeaux/<int:pk>/", notices.notice_detail, name="notice_detail"),
+    path("bandeaux/<int:pk>/modifier/", notices.notice_edit_view, name="notice_edit"),
+    path("bandeaux/<int:pk>/programmer/", notices.notice_schedule_view, name="notice_schedule"),
+    path("bandeaux/<int:pk>/deprogrammer/", notices.notice_unschedule_view,
+         name="notice_unschedule"),
+    path("bandeaux/<int:pk>/publier/", notices.notice_publish_view, name="notice_publish"),
+    path("bandeaux/<int:pk>/retirer/", notices.notice_withdraw_view, name="notice_withdraw"),
+    path("bandeaux/<int:pk>/tickets-rattaches/", notices.notice_resolve_view,
+         name="notice_resolve"),
     path("jetons/", tokens.token_list, name="tokens"),
     path("jetons/<int:pk>/revoquer/", tokens.token_revoke, name="token_revoke"),
 ]
