@@ -44,6 +44,13 @@ def timeline(page):
     return page.locator("ol.bo-timeline")
 
 
+def other_browser(new_context):
+    """A second person's browser (own cookies); screenshotted too if the journey fails."""
+    page = new_context().new_page()
+    page.set_default_timeout(8_000)
+    return page
+
+
 def row(page, reference: str):
     return page.locator("tbody tr").filter(has_text=reference)
 
@@ -119,7 +126,7 @@ def test_the_agents_day_login_take_verify_reply_resolve(
 
 
 def test_case_21_from_the_request_to_the_new_holders_first_login(
-    live_server, browser, page, agent, supervisor, settings, typed_secrets
+    live_server, new_context, page, agent, supervisor, settings, typed_secrets
 ):
     typed_secrets.update({AGENT_PASSWORD, NEW_HOLDER_PASSWORD, EXTRANET_TEST_PASSWORD})
     settings.REASSIGNMENT_WAITING_PERIOD_HOURS = 1 / 3600  # one second
@@ -135,9 +142,7 @@ def test_case_21_from_the_request_to_the_new_holders_first_login(
     supervisor_device = TOTPDeviceFactory(user=supervisor)
 
     # The previous holder has a session open somewhere.
-    old_context = browser.new_context(locale="fr-FR")
-    old_page = old_context.new_page()
-    old_page.set_default_timeout(8_000)
+    old_page = other_browser(new_context)
     extranet_sign_in(old_page, live_server.url, identifiant=account.identifiant,
                      password=EXTRANET_TEST_PASSWORD)
     expect(old_page.get_by_role("heading", name="Mon espace", exact=True)).to_be_visible()
@@ -158,9 +163,7 @@ def test_case_21_from_the_request_to_the_new_holders_first_login(
     ticket = Ticket.objects.get(reference=page.get_by_test_id("reference").inner_text())
 
     # The agent verifies the SIRET and prepares the reassignment from the account panel.
-    agent_context = browser.new_context(locale="fr-FR")
-    agent_page = agent_context.new_page()
-    agent_page.set_default_timeout(8_000)
+    agent_page = other_browser(new_context)
     backoffice_sign_in(agent_page, live_server.url, email=agent.email,
                        password=AGENT_PASSWORD, device=agent_device)
     agent_page.goto(f"{live_server.url}/backoffice/tickets/{ticket.pk}/")
@@ -183,9 +186,7 @@ def test_case_21_from_the_request_to_the_new_holders_first_login(
     reassignment = AccountReassignment.objects.get(ticket=ticket)
 
     # A different person, a supervisor, approves in another browser.
-    supervisor_context = browser.new_context(locale="fr-FR")
-    supervisor_page = supervisor_context.new_page()
-    supervisor_page.set_default_timeout(8_000)
+    supervisor_page = other_browser(new_context)
     backoffice_sign_in(supervisor_page, live_server.url, email=supervisor.email,
                        password=AGENT_PASSWORD, device=supervisor_device)
     supervisor_page.goto(f"{live_server.url}/backoffice/reattributions/{reassignment.pk}/")
@@ -232,5 +233,3 @@ def test_case_21_from_the_request_to_the_new_holders_first_login(
     agent_page.goto(f"{live_server.url}/backoffice/reattributions/{reassignment.pk}/")
     for step in ("prepared", "approved", "applied"):
         expect(agent_page.get_by_text(f"— {step} —")).to_be_visible()
-    for context in (old_context, agent_context, supervisor_context):
-        context.close()
