@@ -13,7 +13,9 @@ from tickets.models import ReferenceCounter, Ticket, TicketEvent, TicketMessage
 from tickets.services import ticket_event_record
 from worker.models import OutboundEmail
 
-pytestmark = pytest.mark.django_db(transaction=True)
+# serialized_rollback: a plain transactional flush re-creates the content types (post_migrate),
+# and the serialized_rollback tests that follow then fail to load theirs.
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
 
 def failing_on(kind):

@@ -24,7 +24,11 @@ from tickets.models import EventKind, Ticket
 from worker import services
 from worker.models import EmailStatus, OutboundEmail
 
-pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
+# serialized_rollback: see tests/failures/test_database_errors.py.
+pytestmark = [
+    pytest.mark.services,
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+]
 
 
 def post_request(client, key, data, n):
