@@ -10,6 +10,7 @@ import qrcode.image.svg
 from django.contrib import messages
 from django.contrib.auth import authenticate, logout
 from django.contrib.auth import login as auth_login
+from django.db import transaction
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -94,11 +95,14 @@ def otp_verify(request):
     form = OTPTokenForm(data=request.POST or None)
     if request.method == "POST" and form.is_valid():
         token = form.cleaned_data["token"]
-        for device in devices_for_user(request.user, confirmed=True, for_verify=True):
-            if device.verify_token(token):
-                otp_login(request, device)
-                request.session.pop(OTP_FAILURES_KEY, None)
-                return redirect(next_url)
+        # for_verify locks the devices (select_for_update) so that one code cannot be
+        # used twice at once: it needs a transaction (PostgreSQL refuses it outside one).
+        with transaction.atomic():
+            for device in devices_for_user(request.user, confirmed=True, for_verify=True):
+                if device.verify_token(token):
+                    otp_login(request, device)
+                    request.session.pop(OTP_FAILURES_KEY, None)
+                    return redirect(next_url)
         if _count_otp_failure(request):
             return redirect("backoffice:login")
         form.add_error("token", "Code incorrect ou expiré.")

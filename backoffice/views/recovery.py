@@ -2,8 +2,11 @@
 activation and reset pages, and the public objection page of a reassignment.
 
 The forgot forms answer the same way whatever was typed: a redirect to one static page.
-A link's token is taken out of the URL at once (kept in the session as its hash), and these
-pages send ``Referrer-Policy: no-referrer`` so the token never leaks to another site.
+A link's token is taken out of the URL at once (kept in the session as its hash): the
+landing pages, whose URL holds the token, send ``Referrer-Policy: no-referrer`` so it never
+leaks. The form pages behind them have no token in their URL and send ``same-origin``: with
+``no-referrer`` the browser sends ``Origin: null`` on their POST, which Django's CSRF check
+refuses (403), so nobody could choose a password.
 """
 
 from __future__ import annotations
@@ -40,15 +43,24 @@ CLEAN_URL_NAMES = {
 }
 
 
-def no_referrer(view):
-    @functools.wraps(view)
-    def wrapper(request, *args, **kwargs):
-        response = view(request, *args, **kwargs)
-        response["Referrer-Policy"] = "no-referrer"
-        response["Cache-Control"] = "no-store"
-        return response
+def _referrer_policy(policy: str):
+    def decorator(view):
+        @functools.wraps(view)
+        def wrapper(request, *args, **kwargs):
+            response = view(request, *args, **kwargs)
+            response["Referrer-Policy"] = policy
+            response["Cache-Control"] = "no-store"
+            return response
 
-    return wrapper
+        return wrapper
+
+    return decorator
+
+
+# Pages whose URL holds a raw token.
+no_referrer = _referrer_policy("no-referrer")
+# Token-free form pages of the flow: the referrer (and Origin) stay on this site only.
+same_origin_referrer = _referrer_policy("same-origin")
 
 
 def _forgot(request, *, form_class, purpose, field, template):
@@ -136,7 +148,7 @@ def activation_landing(request, token):
     return _landing(request, token, LinkPurpose.ACTIVATION)
 
 
-@no_referrer
+@same_origin_referrer
 @require_http_methods(["GET", "POST"])
 def activation_set_password(request):
     return _set_password(request, LinkPurpose.ACTIVATION)
@@ -148,7 +160,7 @@ def reset_landing(request, token):
     return _landing(request, token, LinkPurpose.PASSWORD_RESET)
 
 
-@no_referrer
+@same_origin_referrer
 @require_http_methods(["GET", "POST"])
 def reset_set_password(request):
     return _set_password(request, LinkPurpose.PASSWORD_RESET)
@@ -164,7 +176,7 @@ def objection_landing(request, token):
     return redirect("objection")
 
 
-@no_referrer
+@same_origin_referrer
 @require_http_methods(["GET", "POST"])
 def objection(request):
     digest = request.session.get(SESSION_OBJECTION, "")

@@ -248,6 +248,8 @@ def test_an_objection_cancels_the_change_and_flags_the_ticket(ticket, agent, sup
     assert landing.status_code == 302 and token not in landing["Location"]
     assert landing["Referrer-Policy"] == "no-referrer"
     page = client.get(landing["Location"])
+    # Token-free form page: same-origin, else the browser posts "Origin: null" (CSRF 403).
+    assert page["Referrer-Policy"] == "same-origin"
     assert "Claire Dupont" in page.content.decode()
     assert_no_missing_variable(page)
     response = client.post("/opposition/")

@@ -255,3 +255,18 @@ def test_demo_totp_is_refused_in_production(agent, settings):
     settings.PRODUCTION = True
     with pytest.raises(CommandError):
         call_command("demo_totp", agent.email, stdout=StringIO())
+
+
+@pytest.mark.services
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_the_code_step_works_outside_a_test_transaction(habilitation_queue):
+    """As in production (no test transaction around the request): django-otp locks the
+    devices with select_for_update, which PostgreSQL refuses outside a transaction."""
+    agent = UserFactory(email="agent.tx@asp.example", queues=[habilitation_queue])
+    device = TOTPDeviceFactory(user=agent)
+    client = Client()
+    response = password_step(client, agent.email)
+    response = client.post(response["Location"], {"token": code_of(device),
+                                                  "next": "/backoffice/"})
+    assert response.status_code == 302
+    assert response["Location"] == "/backoffice/"

@@ -4,9 +4,12 @@ test-results/."""
 
 from __future__ import annotations
 
+import logging
 import os
+import re
 
 import pytest
+from playwright.sync_api import expect
 
 # The live server runs in a thread beside Playwright's event loop.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
@@ -37,6 +40,15 @@ def browser_context_args(browser_context_args):
 
 
 @pytest.fixture
+def page(context):
+    """pytest-playwright's page, with a short action timeout: a journey step that cannot
+    happen fails in seconds, not half a minute."""
+    page = context.new_page()
+    page.set_default_timeout(8_000)
+    yield page
+
+
+@pytest.fixture
 def console_errors(page):
     errors: list[str] = []
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
@@ -49,3 +61,93 @@ def captcha_answer(page) -> str:
 
     key = page.input_value("input[name=captcha_0]")
     return CaptchaStore.objects.get(hashkey=key).response
+
+
+# --- Shared steps ------------------------------------------------------------------------
+
+LINK_RE = re.compile(r"https?://\S+?/(compte/(?:activation|reinitialisation)|opposition)/([^/\s]+)/")
+
+
+def mail_links(message) -> list[tuple[str, str]]:
+    """The (path, raw token) of every recovery/objection link in an e-mail's body."""
+    return [(f"/{kind}/{token}/", token) for kind, token in LINK_RE.findall(message.body)]
+
+
+def mail_link_path(message) -> str:
+    links = mail_links(message)
+    assert len(links) == 1, message.body
+    return links[0][0]
+
+
+def mail_identifiant(message) -> str:
+    found = re.search(r"Votre identifiant : (\S+)", message.body)
+    assert found, message.body
+    return found.group(1)
+
+
+def totp_code(device) -> str:
+    from django_otp.oath import TOTP
+
+    totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
+    return f"{totp.token():06d}"
+
+
+def backoffice_sign_in(page, base_url: str, *, email: str, password: str, device) -> None:
+    """The back-office login as an agent does it: e-mail + password, then the TOTP code."""
+    page.goto(f"{base_url}/backoffice/")
+    page.get_by_label("Adresse électronique").fill(email)
+    page.get_by_label("Mot de passe").fill(password)
+    page.get_by_role("button", name="Se connecter").click()
+    page.get_by_label("Code à 6 chiffres").fill(totp_code(device))
+    page.get_by_role("button", name="Valider").click()
+    expect(page.get_by_role("link", name="Mes tickets")).to_be_visible()
+
+
+def extranet_sign_in(page, base_url: str, *, identifiant: str, password: str) -> None:
+    page.goto(f"{base_url}/")
+    page.get_by_label("Identifiant").fill(identifiant)
+    page.get_by_label("Mot de passe").fill(password)
+    page.get_by_role("button", name="Se connecter").click()
+
+
+# --- Log hygiene -------------------------------------------------------------------------
+
+PROJECT_LOGGERS = ("accounts", "backoffice", "establishments", "tickets", "worker",
+                   "django.request", "django.security", "celery")
+
+
+def log_leaks(records, secrets) -> list[str]:
+    """Every (logger, secret) pair where a secret shows in a record's message or
+    exception text."""
+    found = []
+    for record in records:
+        text = record.getMessage()
+        if record.exc_info:
+            text += logging.Formatter().formatException(record.exc_info)
+        lowered = text.lower()
+        found += [f"{record.name}: {secret!r}" for secret in secrets if secret.lower() in lowered]
+    return found
+
+
+@pytest.fixture
+def typed_secrets() -> set[str]:
+    """Passwords a journey types: add them here; the log check looks for them."""
+    return set()
+
+
+@pytest.fixture(autouse=True)
+def _no_secret_in_logs(caplog, typed_secrets):
+    """Runs every journey under caplog (DEBUG for the project's loggers) and fails it when
+    a raw link token (from the e-mails sent), a password typed in the journey, or a
+    requester's e-mail address shows in any log record."""
+    from django.core import mail
+
+    for name in PROJECT_LOGGERS:
+        caplog.set_level(logging.DEBUG, logger=name)
+    yield
+    secrets = set(typed_secrets)
+    for message in mail.outbox:
+        secrets.update(token for _path, token in mail_links(message))
+        secrets.update(address.lower() for address in message.to)
+    leaks = log_leaks(caplog.records, secrets)
+    assert not leaks, "secrets in the logs: " + "; ".join(leaks)

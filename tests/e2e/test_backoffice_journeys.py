@@ -1,0 +1,235 @@
+"""The agent's day and case 2.1 end to end, in a real browser: login with the second factor,
+the Habilitation queue, take, verify the SIRET (htmx panel), reply, resolve; then an
+account reassignment prepared by an agent, approved by a different supervisor, applied
+after the waiting period, and the new holder's first login."""
+
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+
+import pytest
+from django.core import mail
+from django.utils import timezone
+from playwright.sync_api import expect
+
+from accounts.models import AccountReassignment, ReassignmentState
+from accounts.reassignments import reassignments_apply_due
+from tests.e2e.conftest import (
+    backoffice_sign_in,
+    captcha_answer,
+    extranet_sign_in,
+    mail_identifiant,
+    mail_link_path,
+    totp_code,
+)
+from tests.factories import (
+    EXTRANET_TEST_PASSWORD,
+    VALID_SIRETS,
+    EstablishmentFactory,
+    ExtranetAccountFactory,
+    RegistryEstablishmentFactory,
+    TicketFactory,
+    TOTPDeviceFactory,
+)
+from tickets.models import Status, Ticket
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+AGENT_PASSWORD = "Mot-de-passe-de-test-2026"  # tests.factories.UserFactory
+NEW_HOLDER_PASSWORD = "Nouvelle-Gerante-Fournil-42"
+
+
+def timeline(page):
+    return page.locator("ol.bo-timeline")
+
+
+def other_browser(new_context):
+    """A second person's browser (own cookies); screenshotted too if the journey fails."""
+    page = new_context().new_page()
+    page.set_default_timeout(8_000)
+    return page
+
+
+def row(page, reference: str):
+    return page.locator("tbody tr").filter(has_text=reference)
+
+
+def record_passed_verdict(page, siret: str, comment: str) -> None:
+    # The panel loads on its own through htmx after the page.
+    expect(page.get_by_role("heading", name=f"Vérification du SIRET {siret}")).to_be_visible()
+    expect(page.locator("#verification-siret")).to_contain_text("Connu")
+    page.get_by_text("SIRET vérifié : conforme").click()
+    page.get_by_label("Commentaire").fill(comment)
+    page.get_by_role("button", name="Enregistrer le verdict").click()
+    expect(page.get_by_text("Verdicts enregistrés")).to_be_visible()
+
+
+def test_the_agents_day_login_take_verify_reply_resolve(
+    live_server, page, agent, console_errors, typed_secrets
+):
+    typed_secrets.add(AGENT_PASSWORD)
+    device = TOTPDeviceFactory(user=agent)
+    siret = VALID_SIRETS[1]
+    RegistryEstablishmentFactory(siret=siret, denomination="BOULANGERIE DU MARCHE")
+    now = timezone.now()
+    ticket = TicketFactory(siret=siret, email="claire.dupont@boulangerie.exemple.fr",
+                           created_at=now - timedelta(hours=3))
+    other = TicketFactory(siret=VALID_SIRETS[2], created_at=now - timedelta(hours=1))
+
+    # The password alone opens nothing: every page asks for the code first.
+    page.goto(f"{live_server.url}/backoffice/")
+    page.get_by_label("Adresse électronique").fill(agent.email)
+    page.get_by_label("Mot de passe").fill(AGENT_PASSWORD)
+    page.get_by_role("button", name="Se connecter").click()
+    expect(page.get_by_role("heading", name="Code de vérification")).to_be_visible()
+    page.goto(f"{live_server.url}/backoffice/files/habilitation/")
+    expect(page.get_by_role("heading", name="Code de vérification")).to_be_visible()
+    page.get_by_label("Code à 6 chiffres").fill(totp_code(device))
+    page.get_by_role("button", name="Valider").click()
+    expect(page.get_by_role("link", name="Mes tickets")).to_be_visible()
+
+    # The Habilitation queue, filtered on a SIRET.
+    page.get_by_role("navigation").get_by_role("link", name="Habilitation à l'extranet").click()
+    expect(page.get_by_role("heading", name="Habilitation à l'extranet")).to_be_visible()
+    expect(row(page, ticket.reference)).to_have_count(1)
+    expect(row(page, other.reference)).to_have_count(1)
+    page.get_by_label("N° de SIRET").fill(siret)
+    page.get_by_role("button", name="Filtrer").click()
+    expect(row(page, ticket.reference)).to_have_count(1)
+    expect(row(page, other.reference)).to_have_count(0)
+
+    # Take the next ticket: the oldest of the queue.
+    page.get_by_role("button", name="Prendre le ticket suivant").click()
+    expect(page.get_by_text(f"Le ticket {ticket.reference} vous est assigné.")).to_be_visible()
+    expect(page.get_by_role("heading", name=ticket.reference)).to_be_visible()
+    expect(timeline(page)).to_contain_text("Assigné à")
+
+    record_passed_verdict(page, siret, "Kbis reçu, dénomination conforme au registre.")
+    expect(timeline(page)).to_contain_text("SIRET vérifié")
+
+    page.get_by_label("Répondre au demandeur").fill(
+        "Bonjour, votre SIRET est vérifié : nous traitons votre demande."
+    )
+    page.get_by_role("button", name="Envoyer la réponse").click()
+    expect(timeline(page)).to_contain_text("Réponse envoyée")
+    [reply] = [m for m in mail.outbox if m.to == [ticket.email]
+               and "votre SIRET est vérifié" in m.body]
+    assert ticket.reference in reply.subject or ticket.reference in reply.body
+
+    page.get_by_label("Changer le statut").select_option(label="Résolu")
+    page.get_by_role("button", name="Appliquer").click()
+    expect(timeline(page)).to_contain_text("→ Résolu")
+    ticket.refresh_from_db()
+    assert ticket.status == Status.RESOLU and ticket.assignee == agent
+    assert console_errors == []
+
+
+def test_case_21_from_the_request_to_the_new_holders_first_login(
+    live_server, new_context, page, agent, supervisor, settings, typed_secrets
+):
+    typed_secrets.update({AGENT_PASSWORD, NEW_HOLDER_PASSWORD, EXTRANET_TEST_PASSWORD})
+    settings.REASSIGNMENT_WAITING_PERIOD_HOURS = 1 / 3600  # one second
+    siret = VALID_SIRETS[3]
+    RegistryEstablishmentFactory(siret=siret, denomination="FOURNIL DES HALLES")
+    account = ExtranetAccountFactory(
+        establishment=EstablishmentFactory(siret=siret, denomination="Fournil des Halles",
+                                           email="contact@fournil.exemple.fr"),
+        holder_email="ancien.gerant@fournil.exemple.fr",
+        with_password=True,
+    )
+    agent_device = TOTPDeviceFactory(user=agent)
+    supervisor_device = TOTPDeviceFactory(user=supervisor)
+
+    # The previous holder has a session open somewhere.
+    old_page = other_browser(new_context)
+    extranet_sign_in(old_page, live_server.url, identifiant=account.identifiant,
+                     password=EXTRANET_TEST_PASSWORD)
+    expect(old_page.get_by_role("heading", name="Mon espace", exact=True)).to_be_visible()
+
+    # The new user files the request (motif Habilitation à l'extranet).
+    page.goto(f"{live_server.url}/assistance/?siret={siret}&motif=habilitation_extranet")
+    expect(page.get_by_label("N° de Siret")).to_have_value(siret)
+    page.get_by_label("Dénomination établissement").fill("Fournil des Halles")
+    page.get_by_label("Nom et prénom").fill("Marie Payet")
+    page.get_by_label("N° de téléphone").fill("0692 11 22 33")
+    page.get_by_label("Adresse électronique").fill("marie.payet@fournil.exemple.fr")
+    page.get_by_label("Description de la demande").fill(
+        "L'ancien gérant est parti, plus personne ne lit l'adresse déclarée."
+    )
+    page.get_by_label("Recopier le code ci-contre").fill(captcha_answer(page))
+    page.get_by_role("button", name="Envoyer").click()
+    expect(page.get_by_role("heading", name="Votre demande a bien été reçue")).to_be_visible()
+    ticket = Ticket.objects.get(reference=page.get_by_test_id("reference").inner_text())
+
+    # The agent verifies the SIRET and prepares the reassignment from the account panel.
+    agent_page = other_browser(new_context)
+    backoffice_sign_in(agent_page, live_server.url, email=agent.email,
+                       password=AGENT_PASSWORD, device=agent_device)
+    agent_page.goto(f"{live_server.url}/backoffice/tickets/{ticket.pk}/")
+    record_passed_verdict(agent_page, siret, "Kbis et appel au standard : conforme.")
+    panel = agent_page.locator("#extranet-panel")
+    expect(panel).to_contain_text(f"Compte {account.identifiant}")
+    panel.get_by_role("link", name="Préparer une réattribution").click()
+    expect(agent_page.get_by_text("Vérification du SIRET : réussie.")).to_be_visible()
+    # Prefilled with the requester: checked, not retyped.
+    expect(agent_page.get_by_label("Courriel du nouveau titulaire")).to_have_value(
+        "marie.payet@fournil.exemple.fr"
+    )
+    agent_page.get_by_label("Éléments vérifiés").fill(
+        "Kbis du 12/11, appel au standard de l'établissement, pièce d'identité."
+    )
+    agent_page.get_by_role("button", name="Préparer la réattribution").click()
+    expect(agent_page.get_by_role("heading", name="Réattribution #")).to_be_visible()
+    expect(agent_page.get_by_text("un autre superviseur doit la valider")).to_be_visible()
+    expect(agent_page.get_by_role("button", name="Valider la réattribution")).to_have_count(0)
+    reassignment = AccountReassignment.objects.get(ticket=ticket)
+
+    # A different person, a supervisor, approves in another browser.
+    supervisor_page = other_browser(new_context)
+    backoffice_sign_in(supervisor_page, live_server.url, email=supervisor.email,
+                       password=AGENT_PASSWORD, device=supervisor_device)
+    supervisor_page.goto(f"{live_server.url}/backoffice/reattributions/{reassignment.pk}/")
+    supervisor_page.get_by_role("button", name="Valider la réattribution").click()
+    expect(supervisor_page.get_by_text("Validée par")).to_be_visible()
+    notices = [m for m in mail.outbox if "contact@fournil.exemple.fr" in m.to
+               or "ancien.gerant@fournil.exemple.fr" in m.to]
+    assert len(notices) == 2
+
+    # The waiting period passes; beat's sweep applies the change.
+    deadline = time.monotonic() + 10
+    while not reassignments_apply_due():
+        assert time.monotonic() < deadline, "the reassignment was never applied"
+        time.sleep(0.2)
+    reassignment.refresh_from_db()
+    assert reassignment.state == ReassignmentState.APPLIED
+    [activation] = [m for m in mail.outbox if m.to == ["marie.payet@fournil.exemple.fr"]
+                    and "/compte/activation/" in m.body]
+    assert mail_identifiant(activation) == account.identifiant
+
+    # The new holder chooses a password and logs in with the identifiant.
+    page.goto(live_server.url + mail_link_path(activation))
+    expect(page.get_by_role("heading", name="Activer mon compte")).to_be_visible()
+    page.get_by_label("Nouveau mot de passe").fill(NEW_HOLDER_PASSWORD)
+    page.get_by_label("Confirmation du mot de passe").fill(NEW_HOLDER_PASSWORD)
+    page.get_by_role("button", name="Enregistrer le mot de passe").click()
+    extranet_sign_in(page, live_server.url, identifiant=account.identifiant,
+                     password=NEW_HOLDER_PASSWORD)
+    expect(page.get_by_role("heading", name="Mon espace", exact=True)).to_be_visible()
+    expect(page.get_by_text("marie.payet@fournil.exemple.fr")).to_be_visible()
+
+    # The previous holder: the open session is rejected, the old password refused.
+    old_page.goto(f"{live_server.url}/espace/")
+    expect(old_page.get_by_role("heading", name="Mon espace", exact=True)).to_have_count(0)
+    extranet_sign_in(old_page, live_server.url, identifiant=account.identifiant,
+                     password=EXTRANET_TEST_PASSWORD)
+    expect(old_page.get_by_role("alert")).to_contain_text("Identifiant ou mot de passe incorrect.")
+
+    # Each step is on the ticket's timeline and the reassignment's page.
+    agent_page.goto(f"{live_server.url}/backoffice/tickets/{ticket.pk}/")
+    expect(timeline(agent_page)).to_contain_text("SIRET vérifié")
+    expect(timeline(agent_page)).to_contain_text("Réattribution du compte")
+    expect(timeline(agent_page)).to_contain_text("→ Résolu")
+    agent_page.goto(f"{live_server.url}/backoffice/reattributions/{reassignment.pk}/")
+    for step in ("prepared", "approved", "applied"):
+        expect(agent_page.get_by_text(f"— {step} —")).to_be_visible()
