@@ -6,13 +6,20 @@ import pytest
 
 pytestmark = pytest.mark.django_db
 
-HTML_PAGES = ["/assistance/", "/api/docs"]
+PUBLIC_PAGES = [
+    "/", "/assistance/", "/api/docs", "/creer-mon-espace/", "/cgu/",
+    "/compte/identifiant-oublie/", "/compte/mot-de-passe-oublie/",
+    "/backoffice/connexion/",
+]
+BACKOFFICE_PAGES = [
+    "/backoffice/files/habilitation/", "/backoffice/mes-tickets/",
+    "/backoffice/non-assignes/", "/backoffice/bandeaux/", "/backoffice/bandeaux/nouveau/",
+    "/backoffice/reattributions/", "/backoffice/tableau-de-bord/", "/backoffice/routage/",
+    "/backoffice/jetons/",
+]
 
 
-@pytest.mark.parametrize("url", HTML_PAGES)
-def test_html_pages_carry_csp_and_security_headers(client, url):
-    response = client.get(url)
-    assert response.status_code == 200
+def assert_security_headers(response):
     assert response["Content-Type"].startswith("text/html")
     csp = response["Content-Security-Policy"]
     assert "default-src 'self'" in csp
@@ -21,6 +28,22 @@ def test_html_pages_carry_csp_and_security_headers(client, url):
     assert response["X-Content-Type-Options"] == "nosniff"
     assert response["X-Frame-Options"] == "DENY"
     assert response["Referrer-Policy"] in ("same-origin", "no-referrer")
+
+
+@pytest.mark.parametrize("url", PUBLIC_PAGES)
+def test_public_html_pages_carry_csp_and_security_headers(client, url):
+    response = client.get(url)
+    assert response.status_code == 200, url
+    assert_security_headers(response)
+
+
+@pytest.mark.parametrize("url", BACKOFFICE_PAGES)
+def test_backoffice_html_pages_carry_csp_and_security_headers(verified_client, url):
+    from tests.factories import UserFactory
+
+    response = verified_client(UserFactory(supervisor=True)).get(url)
+    assert response.status_code == 200, url
+    assert_security_headers(response)
 
 
 def test_a_forged_host_header_is_refused(client):
