@@ -16,7 +16,9 @@ from .schemas import ErrorOut, ReassignmentDecisionIn, ReassignmentOut, Reassign
 
 router = Router(tags=["Réattributions de comptes"], auth=[PersonalTokenAuth(), AgentSessionAuth()])
 
-RESPONSES = {401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut}
+RESPONSES = {
+    400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut,
+}
 
 
 def _out(reassignment: AccountReassignment, repeated: bool | None = None) -> dict:

@@ -14,6 +14,7 @@ from accounts.models import User
 from tickets import selectors
 from tickets.exceptions import TicketNotFound
 from tickets.models import OPEN_STATUSES, Ticket
+from tickets.schemas import ValidationErrorOut
 from tickets.services import (
     ticket_assign,
     ticket_change_status,
@@ -40,7 +41,12 @@ from .views.tickets import describe_event
 
 router = Router(tags=["Agents"], auth=[PersonalTokenAuth(), AgentSessionAuth()])
 
-ERRORS = {401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut}
+# Malformed JSON (400) and invalid values (422, French messages per field) are answered
+# by the handlers in backoffice/api.py, for every operation.
+ERRORS = {
+    400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut,
+    422: ValidationErrorOut,
+}
 
 
 class TicketListParams(Schema):

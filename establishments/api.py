@@ -35,7 +35,9 @@ def _ticket(request, ticket_id: int):
 
 @router.get(
     "/tickets/{ticket_id}/siret-check",
-    response={200: SiretChecksOut, 401: DetailOut, 403: DetailOut, 404: DetailOut},
+    response={
+        200: SiretChecksOut, 401: DetailOut, 403: DetailOut, 404: DetailOut, 422: RefusalOut,
+    },
     summary="Contrôles du SIRET d'une demande",
     description=(
         "Clé de contrôle, présence et état au registre SIRENE, comparaison de la "
@@ -52,7 +54,8 @@ def siret_check(request, ticket_id: int):
 @router.post(
     "/tickets/{ticket_id}/siret-verification",
     response={
-        201: SiretVerificationOut, 401: DetailOut, 403: DetailOut, 404: DetailOut,
+        201: SiretVerificationOut, 400: DetailOut, 401: DetailOut, 403: DetailOut,
+        404: DetailOut,
         422: RefusalOut,
     },
     summary="Enregistrer le verdict de vérification du SIRET",

@@ -1,6 +1,7 @@
 """Schemathesis over the whole OpenAPI schema, in-process (WSGI): no 5xx, responses match
-the schema, invalid data rejected. Run as an anonymous caller and with an API key; agent
-operations (session + second factor) are fuzzed in tests/api/test_agent_api_fuzzing.py.
+the schema, invalid data rejected. Run as three callers: anonymous, the extranet's API
+key, and an agent (a supervisor, who sees every queue) with a personal token, whose data
+(tickets, a reassignment) the fuzzer can reach.
 
 ``positive_data_acceptance`` is left out on purpose: the schema describes the shapes (a
 SIRET is a string) while the business rules (its checksum, a known establishment) answer
@@ -57,3 +58,21 @@ def test_anonymous_caller(case, db):
 @FUZZ_SETTINGS
 def test_api_key_caller(case, api_key_header):
     case.call_and_validate(headers=api_key_header, excluded_checks=[positive_data_acceptance])
+
+
+@pytest.fixture
+def agent_header(db):
+    from accounts.services import personal_token_create
+    from tests.factories import TicketFactory, TOTPDeviceFactory, UserFactory
+
+    supervisor = UserFactory(supervisor=True)
+    TOTPDeviceFactory(user=supervisor)  # tokens work only with a confirmed second factor
+    for _ in range(3):
+        TicketFactory()
+    return {"Authorization": f"Bearer {personal_token_create(user=supervisor, name='fuzz')[1]}"}
+
+
+@schema.parametrize()
+@FUZZ_SETTINGS
+def test_agent_caller(case, agent_header):
+    case.call_and_validate(headers=agent_header, excluded_checks=[positive_data_acceptance])
