@@ -21,6 +21,8 @@ BACKOFFICE_PAGES = [
 
 def assert_security_headers(response):
     assert response["Content-Type"].startswith("text/html")
+    # A multi-line {# … #} is not a comment in Django: it would show on the page.
+    assert "{#" not in response.content.decode()
     csp = response["Content-Security-Policy"]
     assert "default-src 'self'" in csp
     assert "frame-ancestors 'none'" in csp
