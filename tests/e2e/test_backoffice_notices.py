@@ -13,7 +13,7 @@ from tests.support.auth import otp_login
 
 HEADER_LINKS_ERROR = "Cannot read properties of null (reading 'innerHTML')"
 
-pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 
 def test_the_notice_form_previews_the_banner_live(live_server, page, console_errors, agent):
