@@ -4,6 +4,8 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from tickets.models import AppendOnlyModel
+
 
 class NoticeLevel(models.TextChoices):
     """DSFR notice levels ("bandeau d'information importante")."""
@@ -89,7 +91,7 @@ class IncidentNotice(models.Model):
         return self.state in EDITABLE_STATES
 
 
-class NoticeEvent(models.Model):
+class NoticeEvent(AppendOnlyModel):
     """Who did what to a notice. Append-only."""
 
     notice = models.ForeignKey(IncidentNotice, on_delete=models.CASCADE, related_name="events")
@@ -106,7 +108,3 @@ class NoticeEvent(models.Model):
     def __str__(self) -> str:
         return f"{self.notice_id} {self.kind}"
 
-    def save(self, *args, **kwargs):
-        if not self._state.adding:
-            raise ValueError("Notice events are append-only.")
-        super().save(*args, **kwargs)

@@ -43,6 +43,16 @@ def pytest_collection_modifyitems(config, items):
                 )
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _api_schemas_built_before_any_frozen_clock():
+    """django-ninja builds its pydantic schemas when the URLconf is first loaded. Built
+    under freezegun, ``datetime`` is freezegun's fake class and pydantic refuses it: load
+    the URLconf once, for real, before any test can freeze the clock."""
+    from django.urls import get_resolver
+
+    get_resolver().url_patterns  # noqa: B018 - the import is the point
+
+
 @pytest.fixture(autouse=True)
 def _routing_tables(request):
     """Transactional tests flush every table after they run, including the queues and

@@ -307,7 +307,23 @@ class AppendOnlyError(Exception):
     pass
 
 
-class TicketEvent(models.Model):
+class AppendOnlyModel(models.Model):
+    """An audit row: written once, never updated or deleted (the admin shows these rows
+    read-only too)."""
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise AppendOnlyError(f"{type(self).__name__} rows are append-only.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise AppendOnlyError(f"{type(self).__name__} rows are append-only.")
+
+
+class TicketEvent(AppendOnlyModel):
     """One line of a ticket's timeline. Append-only: rows are never updated or deleted."""
 
     ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="events")
@@ -333,13 +349,6 @@ class TicketEvent(models.Model):
     def __str__(self) -> str:
         return f"{self.ticket_id} {self.kind}"
 
-    def save(self, *args, **kwargs):
-        if not self._state.adding:
-            raise AppendOnlyError("Ticket events are append-only.")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise AppendOnlyError("Ticket events are append-only.")
 
 
 class MessageKind(models.TextChoices):
@@ -443,7 +452,7 @@ class RoutingChangeKind(models.TextChoices):
     QUEUE_MEMBERS_SET = "queue_members_set", _("Agents d'une file modifiés")
 
 
-class RoutingChange(models.Model):
+class RoutingChange(AppendOnlyModel):
     """Who changed a routing rule or a queue's members, when, and from what to what.
     Append-only, written by ``tickets.services.routing_rule_update`` and
     ``tickets.services.queue_members_set`` in the transaction of the change."""
@@ -484,10 +493,3 @@ class RoutingChange(models.Model):
     def __str__(self) -> str:
         return f"{self.kind} {self.created_at:%Y-%m-%d %H:%M}"
 
-    def save(self, *args, **kwargs):
-        if not self._state.adding:
-            raise AppendOnlyError("Routing changes are append-only.")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise AppendOnlyError("Routing changes are append-only.")
