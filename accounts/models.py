@@ -21,6 +21,18 @@ from django.utils.translation import gettext_lazy as _
 from phonenumber_field.modelfields import PhoneNumberField
 
 
+def secret_digest(raw: str) -> str:
+    """What we store of a secret we issue (API key, personal token, recovery link): its
+    SHA-256. No salt or slow hash is needed: each secret is ≥ 128 random bits, so there is
+    nothing to brute-force, and the digest can be looked up directly."""
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def secret_matches(stored_digest: str, raw: str) -> bool:
+    """Constant-time comparison of a stored digest with a presented secret."""
+    return hmac.compare_digest(stored_digest, secret_digest(raw))
+
+
 class Role(models.TextChoices):
     AGENT = "agent", _("Agent")
     SUPERVISOR = "supervisor", _("Superviseur")
@@ -164,12 +176,10 @@ class ApiKey(models.Model):
     def __str__(self) -> str:
         return f"{self.name} ({self.prefix}…)"
 
-    @staticmethod
-    def digest(raw_key: str) -> str:
-        return hashlib.sha256(raw_key.encode()).hexdigest()
+    digest = staticmethod(secret_digest)
 
     def matches(self, raw_key: str) -> bool:
-        return hmac.compare_digest(self.key_hash, self.digest(raw_key))
+        return secret_matches(self.key_hash, raw_key)
 
     @property
     def is_active(self) -> bool:
@@ -501,12 +511,10 @@ class PersonalToken(models.Model):
     def __str__(self) -> str:
         return f"{self.name} ({self.prefix}…)"
 
-    @staticmethod
-    def digest(raw_token: str) -> str:
-        return hashlib.sha256(raw_token.encode()).hexdigest()
+    digest = staticmethod(secret_digest)
 
     def matches(self, raw_token: str) -> bool:
-        return hmac.compare_digest(self.token_hash, self.digest(raw_token))
+        return secret_matches(self.token_hash, raw_token)
 
     @property
     def is_active(self) -> bool:

@@ -14,7 +14,6 @@ Rules kept here, each tested in tests/accounts/test_recovery_links.py:
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import secrets
 from datetime import timedelta
@@ -37,6 +36,7 @@ from .models import (
     RecoveryLink,
     RecoveryRequest,
     RecoveryRequestPurpose,
+    secret_digest,
 )
 
 logger = logging.getLogger(__name__)
@@ -53,8 +53,7 @@ LANDING_URL_NAMES = {
 }
 
 
-def token_digest(raw_token: str) -> str:
-    return hashlib.sha256(raw_token.encode()).hexdigest()
+token_digest = secret_digest
 
 
 def _validity() -> timedelta:
