@@ -51,8 +51,10 @@ test-e2e: $(E2E_STAMP)
 	$(BIN)/python -m pytest tests/e2e -m e2e --liveserver 127.0.0.1 \
 		--screenshot only-on-failure --output test-results $(PYTEST_ARGS)
 
+## lint: ruff (checks and formatting).
 lint: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 ## flower: watch the workers (loopback only, basic auth from FLOWER_BASIC_AUTH=user:password).
 flower: $(STAMP)

@@ -115,8 +115,16 @@ class _ReadOnlyAdmin(admin.ModelAdmin):
 
 @admin.register(RecoveryLink)
 class RecoveryLinkAdmin(_ReadOnlyAdmin):
-    list_display = ["pk", "account", "purpose", "created_at", "sent_at", "used_at",
-                    "revoked_at", "expires_at"]
+    list_display = [
+        "pk",
+        "account",
+        "purpose",
+        "created_at",
+        "sent_at",
+        "used_at",
+        "revoked_at",
+        "expires_at",
+    ]
     list_filter = ["purpose"]
     search_fields = ["account__identifiant", "account__establishment__siret"]
     list_select_related = ["account"]
@@ -125,8 +133,16 @@ class RecoveryLinkAdmin(_ReadOnlyAdmin):
 
 @admin.register(AccountReassignment)
 class AccountReassignmentAdmin(_ReadOnlyAdmin):
-    list_display = ["pk", "ticket", "account", "state", "prepared_by", "approved_by",
-                    "apply_after", "applied_at"]
+    list_display = [
+        "pk",
+        "ticket",
+        "account",
+        "state",
+        "prepared_by",
+        "approved_by",
+        "apply_after",
+        "applied_at",
+    ]
     list_filter = ["state"]
     search_fields = ["ticket__reference", "account__identifiant", "account__establishment__siret"]
     list_select_related = ["ticket", "account", "prepared_by", "approved_by"]

@@ -17,7 +17,12 @@ from .schemas import ErrorOut, ReassignmentDecisionIn, ReassignmentOut, Reassign
 router = Router(tags=["Réattributions de comptes"], auth=[PersonalTokenAuth(), AgentSessionAuth()])
 
 RESPONSES = {
-    400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut,
+    400: ErrorOut,
+    401: ErrorOut,
+    403: ErrorOut,
+    404: ErrorOut,
+    409: ErrorOut,
+    422: ErrorOut,
 }
 
 
@@ -45,14 +50,20 @@ def _error(exc):
     return Status(status, {"detail": exc.message})
 
 
-@router.get("/reassignments", response={200: list[ReassignmentOut], 401: ErrorOut, 403: ErrorOut},
-            summary="Réattributions en cours (à valider ou en délai d'opposition)")
+@router.get(
+    "/reassignments",
+    response={200: list[ReassignmentOut], 401: ErrorOut, 403: ErrorOut},
+    summary="Réattributions en cours (à valider ou en délai d'opposition)",
+)
 def list_pending(request):
     return [_out(r) for r in selectors.reassignments_pending(actor=request.user)]
 
 
-@router.post("/tickets/{reference}/reassignments", response={201: ReassignmentOut, **RESPONSES},
-             summary="Préparer la réattribution du compte d'une demande")
+@router.post(
+    "/tickets/{reference}/reassignments",
+    response={201: ReassignmentOut, **RESPONSES},
+    summary="Préparer la réattribution du compte d'une demande",
+)
 def prepare(request, reference: str, payload: ReassignmentPrepareIn):
     from tickets.validation import clean_french_phone
 
@@ -63,9 +74,12 @@ def prepare(request, reference: str, payload: ReassignmentPrepareIn):
         return Status(422, {"detail": "Le numéro de téléphone est invalide."})
     try:
         result = reassignment_prepare(
-            ticket=ticket, actor=request.user, new_holder_last_name=payload.new_holder_last_name,
+            ticket=ticket,
+            actor=request.user,
+            new_holder_last_name=payload.new_holder_last_name,
             new_holder_first_name=payload.new_holder_first_name,
-            new_holder_email=payload.new_holder_email, new_holder_phone=phone,
+            new_holder_email=payload.new_holder_email,
+            new_holder_phone=phone,
             evidence_notes=payload.evidence_notes,
         )
     except (ReassignmentForbidden, ReassignmentRefused) as exc:
@@ -74,8 +88,11 @@ def prepare(request, reference: str, payload: ReassignmentPrepareIn):
     return Status(201, _out(reassignment, result.repeated_within_window))
 
 
-@router.post("/reassignments/{reassignment_id}/approve",
-             response={200: ReassignmentOut, **RESPONSES}, summary="Valider une réattribution")
+@router.post(
+    "/reassignments/{reassignment_id}/approve",
+    response={200: ReassignmentOut, **RESPONSES},
+    summary="Valider une réattribution",
+)
 def approve(request, reassignment_id: int):
     reassignment = get_object_or_404(AccountReassignment, pk=reassignment_id)
     try:
@@ -85,13 +102,15 @@ def approve(request, reassignment_id: int):
     return _out(selectors.reassignment_detail(pk=reassignment_id), result.repeated_within_window)
 
 
-@router.post("/reassignments/{reassignment_id}/reject",
-             response={200: ReassignmentOut, **RESPONSES}, summary="Refuser une réattribution")
+@router.post(
+    "/reassignments/{reassignment_id}/reject",
+    response={200: ReassignmentOut, **RESPONSES},
+    summary="Refuser une réattribution",
+)
 def reject(request, reassignment_id: int, payload: ReassignmentDecisionIn):
     reassignment = get_object_or_404(AccountReassignment, pk=reassignment_id)
     try:
-        reassignment_reject(reassignment=reassignment, actor=request.user,
-                            comment=payload.comment)
+        reassignment_reject(reassignment=reassignment, actor=request.user, comment=payload.comment)
     except (ReassignmentForbidden, ReassignmentRefused) as exc:
         return _error(exc)
     return _out(selectors.reassignment_detail(pk=reassignment_id))

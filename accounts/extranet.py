@@ -82,9 +82,7 @@ def extranet_account_from_request(request) -> ExtranetAccount | None:
         .filter(pk=account_id, is_active=True)
         .first()
     )
-    if account is None or account.session_generation != request.session.get(
-        SESSION_GENERATION_KEY
-    ):
+    if account is None or account.session_generation != request.session.get(SESSION_GENERATION_KEY):
         extranet_logout(request)
         return None
     return account

@@ -116,41 +116,62 @@ class SpaceCreateForm(DsfrBaseForm):
 
     denomination = forms.CharField(label=_("Dénomination"), max_length=200)
     street_number = forms.CharField(label=_("Numéro de voie"), max_length=10, required=False)
-    street_extension = forms.CharField(label=_("Extension de voie"), max_length=10,
-                                       required=False, help_text=_("bis, ter…"))
+    street_extension = forms.CharField(
+        label=_("Extension de voie"), max_length=10, required=False, help_text=_("bis, ter…")
+    )
     street_name = forms.CharField(label=_("Libellé de la voie"), max_length=200)
-    address_complement = forms.CharField(label=_("Complément d'adresse"), max_length=200,
-                                         required=False)
+    address_complement = forms.CharField(
+        label=_("Complément d'adresse"), max_length=200, required=False
+    )
     postal_code = forms.RegexField(
-        label=_("Code postal"), regex=r"^[0-9]{5}$", max_length=5,
+        label=_("Code postal"),
+        regex=r"^[0-9]{5}$",
+        max_length=5,
         error_messages={"invalid": _("Le code postal comporte 5 chiffres.")},
     )
     city = forms.CharField(label=_("Ville"), max_length=100)
-    phone = FrenchPhoneField(label=_("Téléphone fixe"),
-                             widget=forms.TextInput(attrs={"type": "tel"}))
+    phone = FrenchPhoneField(
+        label=_("Téléphone fixe"), widget=forms.TextInput(attrs={"type": "tel"})
+    )
     email = forms.EmailField(label=_("Courriel établissement"), max_length=254)
-    email_confirmation = forms.EmailField(label=_("Confirmation du courriel établissement"),
-                                          max_length=254)
-    fax = forms.CharField(label=_("Fax"), max_length=30, required=False,
-                          widget=forms.TextInput(attrs={"type": "tel"}))
+    email_confirmation = forms.EmailField(
+        label=_("Confirmation du courriel établissement"), max_length=254
+    )
+    fax = forms.CharField(
+        label=_("Fax"), max_length=30, required=False, widget=forms.TextInput(attrs={"type": "tel"})
+    )
 
     holder_last_name = forms.CharField(label=_("Nom"), max_length=100)
     holder_first_name = forms.CharField(label=_("Prénom"), max_length=100)
-    holder_phone = FrenchPhoneField(label=_("Téléphone"),
-                                    widget=forms.TextInput(attrs={"type": "tel"}))
+    holder_phone = FrenchPhoneField(
+        label=_("Téléphone"), widget=forms.TextInput(attrs={"type": "tel"})
+    )
     holder_email = forms.EmailField(
-        label=_("Courriel"), max_length=254,
+        label=_("Courriel"),
+        max_length=254,
         help_text=_("Votre identifiant et le lien d'activation y seront envoyés."),
     )
-    holder_email_confirmation = forms.EmailField(label=_("Confirmation du courriel"),
-                                                 max_length=254)
+    holder_email_confirmation = forms.EmailField(
+        label=_("Confirmation du courriel"), max_length=254
+    )
     secret_question = forms.ChoiceField(label=_("Question secrète"), choices=SECRET_QUESTIONS)
-    secret_answer = forms.CharField(label=_("Réponse"), max_length=100,
-                                    widget=forms.TextInput(attrs={"autocomplete": "off"}))
+    secret_answer = forms.CharField(
+        label=_("Réponse"), max_length=100, widget=forms.TextInput(attrs={"autocomplete": "off"})
+    )
     captcha = _captcha()
 
-    ESTABLISHMENT_FIELDS = ("denomination", "street_number", "street_extension", "street_name",
-                            "address_complement", "postal_code", "city", "phone", "email", "fax")
+    ESTABLISHMENT_FIELDS = (
+        "denomination",
+        "street_number",
+        "street_extension",
+        "street_name",
+        "address_complement",
+        "postal_code",
+        "city",
+        "phone",
+        "email",
+        "fax",
+    )
 
     def clean_fax(self):
         value = self.cleaned_data.get("fax", "").strip()
@@ -158,8 +179,10 @@ class SpaceCreateForm(DsfrBaseForm):
 
     def clean(self):
         cleaned = super().clean()
-        for field, confirmation in (("email", "email_confirmation"),
-                                    ("holder_email", "holder_email_confirmation")):
+        for field, confirmation in (
+            ("email", "email_confirmation"),
+            ("holder_email", "holder_email_confirmation"),
+        ):
             a, b = cleaned.get(field), cleaned.get(confirmation)
             if a and b and a.strip().lower() != b.strip().lower():
                 self.add_error(confirmation, _("Les deux adresses ne sont pas identiques."))
@@ -196,12 +219,16 @@ class SetPasswordForm(DsfrBaseForm):
     """Choose a password (activation) or a new one (reset), with Django's validators."""
 
     new_password1 = forms.CharField(
-        label=_("Nouveau mot de passe"), strip=False, max_length=200,
+        label=_("Nouveau mot de passe"),
+        strip=False,
+        max_length=200,
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
         help_text=password_validators_help_text_html(),
     )
     new_password2 = forms.CharField(
-        label=_("Confirmation du mot de passe"), strip=False, max_length=200,
+        label=_("Confirmation du mot de passe"),
+        strip=False,
+        max_length=200,
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
     )
 
@@ -236,10 +263,10 @@ class SetPasswordForm(DsfrBaseForm):
 
 class ReassignmentPrepareForm(DsfrBaseForm):
     new_holder_last_name = forms.CharField(label=_("Nom du nouveau titulaire"), max_length=100)
-    new_holder_first_name = forms.CharField(label=_("Prénom du nouveau titulaire"),
-                                            max_length=100)
+    new_holder_first_name = forms.CharField(label=_("Prénom du nouveau titulaire"), max_length=100)
     new_holder_email = forms.EmailField(
-        label=_("Courriel du nouveau titulaire"), max_length=254,
+        label=_("Courriel du nouveau titulaire"),
+        max_length=254,
         help_text=_("Le lien d'activation y sera envoyé une fois la réattribution appliquée."),
     )
     new_holder_phone = FrenchPhoneField(label=_("Téléphone du nouveau titulaire"))
@@ -247,8 +274,10 @@ class ReassignmentPrepareForm(DsfrBaseForm):
         label=_("Éléments vérifiés"),
         max_length=5000,
         widget=forms.Textarea(attrs={"rows": 5}),
-        help_text=_("Ce qui a été vérifié et comment (Kbis, appel au standard de "
-                    "l'établissement, pièce d'identité du demandeur…)."),
+        help_text=_(
+            "Ce qui a été vérifié et comment (Kbis, appel au standard de "
+            "l'établissement, pièce d'identité du demandeur…)."
+        ),
     )
 
     def clean_new_holder_email(self):
@@ -256,5 +285,9 @@ class ReassignmentPrepareForm(DsfrBaseForm):
 
 
 class ReassignmentDecisionForm(DsfrBaseForm):
-    comment = forms.CharField(label=_("Commentaire"), max_length=2000, required=False,
-                              widget=forms.Textarea(attrs={"rows": 3}))
+    comment = forms.CharField(
+        label=_("Commentaire"),
+        max_length=2000,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )

@@ -263,10 +263,12 @@ class RecoveryLink(models.Model):
         ordering = ["-created_at", "-id"]
         indexes = [
             # The expiry sweep reads only active links, oldest expiry first.
-            models.Index(fields=["expires_at"], name="recoverylink_active_idx",
-                         condition=_active_link_q()),
-            models.Index(fields=["account", "purpose", "created_at"],
-                         name="recoverylink_account_idx"),
+            models.Index(
+                fields=["expires_at"], name="recoverylink_active_idx", condition=_active_link_q()
+            ),
+            models.Index(
+                fields=["account", "purpose", "created_at"], name="recoverylink_account_idx"
+            ),
         ]
         constraints = [
             models.UniqueConstraint(
@@ -325,8 +327,11 @@ class RecoveryRequest(models.Model):
         verbose_name = _("demande de récupération")
         verbose_name_plural = _("demandes de récupération")
         indexes = [
-            models.Index(fields=["created_at"], name="recoveryrequest_pending_idx",
-                         condition=models.Q(processed_at__isnull=True)),
+            models.Index(
+                fields=["created_at"],
+                name="recoveryrequest_pending_idx",
+                condition=models.Q(processed_at__isnull=True),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -369,15 +374,21 @@ class AccountReassignment(models.Model):
     waiting period during which the previous holder and the establishment can object."""
 
     ticket = models.ForeignKey(
-        "tickets.Ticket", on_delete=models.PROTECT, related_name="reassignments",
+        "tickets.Ticket",
+        on_delete=models.PROTECT,
+        related_name="reassignments",
         verbose_name=_("demande"),
     )
     account = models.ForeignKey(
-        ExtranetAccount, on_delete=models.PROTECT, related_name="reassignments",
+        ExtranetAccount,
+        on_delete=models.PROTECT,
+        related_name="reassignments",
         verbose_name=_("compte extranet"),
     )
     state = models.CharField(
-        _("état"), max_length=20, choices=ReassignmentState.choices,
+        _("état"),
+        max_length=20,
+        choices=ReassignmentState.choices,
         default=ReassignmentState.PREPARED,
     )
     new_holder_last_name = models.CharField(_("nom du nouveau titulaire"), max_length=100)
@@ -390,17 +401,27 @@ class AccountReassignment(models.Model):
     previous_holder_name = models.CharField(_("titulaire précédent"), max_length=200)
 
     prepared_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+",
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
         verbose_name=_("préparée par"),
     )
     prepared_at = models.DateTimeField(_("préparée le"))
     approved_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
-        related_name="+", verbose_name=_("validée par"),
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("validée par"),
     )
     rejected_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
-        related_name="+", verbose_name=_("refusée par"),
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("refusée par"),
     )
     decided_at = models.DateTimeField(_("décision le"), null=True, blank=True)
     decision_comment = models.TextField(_("motif de la décision"), blank=True)
@@ -412,8 +433,12 @@ class AccountReassignment(models.Model):
     )
     cancelled_at = models.DateTimeField(_("annulée le"), null=True, blank=True)
     cancelled_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
-        related_name="+", verbose_name=_("annulée par"),
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("annulée par"),
     )
     # SHA-256 of the objection tokens, drawn by the worker when it sends each notice.
     previous_holder_objection_hash = models.CharField(max_length=64, blank=True, default="")
@@ -427,8 +452,11 @@ class AccountReassignment(models.Model):
         verbose_name_plural = _("réattributions de compte")
         ordering = ["-prepared_at", "-id"]
         indexes = [
-            models.Index(fields=["apply_after"], name="reassignment_due_idx",
-                         condition=models.Q(state="approved")),
+            models.Index(
+                fields=["apply_after"],
+                name="reassignment_due_idx",
+                condition=models.Q(state="approved"),
+            ),
             models.Index(fields=["state", "prepared_at"], name="reassignment_state_idx"),
         ]
         constraints = [
@@ -468,7 +496,10 @@ class ExtranetHolderHistory(models.Model):
     new_phone = models.CharField(max_length=20, blank=True)
     changed_at = models.DateTimeField()
     reassignment = models.OneToOneField(
-        AccountReassignment, on_delete=models.PROTECT, null=True, blank=True,
+        AccountReassignment,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
         related_name="history",
     )
 
@@ -479,6 +510,8 @@ class ExtranetHolderHistory(models.Model):
 
     def __str__(self) -> str:
         return f"{self.account_id} {self.changed_at:%Y-%m-%d}"
+
+
 class PersonalToken(models.Model):
     """A personal token an agent creates in the back-office to call the agent API from a
     script (``Authorization: Bearer <token>``).

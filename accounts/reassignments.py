@@ -154,8 +154,8 @@ def reassignment_prepare(
     l'extranet" request whose SIRET verification passed, and the establishment has an
     account with no other change in progress."""
     with transaction.atomic():
-        ticket = Ticket.objects.select_for_update(of=("self",)).select_related("queue").get(
-            pk=ticket.pk
+        ticket = (
+            Ticket.objects.select_for_update(of=("self",)).select_related("queue").get(pk=ticket.pk)
         )
         _check_can_prepare(ticket=ticket, actor=actor)
         if ticket.motif != Motif.HABILITATION_EXTRANET:
@@ -194,9 +194,7 @@ def reassignment_prepare(
                     recent_reassignments=recent,
                 )
         except IntegrityError as exc:
-            raise ReassignmentRefused(
-                "Une réattribution de ce compte est déjà en cours."
-            ) from exc
+            raise ReassignmentRefused("Une réattribution de ce compte est déjà en cours.") from exc
         _event(
             reassignment,
             step="prepared",
@@ -267,9 +265,7 @@ def reassignment_approve(*, reassignment: AccountReassignment, actor) -> Reassig
                     "siret": reassignment.account.establishment.siret,
                     "identifiant": reassignment.account.identifiant,
                     "new_holder_name": reassignment.new_holder_name,
-                    "apply_after": timezone.localtime(apply_after).strftime(
-                        "%d/%m/%Y à %H:%M"
-                    ),
+                    "apply_after": timezone.localtime(apply_after).strftime("%d/%m/%Y à %H:%M"),
                     "secret_link": {"kind": "objection", "id": reassignment.pk, "party": party},
                 },
             )
@@ -428,9 +424,7 @@ def reassignment_apply(*, reassignment_id: int) -> bool:
         )
         if not claimed:
             return False
-        reassignment = AccountReassignment.objects.select_related("ticket").get(
-            pk=reassignment_id
-        )
+        reassignment = AccountReassignment.objects.select_related("ticket").get(pk=reassignment_id)
         account = (
             ExtranetAccount.objects.select_for_update(of=("self",))
             .select_related("establishment")
@@ -528,8 +522,11 @@ def activation_link_resend(*, reassignment: AccountReassignment, actor):
     with transaction.atomic():
         reassignment = _lock(reassignment)
         _check_can_prepare(ticket=reassignment.ticket, actor=actor)
-        account = ExtranetAccount.objects.select_for_update(of=("self",)).select_related(
-            "establishment").get(pk=reassignment.account_id)
+        account = (
+            ExtranetAccount.objects.select_for_update(of=("self",))
+            .select_related("establishment")
+            .get(pk=reassignment.account_id)
+        )
         if (
             reassignment.state != ReassignmentState.APPLIED
             or account.holder_email != reassignment.new_holder_email
@@ -549,6 +546,11 @@ def activation_link_resend(*, reassignment: AccountReassignment, actor):
                 "siret": account.establishment.siret,
             },
         )
-        _event(reassignment, step="activation_link_resent", actor=actor,
-               account=account.identifiant, activation_link_id=link.pk)
+        _event(
+            reassignment,
+            step="activation_link_resent",
+            actor=actor,
+            account=account.identifiant,
+            activation_link_id=link.pk,
+        )
     return link

@@ -50,16 +50,22 @@ def reassignments_open_counts() -> dict[str, int]:
 def reassignments_recent(*, limit: int = 50) -> QuerySet[AccountReassignment]:
     return (
         AccountReassignment.objects.exclude(state__in=OPEN_REASSIGNMENT_STATES)
-        .select_related("ticket", "account__establishment", "prepared_by", "approved_by",
-                        "rejected_by")
+        .select_related(
+            "ticket", "account__establishment", "prepared_by", "approved_by", "rejected_by"
+        )
         .order_by("-prepared_at", "-id")[:limit]
     )
 
 
 def reassignment_detail(*, pk: int) -> AccountReassignment:
     return AccountReassignment.objects.select_related(
-        "ticket", "ticket__queue", "account__establishment", "prepared_by", "approved_by",
-        "rejected_by", "cancelled_by",
+        "ticket",
+        "ticket__queue",
+        "account__establishment",
+        "prepared_by",
+        "approved_by",
+        "rejected_by",
+        "cancelled_by",
     ).get(pk=pk)
 
 

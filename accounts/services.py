@@ -75,9 +75,9 @@ def personal_token_revoke(*, user, token_id: int) -> bool:
     (another user's token id gets the same answer as a missing one)."""
     with transaction.atomic():
         return bool(
-            PersonalToken.objects.filter(
-                pk=token_id, user=user, revoked_at__isnull=True
-            ).update(revoked_at=timezone.now())
+            PersonalToken.objects.filter(pk=token_id, user=user, revoked_at__isnull=True).update(
+                revoked_at=timezone.now()
+            )
         )
 
 

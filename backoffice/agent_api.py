@@ -44,7 +44,11 @@ router = Router(tags=["Agents"], auth=[PersonalTokenAuth(), AgentSessionAuth()])
 # Malformed JSON (400) and invalid values (422, French messages per field) are answered
 # by the handlers in backoffice/api.py, for every operation.
 ERRORS = {
-    400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut,
+    400: ErrorOut,
+    401: ErrorOut,
+    403: ErrorOut,
+    404: ErrorOut,
+    409: ErrorOut,
     422: ValidationErrorOut,
 }
 

@@ -42,9 +42,7 @@ class TicketPageOut(Schema):
     count: int = Field(description="Nombre de tickets correspondants, plafonné.")
     count_is_capped: bool = Field(description="Vrai si le nombre réel dépasse `count`.")
     next_cursor: str | None = Field(description="À passer en `after` pour la page suivante.")
-    previous_cursor: str | None = Field(
-        description="À passer en `before` pour la page précédente."
-    )
+    previous_cursor: str | None = Field(description="À passer en `before` pour la page précédente.")
 
 
 class EventOut(Schema):

@@ -112,8 +112,7 @@ def _percentiles(inner: QuerySet, *, group: str | None = None) -> dict:
     with connection.cursor() as cursor:
         cursor.execute(query, params)
         return {
-            row[0]: Percentiles(count=row[1], p50=row[2], p90=row[3])
-            for row in cursor.fetchall()
+            row[0]: Percentiles(count=row[1], p50=row[2], p90=row[3]) for row in cursor.fetchall()
         }
 
 
@@ -173,9 +172,7 @@ def dashboard_compute(
     # The WHERE lets the two period indexes serve the scan (a bitmap OR of both).
     sla = tickets.filter(answered | resolved).aggregate(
         fr_total=Count("id", filter=answered & Q(sla_first_response_due__isnull=False)),
-        fr_met=Count(
-            "id", filter=answered & Q(first_response_at__lte=F("sla_first_response_due"))
-        ),
+        fr_met=Count("id", filter=answered & Q(first_response_at__lte=F("sla_first_response_due"))),
         res_total=Count("id", filter=resolved & Q(sla_resolution_due__isnull=False)),
         res_met=Count("id", filter=resolved & Q(resolved_at__lte=F("sla_resolution_due"))),
     )
@@ -253,5 +250,3 @@ def dashboard_refresh() -> None:
     start, end = default_period()
     board = dashboard_compute(period_start=start, period_end=end)
     cache.set(_cache_key(start, end, None), board, CACHE_SECONDS * 2)
-
-

@@ -61,9 +61,7 @@ def neutralise(value) -> str:
 
 def _rows(qs: QuerySet) -> Iterator[list[str]]:
     fields = [name for name, _label in COLUMNS]
-    for values in qs.order_by("created_at", "id").values_list(*fields).iterator(
-        chunk_size=2000
-    ):
+    for values in qs.order_by("created_at", "id").values_list(*fields).iterator(chunk_size=2000):
         row = []
         for name, value in zip(fields, values, strict=True):
             if name in _LABELS and value is not None:

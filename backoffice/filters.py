@@ -134,14 +134,20 @@ def filter_fields(form) -> list[dict]:
         }
         if isinstance(field, forms.MultipleChoiceField):
             selected = set(data.getlist(name)) if hasattr(data, "getlist") else set()
-            entry.update(kind="multi", choices=[
-                (str(value), label, str(value) in selected) for value, label in field.choices
-            ])
+            entry.update(
+                kind="multi",
+                choices=[
+                    (str(value), label, str(value) in selected) for value, label in field.choices
+                ],
+            )
         elif isinstance(field, forms.ChoiceField):
             current = str(data.get(name, "") or "")
-            entry.update(kind="select", choices=[
-                (str(value), label, str(value) == current) for value, label in field.choices
-            ])
+            entry.update(
+                kind="select",
+                choices=[
+                    (str(value), label, str(value) == current) for value, label in field.choices
+                ],
+            )
         else:
             entry.update(kind="text", value=data.get(name, "") or "")
         fields.append(entry)

@@ -110,9 +110,7 @@ class DashboardFilterForm(BackofficeForm):
     def __init__(self, *args, queues, default_period, **kwargs):
         super().__init__(*args, **kwargs)
         # The queues are already loaded (the navigation needs them): no second query.
-        self.fields["queue"].choices = [("", "Toutes les files")] + [
-            (q.pk, q.name) for q in queues
-        ]
+        self.fields["queue"].choices = [("", "Toutes les files")] + [(q.pk, q.name) for q in queues]
         self._queues = {str(q.pk): q for q in queues}
         self.default_period = default_period
         self.fields["date_from"].initial, self.fields["date_to"].initial = default_period
@@ -140,8 +138,11 @@ class DashboardFilterForm(BackofficeForm):
     def period(self) -> tuple:
         """The period and queue to show: the chosen ones when valid, else the defaults."""
         if self.is_bound and self.is_valid():
-            return self.cleaned_data["date_from"], self.cleaned_data["date_to"], \
-                self.cleaned_data["queue"]
+            return (
+                self.cleaned_data["date_from"],
+                self.cleaned_data["date_to"],
+                self.cleaned_data["queue"],
+            )
         return self.default_period[0], self.default_period[1], None
 
 
@@ -161,8 +162,10 @@ class RoutingRuleForm(BackofficeForm):
         label="File de destination",
         queryset=None,
         empty_label=None,
-        error_messages={"invalid_choice": "Choisissez une file de la liste.",
-                        "required": "Choisissez une file."},
+        error_messages={
+            "invalid_choice": "Choisissez une file de la liste.",
+            "required": "Choisissez une file.",
+        },
     )
     priority = forms.TypedChoiceField(
         label="Priorité",
@@ -171,11 +174,15 @@ class RoutingRuleForm(BackofficeForm):
     )
     first_response_hours = forms.IntegerField(
         label="Délai de première réponse (heures ouvrées)",
-        min_value=1, max_value=2000, error_messages=_HOURS_ERRORS,
+        min_value=1,
+        max_value=2000,
+        error_messages=_HOURS_ERRORS,
     )
     resolution_hours = forms.IntegerField(
         label="Délai de résolution (heures ouvrées)",
-        min_value=1, max_value=2000, error_messages=_HOURS_ERRORS,
+        min_value=1,
+        max_value=2000,
+        error_messages=_HOURS_ERRORS,
     )
     is_active = forms.BooleanField(
         label="Règle active (sinon, la file par défaut reçoit ces demandes)", required=False
@@ -195,8 +202,10 @@ class QueueMembersForm(BackofficeForm):
         queryset=None,
         required=False,
         widget=forms.CheckboxSelectMultiple,
-        error_messages={"invalid_choice": "Un des agents choisis n'existe pas.",
-                        "invalid_pk_value": "Choix invalide."},
+        error_messages={
+            "invalid_choice": "Un des agents choisis n'existe pas.",
+            "invalid_pk_value": "Choix invalide.",
+        },
     )
 
     def __init__(self, *args, **kwargs):
@@ -211,11 +220,15 @@ class QueueMembersForm(BackofficeForm):
 class RoutingPreviewForm(BackofficeForm):
     motif = forms.ChoiceField(
         label="Motif de la demande",
-        error_messages={"required": "Choisissez un motif.",
-                        "invalid_choice": "Choisissez un motif de la liste."},
+        error_messages={
+            "required": "Choisissez un motif.",
+            "invalid_choice": "Choisissez un motif de la liste.",
+        },
     )
     siret = forms.CharField(
-        label="SIRET (facultatif)", required=False, max_length=20,
+        label="SIRET (facultatif)",
+        required=False,
+        max_length=20,
         help_text="14 chiffres ; indique si l'établissement est connu du référentiel.",
     )
 

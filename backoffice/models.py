@@ -107,4 +107,3 @@ class NoticeEvent(AppendOnlyModel):
 
     def __str__(self) -> str:
         return f"{self.notice_id} {self.kind}"
-

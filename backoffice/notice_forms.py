@@ -31,9 +31,7 @@ def _datetime_field(label: str, *, required: bool) -> forms.DateTimeField:
         error_messages={
             "invalid": "Saisissez une date et une heure valides, par exemple 15/06/2026 14:30."
         },
-        widget=forms.DateTimeInput(
-            attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"
-        ),
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
     )
 
 
@@ -73,9 +71,7 @@ class NoticeForm(NoticeWindowForm):
         help_text="Adresse commençant par https://",
         error_messages={"invalid": "Saisissez une adresse web valide (https://…)."},
     )
-    level = forms.ChoiceField(
-        label="Niveau", choices=NoticeLevel.choices, initial=NoticeLevel.INFO
-    )
+    level = forms.ChoiceField(label="Niveau", choices=NoticeLevel.choices, initial=NoticeLevel.INFO)
     affected_motifs = forms.MultipleChoiceField(
         label="Motifs concernés (facultatif)",
         required=False,

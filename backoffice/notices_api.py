@@ -36,9 +36,7 @@ class NoticeOut(Schema):
     description="Les bandeaux publiés et non expirés. Réponse cacheable (ETag, 304).",
 )
 def notices_active(request):
-    body = [
-        {key: notice[key] for key in NoticeOut.model_fields} for notice in notices_live()
-    ]
+    body = [{key: notice[key] for key in NoticeOut.model_fields} for notice in notices_live()]
     payload = json.dumps(body, cls=DjangoJSONEncoder, ensure_ascii=False, sort_keys=True)
     etag = '"' + hashlib.sha256(payload.encode()).hexdigest()[:32] + '"'
     if etag in [t.strip() for t in request.headers.get("If-None-Match", "").split(",")]:

@@ -16,9 +16,11 @@ def notices_live_queryset(*, now=None) -> QuerySet[IncidentNotice]:
     """Published notices whose end has not passed. The end is checked here too, so a notice
     never outlives its end even if the sweep is late."""
     now = now or timezone.now()
-    return IncidentNotice.objects.filter(state=NoticeState.PUBLISHED).filter(
-        Q(ends_at__isnull=True) | Q(ends_at__gt=now)
-    ).order_by("-starts_at", "-id")
+    return (
+        IncidentNotice.objects.filter(state=NoticeState.PUBLISHED)
+        .filter(Q(ends_at__isnull=True) | Q(ends_at__gt=now))
+        .order_by("-starts_at", "-id")
+    )
 
 
 def notices_live() -> list[dict]:

@@ -268,9 +268,7 @@ def notice_resolve_linked_tickets(*, notice: IncidentNotice, actor, body: str) -
             incidentnotice_id=locked_notice.pk
         ).values("ticket_id")
         # Locked in id order, as the tickets' bulk operations do, so the two never deadlock.
-        tickets = list(
-            Ticket.objects.select_for_update().filter(pk__in=linked_ids).order_by("pk")
-        )
+        tickets = list(Ticket.objects.select_for_update().filter(pk__in=linked_ids).order_by("pk"))
         if actor.is_supervisor:
             allowed = None
         else:

@@ -22,9 +22,7 @@ env = environ.Env()
 
 APP_ENV = env.str("APP_ENV", default="development")
 if APP_ENV not in {"development", "test", "production"}:
-    raise ImproperlyConfigured(
-        f"APP_ENV must be development, test or production, not {APP_ENV!r}."
-    )
+    raise ImproperlyConfigured(f"APP_ENV must be development, test or production, not {APP_ENV!r}.")
 PRODUCTION = APP_ENV == "production"
 
 
@@ -334,6 +332,8 @@ TICKET_RETENTION_MONTHS = _strict_int("TICKET_RETENTION_MONTHS", 24, minimum=1)
 
 # Business hours for SLA targets (French public holidays are computed, see tickets/sla.py).
 SLA_OPENING_HOURS = _opening_hours(env.str("SLA_OPENING_HOURS", default="09:00-12:30,13:30-17:30"))
+
+
 def _strict_positive_float(name: str, default: float) -> float:
     raw = env.str(name, default="")
     if raw == "":

@@ -16,6 +16,7 @@ from tickets.models import Motif, Priority, Status, Ticket
 def short_datetime(value) -> str:
     return timezone.localtime(value).strftime("%d/%m/%Y %H:%M")
 
+
 # Column → sort key of tickets.selectors.SORTS (the sortable columns).
 SORTABLE_COLUMNS = {
     "reference": "reference",

@@ -21,8 +21,11 @@ urlpatterns = [
     path("non-assignes/export/<str:fmt>/", queues.unassigned_export, name="unassigned_export"),
     path("tickets/actions-groupees/", queues.tickets_bulk, name="tickets_bulk"),
     path("tickets/<int:pk>/", tickets.ticket_detail, name="ticket_detail"),
-    path("tickets/<int:pk>/compte-extranet/", tickets.ticket_extranet_panel,
-         name="ticket_extranet_panel"),
+    path(
+        "tickets/<int:pk>/compte-extranet/",
+        tickets.ticket_extranet_panel,
+        name="ticket_extranet_panel",
+    ),
     path("tickets/<int:pk>/prendre/", tickets.ticket_claim_view, name="ticket_claim"),
     path("tickets/<int:pk>/assigner/", tickets.ticket_assign_view, name="ticket_assign"),
     path("tickets/<int:pk>/statut/", tickets.ticket_status_view, name="ticket_status"),
@@ -32,8 +35,11 @@ urlpatterns = [
     path("tableau-de-bord/export.csv", dashboard.dashboard_export, name="dashboard_export"),
     path("routage/", routing.routing_home, name="routing"),
     path("routage/regles/<int:pk>/", routing.routing_rule_edit, name="routing_rule_edit"),
-    path("routage/files/<slug:slug>/agents/", routing.routing_queue_members,
-         name="routing_queue_members"),
+    path(
+        "routage/files/<slug:slug>/agents/",
+        routing.routing_queue_members,
+        name="routing_queue_members",
+    ),
     path("routage/apercu/", routing.routing_preview, name="routing_preview"),
     path("bandeaux/", notices.notice_list, name="notices"),
     path("bandeaux/nouveau/", notices.notice_create_view, name="notice_create"),
@@ -41,12 +47,14 @@ urlpatterns = [
     path("bandeaux/<int:pk>/", notices.notice_detail, name="notice_detail"),
     path("bandeaux/<int:pk>/modifier/", notices.notice_edit_view, name="notice_edit"),
     path("bandeaux/<int:pk>/programmer/", notices.notice_schedule_view, name="notice_schedule"),
-    path("bandeaux/<int:pk>/deprogrammer/", notices.notice_unschedule_view,
-         name="notice_unschedule"),
+    path(
+        "bandeaux/<int:pk>/deprogrammer/", notices.notice_unschedule_view, name="notice_unschedule"
+    ),
     path("bandeaux/<int:pk>/publier/", notices.notice_publish_view, name="notice_publish"),
     path("bandeaux/<int:pk>/retirer/", notices.notice_withdraw_view, name="notice_withdraw"),
-    path("bandeaux/<int:pk>/tickets-rattaches/", notices.notice_resolve_view,
-         name="notice_resolve"),
+    path(
+        "bandeaux/<int:pk>/tickets-rattaches/", notices.notice_resolve_view, name="notice_resolve"
+    ),
     path("jetons/", tokens.token_list, name="tokens"),
     path("jetons/<int:pk>/revoquer/", tokens.token_revoke, name="token_revoke"),
 ]

@@ -36,6 +36,8 @@ def bench_agent_session_cookie() -> str:
 def load_scenarios() -> list[tuple[str, str]]:
     """Authenticated GET pages for the load test: (name, path)."""
     return [
-        ("queue page GET /backoffice/files/habilitation/",
-         reverse("backoffice:queue", args=["habilitation"])),
+        (
+            "queue page GET /backoffice/files/habilitation/",
+            reverse("backoffice:queue", args=["habilitation"]),
+        ),
     ]

@@ -96,9 +96,20 @@ def run_wrk(name, url, lua_body, *, duration, connections, threads, env_extra=No
         script.write(lua_body + REPORT_LUA)
     try:
         completed = subprocess.run(
-            ["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration}s", "--timeout", "10s",
-             "-s", script.name, url],
-            capture_output=True, text=True, timeout=duration + 60,
+            [
+                "wrk",
+                f"-t{threads}",
+                f"-c{connections}",
+                f"-d{duration}s",
+                "--timeout",
+                "10s",
+                "-s",
+                script.name,
+                url,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=duration + 60,
             env={**os.environ, **(env_extra or {})},
         )
     finally:
@@ -152,41 +163,77 @@ def main(argv: list[str] | None = None) -> int:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "backoffice.wsgi", "--bind", f"127.0.0.1:{port}",
-         "--workers", str(args.workers), "--access-logfile", "-", "--log-level", "warning"],
-        cwd=ROOT, env={**os.environ, "DEBUG": "false"},
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "backoffice.wsgi",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            str(args.workers),
+            "--access-logfile",
+            "-",
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env={**os.environ, "DEBUG": "false"},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     results: list[Result] = []
     try:
         wait_until_up(f"{base}/healthz")
-        common = {"duration": args.duration, "connections": args.connections,
-                  "threads": args.threads}
+        common = {
+            "duration": args.duration,
+            "connections": args.connections,
+            "threads": args.threads,
+        }
         results.append(run_wrk("bare JSON view (/healthz)", f"{base}/healthz", "", **common))
-        results.append(run_wrk("intake POST /api/v1/assistance-requests", base, INTAKE_LUA,
-                               env_extra={"BENCH_API_KEY": raw_key}, **common))
+        results.append(
+            run_wrk(
+                "intake POST /api/v1/assistance-requests",
+                base,
+                INTAKE_LUA,
+                env_extra={"BENCH_API_KEY": raw_key},
+                **common,
+            )
+        )
         from bench.auth import load_scenarios
 
         cookie = agent_session_cookie()
         for name, path in load_scenarios():
-            results.append(run_wrk(name, base, GET_WITH_COOKIE_LUA,
-                                   env_extra={"BENCH_PATH": path, "BENCH_COOKIE": cookie},
-                                   **common))
+            results.append(
+                run_wrk(
+                    name,
+                    base,
+                    GET_WITH_COOKIE_LUA,
+                    env_extra={"BENCH_PATH": path, "BENCH_COOKIE": cookie},
+                    **common,
+                )
+            )
     finally:
         server.terminate()
         server.wait(timeout=30)
         ApiKey.objects.filter(name="bench-load").delete()
 
     bare = results[0].rps
-    print(f"\nLoad test: gunicorn {args.workers} workers on 127.0.0.1, wrk {args.threads} "
-          f"threads × {args.connections} connections, {args.duration} s per scenario")
-    header = f"{'scenario':<48} {'req/s':>8} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} " \
-             f"{'non-2xx':>8} {'vs bare':>8}"
+    print(
+        f"\nLoad test: gunicorn {args.workers} workers on 127.0.0.1, wrk {args.threads} "
+        f"threads × {args.connections} connections, {args.duration} s per scenario"
+    )
+    header = (
+        f"{'scenario':<48} {'req/s':>8} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} "
+        f"{'non-2xx':>8} {'vs bare':>8}"
+    )
     print(header)
     print("-" * len(header))
     for r in results:
-        print(f"{r.name:<48} {r.rps:>8.0f} {r.p50_ms:>8.1f} {r.p95_ms:>8.1f} {r.p99_ms:>8.1f} "
-              f"{r.non2xx + r.socket_errors:>8} {r.rps / bare:>8.2f}")
+        print(
+            f"{r.name:<48} {r.rps:>8.0f} {r.p50_ms:>8.1f} {r.p95_ms:>8.1f} {r.p99_ms:>8.1f} "
+            f"{r.non2xx + r.socket_errors:>8} {r.rps / bare:>8.2f}"
+        )
     return 0
 
 

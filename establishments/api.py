@@ -36,7 +36,11 @@ def _ticket(request, ticket_id: int):
 @router.get(
     "/tickets/{ticket_id}/siret-check",
     response={
-        200: SiretChecksOut, 401: DetailOut, 403: DetailOut, 404: DetailOut, 422: RefusalOut,
+        200: SiretChecksOut,
+        401: DetailOut,
+        403: DetailOut,
+        404: DetailOut,
+        422: RefusalOut,
     },
     summary="Contrôles du SIRET d'une demande",
     description=(
@@ -54,7 +58,10 @@ def siret_check(request, ticket_id: int):
 @router.post(
     "/tickets/{ticket_id}/siret-verification",
     response={
-        201: SiretVerificationOut, 400: DetailOut, 401: DetailOut, 403: DetailOut,
+        201: SiretVerificationOut,
+        400: DetailOut,
+        401: DetailOut,
+        403: DetailOut,
         404: DetailOut,
         422: RefusalOut,
     },

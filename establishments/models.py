@@ -48,9 +48,7 @@ class Address(models.Model):
 class Establishment(Address):
     """An establishment known to the extranet (it has, or had, an extranet account)."""
 
-    siret = models.CharField(
-        _("SIRET"), max_length=14, unique=True, validators=[validate_siret]
-    )
+    siret = models.CharField(_("SIRET"), max_length=14, unique=True, validators=[validate_siret])
     siren = models.CharField(_("SIREN"), max_length=9, db_index=True, editable=False)
     nic = models.CharField(_("NIC"), max_length=5, editable=False)
     denomination = models.CharField(_("dénomination"), max_length=200)
@@ -113,4 +111,3 @@ class RegistryEstablishment(Address):
     @property
     def is_active(self) -> bool:
         return self.administrative_status == AdministrativeStatus.ACTIVE
-

@@ -289,8 +289,7 @@ def registry_import(
             report.reject(REJECT_DATE, line, siret)
             continue
         denomination = (
-            row["denominationUsuelleEtablissement"].strip()
-            or row["enseigne1Etablissement"].strip()
+            row["denominationUsuelleEtablissement"].strip() or row["enseigne1Etablissement"].strip()
         )
         if not denomination and require_denomination:
             report.reject(REJECT_NO_DENOMINATION, line, siret)
@@ -374,9 +373,7 @@ def _flush(batch: dict[str, RegistryEstablishment], report: RegistryImportReport
                 )
 
 
-def ticket_siret_verify(
-    *, ticket: Ticket, actor, verdict: str, comment: str
-) -> SiretVerification:
+def ticket_siret_verify(*, ticket: Ticket, actor, verdict: str, comment: str) -> SiretVerification:
     """Record an agent's verdict on the SIRET of a ticket.
 
     The checks are recomputed here, inside the transaction, from the registry as it is now:

@@ -8,6 +8,9 @@ from django.core.cache import cache
 from tests.factories import UserFactory
 from tickets.models import Queue
 
+# Fixtures that start real services (SMTP sink, own Redis, Celery workers).
+pytest_plugins = ["tests.support.services"]
+
 REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES") == "1"
 
 # The browser journeys need the e2e extra (Playwright); `make test` does not install it.
@@ -38,9 +41,7 @@ def pytest_collection_modifyitems(config, items):
                     )
                 )
             else:
-                item.add_marker(
-                    pytest.mark.skip(reason="needs DATABASE_URL=postgres… and Redis")
-                )
+                item.add_marker(pytest.mark.skip(reason="needs DATABASE_URL=postgres… and Redis"))
 
 
 @pytest.fixture(autouse=True, scope="session")

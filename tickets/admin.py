@@ -25,7 +25,12 @@ class QueueAdmin(_ViewOnlyAdmin):
 @admin.register(RoutingRule)
 class RoutingRuleAdmin(_ViewOnlyAdmin):
     list_display = [
-        "motif", "queue", "priority", "first_response_hours", "resolution_hours", "is_active"
+        "motif",
+        "queue",
+        "priority",
+        "first_response_hours",
+        "resolution_hours",
+        "is_active",
     ]
     list_select_related = ["queue"]
 

@@ -350,7 +350,6 @@ class TicketEvent(AppendOnlyModel):
         return f"{self.ticket_id} {self.kind}"
 
 
-
 class MessageKind(models.TextChoices):
     REQUEST = "request", _("Demande du demandeur")
     REPLY = "reply", _("Réponse envoyée au demandeur")
@@ -403,6 +402,8 @@ class SlaPause(models.Model):
 
     def __str__(self) -> str:
         return f"{self.ticket_id} {self.started_at:%Y-%m-%d %H:%M}"
+
+
 class SiretVerdict(models.TextChoices):
     PASSED = "passed", _("SIRET vérifié : conforme")
     FAILED = "failed", _("SIRET non conforme")
@@ -415,9 +416,7 @@ class SiretVerification(models.Model):
     ``establishments.services.ticket_siret_verify``, together with a ``SIRET_VERIFIED``
     event on the ticket; the latest event is what the reassignment workflow reads."""
 
-    ticket = models.ForeignKey(
-        Ticket, on_delete=models.CASCADE, related_name="siret_verifications"
-    )
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="siret_verifications")
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.PROTECT,
@@ -492,4 +491,3 @@ class RoutingChange(AppendOnlyModel):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.created_at:%Y-%m-%d %H:%M}"
-

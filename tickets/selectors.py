@@ -229,9 +229,7 @@ def ticket_page(
         lookup = TupleLessThan if scan_desc else TupleGreaterThan
         qs = qs.filter(lookup(Tuple(*(F(f) for f in fields)), cursor_values))
     order = [("-" if scan_desc else "") + f for f in fields]
-    rows = list(
-        qs.select_related("queue", "assignee").order_by(*order)[: per_page + 1]
-    )
+    rows = list(qs.select_related("queue", "assignee").order_by(*order)[: per_page + 1])
     has_more = len(rows) > per_page
     rows = rows[:per_page]
     if backwards:
@@ -443,4 +441,3 @@ def age_q(code: str, now: datetime | None = None) -> Q:
     if younger_than is not None:
         q &= Q(created_at__gt=now - younger_than)
     return q
-

@@ -72,9 +72,7 @@ def ticket_event_record(
 def route_for_motif(*, motif: str) -> Route:
     """The queue a request of this motif goes to: its active routing rule, else the
     default queue."""
-    rule = (
-        RoutingRule.objects.select_related("queue").filter(motif=motif, is_active=True).first()
-    )
+    rule = RoutingRule.objects.select_related("queue").filter(motif=motif, is_active=True).first()
     if rule is not None:
         return Route(
             queue=rule.queue,
@@ -132,16 +130,12 @@ def _next_reference(now: datetime) -> str:
     if connection.vendor == "postgresql":
         value = _reference_sequence_next(year)
     else:
-        if not ReferenceCounter.objects.filter(year=year).update(
-            last_value=F("last_value") + 1
-        ):
+        if not ReferenceCounter.objects.filter(year=year).update(last_value=F("last_value") + 1):
             try:
                 with transaction.atomic():
                     ReferenceCounter.objects.create(year=year, last_value=1)
             except IntegrityError:
-                ReferenceCounter.objects.filter(year=year).update(
-                    last_value=F("last_value") + 1
-                )
+                ReferenceCounter.objects.filter(year=year).update(last_value=F("last_value") + 1)
         value = ReferenceCounter.objects.get(year=year).last_value
     return f"{settings.TICKET_REFERENCE_PREFIX}-{year}-{value:06d}"
 
@@ -283,9 +277,9 @@ def _lock_for_actor(*, ticket_id: int, actor) -> Ticket:
     """Lock the ticket row and check, under the lock, that ``actor`` works on its queue.
     A ticket outside the actor's queues is reported as missing."""
     locked = Ticket.objects.select_for_update().filter(pk=ticket_id).first()
-    if locked is None or (actor is not None and not user_can_see_queue(
-        user=actor, queue_id=locked.queue_id
-    )):
+    if locked is None or (
+        actor is not None and not user_can_see_queue(user=actor, queue_id=locked.queue_id)
+    ):
         raise TicketNotFound(_("Ce ticket n'existe pas ou ne vous est pas accessible."))
     return locked
 
@@ -362,9 +356,7 @@ def _sla_resume(ticket: Ticket, now: datetime) -> list[str]:
     fields = ["sla_paused_at"]
     if paused:
         if ticket.first_response_at is None and ticket.sla_first_response_due:
-            ticket.sla_first_response_due = add_business_time(
-                ticket.sla_first_response_due, paused
-            )
+            ticket.sla_first_response_due = add_business_time(ticket.sla_first_response_due, paused)
             fields.append("sla_first_response_due")
         if ticket.sla_resolution_due:
             ticket.sla_resolution_due = add_business_time(ticket.sla_resolution_due, paused)
@@ -382,8 +374,12 @@ def sla_breaches_mark(*, now: datetime | None = None) -> dict[str, int]:
     running = (Status.NOUVEAU, Status.EN_COURS)
     counts = {"first_response": 0, "resolution": 0}
     targets = (
-        ("first_response", "sla_first_response_due", "first_response_breached_at",
-         {"first_response_at__isnull": True}),
+        (
+            "first_response",
+            "sla_first_response_due",
+            "first_response_breached_at",
+            {"first_response_at__isnull": True},
+        ),
         ("resolution", "sla_resolution_due", "resolution_breached_at", {}),
     )
     for name, due_field, breached_field, extra in targets:
@@ -396,9 +392,9 @@ def sla_breaches_mark(*, now: datetime | None = None) -> dict[str, int]:
         )
         for pk in ids:
             with transaction.atomic():
-                marked = Ticket.objects.filter(
-                    pk=pk, **{f"{breached_field}__isnull": True}
-                ).update(**{breached_field: now})
+                marked = Ticket.objects.filter(pk=pk, **{f"{breached_field}__isnull": True}).update(
+                    **{breached_field: now}
+                )
                 if marked:
                     TicketEvent.objects.create(
                         ticket_id=pk,
@@ -442,6 +438,8 @@ def tickets_anonymize_expired(*, now: datetime | None = None, batch: int = 500) 
         OutboundEmail.objects.filter(ticket_id__in=ids).update(to_email="", context={})
     logger.info("Anonymised %s closed tickets.", len(ids))
     return len(ids)
+
+
 def _check_assignee(*, assignee, queue_id: int) -> None:
     if assignee is None:
         return
@@ -560,11 +558,16 @@ def ticket_note_add(*, ticket: Ticket, actor, body: str) -> TicketMessage:
     with transaction.atomic():
         locked = _lock_for_actor(ticket_id=ticket.pk, actor=actor)
         message = TicketMessage.objects.create(
-            ticket=locked, kind=MessageKind.NOTE, author=actor, body=body,
+            ticket=locked,
+            kind=MessageKind.NOTE,
+            author=actor,
+            body=body,
             created_at=timezone.now(),
         )
         ticket_event_record(
-            ticket=locked, kind=EventKind.NOTE_ADDED, actor=actor,
+            ticket=locked,
+            kind=EventKind.NOTE_ADDED,
+            actor=actor,
             data={"message_id": message.pk},
         )
     return message
@@ -605,7 +608,9 @@ def ticket_reply(
             },
         )
         ticket_event_record(
-            ticket=locked, kind=EventKind.REPLY_SENT, actor=actor,
+            ticket=locked,
+            kind=EventKind.REPLY_SENT,
+            actor=actor,
             data={"message_id": message.pk, "email_id": email.pk, "to": locked.email},
         )
     return message
@@ -619,16 +624,12 @@ def _lock_many_for_actor(*, ticket_ids: list[int], actor) -> list[Ticket]:
     if not ids:
         raise ActionNotAllowed(_("Aucun ticket sélectionné."))
     if len(ids) > BULK_MAX:
-        raise ActionNotAllowed(
-            _("Au plus %(max)s tickets à la fois.") % {"max": BULK_MAX}
-        )
+        raise ActionNotAllowed(_("Au plus %(max)s tickets à la fois.") % {"max": BULK_MAX})
     # Locked in id order, so two bulk operations never deadlock on each other.
     qs = Ticket.objects.select_for_update().filter(pk__in=ids).order_by("pk")
     if not actor.is_supervisor:
         qs = qs.filter(
-            queue_id__in=Queue.members.through.objects.filter(user_id=actor.pk).values(
-                "queue_id"
-            )
+            queue_id__in=Queue.members.through.objects.filter(user_id=actor.pk).values("queue_id")
         )
     locked = list(qs)
     if len(locked) != len(ids) or not actor.is_active:
@@ -697,12 +698,11 @@ def ticket_bulk_change_status(*, ticket_ids: list[int], actor, new_status: str) 
             )
     return locked
 
+
 # Routing rules and queue membership, edited by supervisors. A target longer than this is
 # a typing mistake (a year of business days is about 1,600 hours).
 ROUTING_MAX_HOURS = 2000
-ROUTING_RULE_FIELDS = (
-    "queue", "priority", "first_response_hours", "resolution_hours", "is_active"
-)
+ROUTING_RULE_FIELDS = ("queue", "priority", "first_response_hours", "resolution_hours", "is_active")
 
 
 def _require_supervisor(actor) -> None:
@@ -729,8 +729,7 @@ def _routing_rule_errors(values: dict) -> dict[str, list[str]]:
             ]
     if not errors and values["resolution_hours"] < values["first_response_hours"]:
         errors["resolution_hours"] = [
-            _("Le délai de résolution ne peut pas être plus court que celui de première "
-              "réponse.")
+            _("Le délai de résolution ne peut pas être plus court que celui de première réponse.")
         ]
     if values["priority"] not in Priority.values:
         errors["priority"] = [_("Choisissez une priorité de la liste.")]

@@ -113,8 +113,7 @@ def email_deliver(*, email_id: int) -> bool:
         OutboundEmail.objects.filter(pk=email.pk).update(
             status=EmailStatus.CANCELLED, last_error="Lien devenu sans objet avant l'envoi."
         )
-        logger.info("E-mail %s (%s) cancelled: its link lost its object.", email.pk,
-                    email.template)
+        logger.info("E-mail %s (%s) cancelled: its link lost its object.", email.pk, email.template)
         return False
     try:
         message = _render(email, extra)

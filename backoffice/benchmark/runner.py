@@ -155,7 +155,5 @@ def table(results: list[Measure]) -> str:
             f"{r.label:<{width}}  {r.median_ms:>6.1f} ms  {r.p95_ms:>6.1f} ms  "
             f"{r.queries:>8}  {verdict}"
         )
-    lines.append(
-        f"(cible : médiane < {TARGET_MEDIAN_MS} ms et au plus {TARGET_QUERIES} requêtes)"
-    )
+    lines.append(f"(cible : médiane < {TARGET_MEDIAN_MS} ms et au plus {TARGET_QUERIES} requêtes)")
     return "\n".join(lines)

@@ -135,9 +135,7 @@ def _page(qs, cursor: tuple[datetime, int] | None = None) -> list[Ticket]:
 
 # Intake's target is throughput close to a bare JSON view (DESIGN.md section 9), not the
 # page targets: it writes the ticket, its timeline and the acknowledgement e-mail.
-@scenario(
-    "api_intake", "API : POST /api/v1/assistance-requests (nouvelle demande)", targeted=False
-)
+@scenario("api_intake", "API : POST /api/v1/assistance-requests (nouvelle demande)", targeted=False)
 def api_intake(ctx: BenchContext):
     url = "/api/v1/assistance-requests"
     stamp = datetime.now().strftime("%H%M%S")
@@ -253,8 +251,7 @@ def page_queue_filtered(ctx: BenchContext):
     client = Client()
     session_login(client, ctx.supervisor)
     url = reverse("backoffice:queue", args=[ctx.filter_queue.slug]) + (
-        f"?status={ctx.filter_status}&motif={ctx.filter_motif}"
-        f"&assignee={ctx.filter_assignee_id}"
+        f"?status={ctx.filter_status}&motif={ctx.filter_motif}&assignee={ctx.filter_assignee_id}"
     )
 
     def run(i: int):
@@ -302,8 +299,11 @@ def api_ticket_detail(ctx: BenchContext):
 
 
 # A beat job (dashboard-refresh, every minute), not a page: not held to the page targets.
-@scenario("page_dashboard_figures", "Tableau de bord : calcul du rollup par beat (sans cache)",
-          targeted=False)
+@scenario(
+    "page_dashboard_figures",
+    "Tableau de bord : calcul du rollup par beat (sans cache)",
+    targeted=False,
+)
 def page_dashboard_figures(ctx: BenchContext):
     from backoffice.dashboard import dashboard_compute, default_period
 
@@ -311,8 +311,9 @@ def page_dashboard_figures(ctx: BenchContext):
     return lambda i: dashboard_compute(period_start=start, period_end=end)
 
 
-@scenario("page_dashboard", "Page : tableau de bord (indicateurs du rollup, superviseur)",
-          targeted=False)
+@scenario(
+    "page_dashboard", "Page : tableau de bord (indicateurs du rollup, superviseur)", targeted=False
+)
 def page_dashboard(ctx: BenchContext):
     # As in production: beat's dashboard-refresh keeps the default view's figures in the
     # cache, and the page reads them (the cold computation is measured separately).

@@ -341,9 +341,7 @@ def _copy_postgresql(rows, result: SeedResult, sirets: set, log) -> None:
                 dropped.append(definition)
                 cursor.execute(f"DROP INDEX {name}")
         columns = ", ".join(qn(c) for c in _TICKET_COLUMNS)
-        with raw.copy(
-            f"COPY {qn(Ticket._meta.db_table)} ({columns}) FROM STDIN"
-        ) as copy:
+        with raw.copy(f"COPY {qn(Ticket._meta.db_table)} ({columns}) FROM STDIN") as copy:
             for row, timeline, siret in rows:
                 copy.write_row([row[c] for c in _TICKET_COLUMNS])
                 sirets.add(siret)
@@ -451,4 +449,3 @@ def _analyze() -> None:
                 cursor.execute(f"{vacuum} {table}")
         else:
             cursor.execute("ANALYZE")
-

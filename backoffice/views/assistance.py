@@ -27,9 +27,7 @@ def assistance_request_create(request):
             return redirect("assistance_done")
     else:
         # Prefill from the links of "Créer mon espace" (case 2.1): SIRET and motif.
-        initial = {
-            key: request.GET[key] for key in ("siret", "motif") if request.GET.get(key)
-        }
+        initial = {key: request.GET[key] for key in ("siret", "motif") if request.GET.get(key)}
         form = PublicAssistanceRequestForm(initial=initial)
     return render(request, "public/assistance/form.html", {"form": form})
 

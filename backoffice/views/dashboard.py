@@ -44,7 +44,7 @@ def duration_fr(seconds: float | None) -> str:
 
 
 def percent_fr(met: int, total: int) -> str:
-    """"80,0 %" (with a non-breaking space), "—" when nothing fell due."""
+    """ "80,0 %" (with a non-breaking space), "—" when nothing fell due."""
     if not total:
         return "—"
     return f"{met * 100 / total:.1f}".replace(".", ",") + "\u00a0%"
@@ -83,8 +83,11 @@ def _shape(board: Dashboard, queues: list) -> dict:
         if queue_id not in {queue.pk for queue in shown}:
             by_status = [counts.get(status, 0) for status in OPEN_STATUSES]
             backlog.append(
-                BacklogRow(name=names.get(queue_id, f"File {queue_id}"), by_status=by_status,
-                           total=sum(by_status))
+                BacklogRow(
+                    name=names.get(queue_id, f"File {queue_id}"),
+                    by_status=by_status,
+                    total=sum(by_status),
+                )
             )
     status_totals = [sum(row.by_status[i] for row in backlog) for i in range(len(OPEN_STATUSES))]
 
@@ -116,18 +119,30 @@ def _shape(board: Dashboard, queues: list) -> dict:
             "Demandes reçues par jour", [(day.strftime("%d/%m/%Y"), n) for day, n in days]
         ),
         "times": [
-            ("Première réponse", board.first_response.count,
-             duration_fr(board.first_response.p50), duration_fr(board.first_response.p90)),
-            ("Résolution", board.resolution.count,
-             duration_fr(board.resolution.p50), duration_fr(board.resolution.p90)),
+            (
+                "Première réponse",
+                board.first_response.count,
+                duration_fr(board.first_response.p50),
+                duration_fr(board.first_response.p90),
+            ),
+            (
+                "Résolution",
+                board.resolution.count,
+                duration_fr(board.resolution.p50),
+                duration_fr(board.resolution.p90),
+            ),
         ],
         "sla": [
             ("Première réponse", fr_met, fr_total, percent_fr(fr_met, fr_total)),
             ("Résolution", res_met, res_total, percent_fr(res_met, res_total)),
         ],
         "agents": [
-            AgentRow(name=a.name, open=a.open, resolved=a.resolved,
-                     median_handling=duration_fr(a.median_handling))
+            AgentRow(
+                name=a.name,
+                open=a.open,
+                resolved=a.resolved,
+                median_handling=duration_fr(a.median_handling),
+            )
             for a in board.agents
         ],
     }
@@ -135,9 +150,7 @@ def _shape(board: Dashboard, queues: list) -> dict:
 
 def _figures(request) -> tuple[DashboardFilterForm, dict, str]:
     queues = queues_for_user(request.user)
-    form = DashboardFilterForm(
-        request.GET or None, queues=queues, default_period=default_period()
-    )
+    form = DashboardFilterForm(request.GET or None, queues=queues, default_period=default_period())
     start, end, queue = form.period()
     board = dashboard_figures(
         period_start=start, period_end=end, queue_ids=[queue.pk] if queue else None

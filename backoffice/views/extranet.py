@@ -95,8 +95,10 @@ def space_create_known(request):
     siret = request.session.get(SESSION_KNOWN_SIRET)
     if not siret:
         return redirect("space_create_start")
-    assistance_url = reverse("assistance_request") + "?" + urlencode(
-        {"siret": siret, "motif": Motif.HABILITATION_EXTRANET.value}
+    assistance_url = (
+        reverse("assistance_request")
+        + "?"
+        + urlencode({"siret": siret, "motif": Motif.HABILITATION_EXTRANET.value})
     )
     return render(
         request,
@@ -133,10 +135,15 @@ def space_create_form(request):
             return redirect("space_create_done")
     else:
         form = SpaceCreateForm()
-    return render(request, "public/espace/create_form.html", {
-        "form": form, "siret": siret,
-        "validity_minutes": settings.RECOVERY_LINK_VALIDITY_MINUTES,
-    })
+    return render(
+        request,
+        "public/espace/create_form.html",
+        {
+            "form": form,
+            "siret": siret,
+            "validity_minutes": settings.RECOVERY_LINK_VALIDITY_MINUTES,
+        },
+    )
 
 
 @require_http_methods(["GET"])

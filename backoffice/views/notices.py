@@ -95,8 +95,11 @@ def notice_list(request):
     last_events = selectors.notice_last_events(notices)
     counts = selectors.notice_state_counts()
     rows = [
-        (notice, last_events.get(notice.pk), EVENT_LABELS.get(getattr(
-            last_events.get(notice.pk), "kind", ""), ""))
+        (
+            notice,
+            last_events.get(notice.pk),
+            EVENT_LABELS.get(getattr(last_events.get(notice.pk), "kind", ""), ""),
+        )
         for notice in notices
     ]
     context = _context(
@@ -125,8 +128,12 @@ def notice_create_view(request):
     return render(
         request,
         "backoffice/notices/form.html",
-        _context(request, form=form, notice=None, preview=[_preview_item(form)]
-                 if request.method == "POST" else []),
+        _context(
+            request,
+            form=form,
+            notice=None,
+            preview=[_preview_item(form)] if request.method == "POST" else [],
+        ),
     )
 
 
@@ -199,9 +206,7 @@ def notice_detail(request, pk):
         can_withdraw=NoticeState.WITHDRAWN in allowed,
         schedule_form=NoticeWindowForm(initial=NoticeWindowForm.initial_for(notice)),
         linked=selectors.notice_linked_summary(notice=notice, user=request.user),
-        motif_labels=[
-            Motif(m).label if m in Motif.values else m for m in notice.affected_motifs
-        ],
+        motif_labels=[Motif(m).label if m in Motif.values else m for m in notice.affected_motifs],
     )
     return render(request, "backoffice/notices/detail.html", context)
 
@@ -241,7 +246,8 @@ def notice_schedule_view(request, pk):
 @backoffice_required
 def notice_unschedule_view(request, pk):
     return _act(
-        request, pk,
+        request,
+        pk,
         lambda notice: notice_unschedule(notice=notice, actor=request.user),
         "Bandeau déprogrammé : il est de nouveau en brouillon.",
     )
@@ -251,7 +257,8 @@ def notice_unschedule_view(request, pk):
 @backoffice_required
 def notice_publish_view(request, pk):
     return _act(
-        request, pk,
+        request,
+        pk,
         lambda notice: notice_publish_now(notice=notice, actor=request.user),
         "Bandeau publié : il est affiché sur toutes les pages.",
     )
@@ -261,7 +268,8 @@ def notice_publish_view(request, pk):
 @backoffice_required
 def notice_withdraw_view(request, pk):
     return _act(
-        request, pk,
+        request,
+        pk,
         lambda notice: notice_withdraw(notice=notice, actor=request.user),
         "Bandeau retiré.",
     )
@@ -292,9 +300,7 @@ def notice_resolve_view(request, pk):
                 return redirect("backoffice:notice_detail", pk=notice.pk)
         else:
             confirming = True
-            form = NoticeResolveForm(
-                initial={"body": form.cleaned_data["body"], "confirm": True}
-            )
+            form = NoticeResolveForm(initial={"body": form.cleaned_data["body"], "confirm": True})
     context = _context(
         request,
         notice=notice,

@@ -31,7 +31,7 @@ from tickets.models import EventKind, Ticket
 
 
 def _split_name(full_name: str) -> tuple[str, str]:
-    """"Claire Dupont" → ("Claire", "Dupont"): a prefill the agent checks and corrects."""
+    """ "Claire Dupont" → ("Claire", "Dupont"): a prefill the agent checks and corrects."""
     parts = full_name.split()
     if len(parts) < 2:
         return "", full_name.strip()
@@ -47,43 +47,58 @@ def reassignment_prepare_view(request, reference):
         form = ReassignmentPrepareForm(data=request.POST)
         if form.is_valid():
             try:
-                result = reassignment_prepare(ticket=ticket, actor=request.user,
-                                              **form.cleaned_data)
+                result = reassignment_prepare(
+                    ticket=ticket, actor=request.user, **form.cleaned_data
+                )
             except ReassignmentForbidden as exc:
                 raise PermissionDenied(exc.message) from exc
             except ReassignmentRefused as exc:
                 form.add_error(None, exc.message)
             else:
-                messages.success(request, "Réattribution préparée : elle attend la validation "
-                                          "d'un superviseur.")
+                messages.success(
+                    request, "Réattribution préparée : elle attend la validation d'un superviseur."
+                )
                 if result.repeated_within_window:
-                    messages.warning(request, "Attention : ce SIRET a déjà fait l'objet d'une "
-                                              "réattribution ces 90 derniers jours.")
+                    messages.warning(
+                        request,
+                        "Attention : ce SIRET a déjà fait l'objet d'une "
+                        "réattribution ces 90 derniers jours.",
+                    )
                 return redirect("reassignment_detail", pk=result.reassignment.pk)
     else:
         first, last = _split_name(ticket.requester_name)
-        form = ReassignmentPrepareForm(initial={
-            "new_holder_first_name": first,
-            "new_holder_last_name": last,
-            "new_holder_email": ticket.email,
-            "new_holder_phone": ticket.phone,
-        })
-    return render(request, "backoffice/reassignments/prepare.html", {
-        "ticket": ticket,
-        "account": account,
-        "verification_passed": siret_verification_passed(ticket=ticket),
-        "existing": selectors.reassignments_for_ticket(ticket=ticket),
-        "form": form,
-    })
+        form = ReassignmentPrepareForm(
+            initial={
+                "new_holder_first_name": first,
+                "new_holder_last_name": last,
+                "new_holder_email": ticket.email,
+                "new_holder_phone": ticket.phone,
+            }
+        )
+    return render(
+        request,
+        "backoffice/reassignments/prepare.html",
+        {
+            "ticket": ticket,
+            "account": account,
+            "verification_passed": siret_verification_passed(ticket=ticket),
+            "existing": selectors.reassignments_for_ticket(ticket=ticket),
+            "form": form,
+        },
+    )
 
 
 @staff_required
 @require_http_methods(["GET"])
 def reassignment_list_view(request):
-    return render(request, "backoffice/reassignments/list.html", {
-        "pending": selectors.reassignments_pending(actor=request.user),
-        "recent": selectors.reassignments_recent(),
-    })
+    return render(
+        request,
+        "backoffice/reassignments/list.html",
+        {
+            "pending": selectors.reassignments_pending(actor=request.user),
+            "recent": selectors.reassignments_recent(),
+        },
+    )
 
 
 @staff_required
@@ -95,16 +110,21 @@ def reassignment_detail_view(request, pk):
         from django.http import Http404
 
         raise Http404 from exc
-    return render(request, "backoffice/reassignments/detail.html", {
-        "reassignment": reassignment,
-        "can_decide": selectors.can_decide(reassignment=reassignment, user=request.user),
-        "is_preparer": reassignment.prepared_by_id == request.user.pk,
-        "others": selectors.other_reassignments_of_establishment(reassignment=reassignment),
-        "events": reassignment.ticket.events.filter(kind=EventKind.REASSIGNMENT)
-        .select_related("actor").order_by("created_at", "id"),
-        "history": selectors.holder_history(account=reassignment.account)[:10],
-        "decision_form": ReassignmentDecisionForm(),
-    })
+    return render(
+        request,
+        "backoffice/reassignments/detail.html",
+        {
+            "reassignment": reassignment,
+            "can_decide": selectors.can_decide(reassignment=reassignment, user=request.user),
+            "is_preparer": reassignment.prepared_by_id == request.user.pk,
+            "others": selectors.other_reassignments_of_establishment(reassignment=reassignment),
+            "events": reassignment.ticket.events.filter(kind=EventKind.REASSIGNMENT)
+            .select_related("actor")
+            .order_by("created_at", "id"),
+            "history": selectors.holder_history(account=reassignment.account)[:10],
+            "decision_form": ReassignmentDecisionForm(),
+        },
+    )
 
 
 def _decide(request, pk, action, success_message):
@@ -115,8 +135,10 @@ def _decide(request, pk, action, success_message):
         if action is reassignment_approve:
             result = action(reassignment=reassignment, actor=request.user)
             if result.repeated_within_window:
-                messages.warning(request, "Ce SIRET a déjà fait l'objet d'une réattribution "
-                                          "ces 90 derniers jours.")
+                messages.warning(
+                    request,
+                    "Ce SIRET a déjà fait l'objet d'une réattribution ces 90 derniers jours.",
+                )
         else:
             action(reassignment=reassignment, actor=request.user, comment=comment)
     except ReassignmentForbidden as exc:
@@ -131,9 +153,13 @@ def _decide(request, pk, action, success_message):
 @staff_required
 @require_POST
 def reassignment_approve_view(request, pk):
-    return _decide(request, pk, reassignment_approve,
-                   "Réattribution validée : les avis d'opposition partent, le changement "
-                   "s'appliquera à l'issue du délai.")
+    return _decide(
+        request,
+        pk,
+        reassignment_approve,
+        "Réattribution validée : les avis d'opposition partent, le changement "
+        "s'appliquera à l'issue du délai.",
+    )
 
 
 @staff_required

@@ -83,22 +83,33 @@ def _forgot(request, *, form_class, purpose, field, template):
 
 @require_http_methods(["GET", "POST"])
 def forgot_identifiant(request):
-    return _forgot(request, form_class=ForgotIdentifiantForm,
-                   purpose=RecoveryRequestPurpose.IDENTIFIANT, field="siret",
-                   template="public/recovery/forgot_identifiant.html")
+    return _forgot(
+        request,
+        form_class=ForgotIdentifiantForm,
+        purpose=RecoveryRequestPurpose.IDENTIFIANT,
+        field="siret",
+        template="public/recovery/forgot_identifiant.html",
+    )
 
 
 @require_http_methods(["GET", "POST"])
 def forgot_password(request):
-    return _forgot(request, form_class=ForgotPasswordForm,
-                   purpose=RecoveryRequestPurpose.PASSWORD, field="identifiant",
-                   template="public/recovery/forgot_password.html")
+    return _forgot(
+        request,
+        form_class=ForgotPasswordForm,
+        purpose=RecoveryRequestPurpose.PASSWORD,
+        field="identifiant",
+        template="public/recovery/forgot_password.html",
+    )
 
 
 @require_http_methods(["GET"])
 def recovery_requested(request):
-    return render(request, "public/recovery/requested.html",
-                  {"validity_minutes": settings.RECOVERY_LINK_VALIDITY_MINUTES})
+    return render(
+        request,
+        "public/recovery/requested.html",
+        {"validity_minutes": settings.RECOVERY_LINK_VALIDITY_MINUTES},
+    )
 
 
 def _invalid_link(request):
@@ -123,8 +134,11 @@ def _set_password(request, purpose: str):
         form = SetPasswordForm(data=request.POST, account=link.account)
         if form.is_valid():
             try:
-                recovery_link_use(purpose=purpose, token_hash=digest,
-                                  new_password=form.cleaned_data["new_password1"])
+                recovery_link_use(
+                    purpose=purpose,
+                    token_hash=digest,
+                    new_password=form.cleaned_data["new_password1"],
+                )
             except LinkInvalid:
                 request.session.pop(SESSION_LINK[purpose], None)
                 return _invalid_link(request)
@@ -137,9 +151,16 @@ def _set_password(request, purpose: str):
             return redirect("home")
     else:
         form = SetPasswordForm(account=link.account)
-    return render(request, "public/recovery/set_password.html",
-                  {"form": form, "link": link, "purpose": purpose,
-                   "activation": purpose == LinkPurpose.ACTIVATION})
+    return render(
+        request,
+        "public/recovery/set_password.html",
+        {
+            "form": form,
+            "link": link,
+            "purpose": purpose,
+            "activation": purpose == LinkPurpose.ACTIVATION,
+        },
+    )
 
 
 @no_referrer
@@ -190,8 +211,9 @@ def objection(request):
         try:
             reassignment_object(token_hash=digest)
         except ReassignmentRefused as exc:
-            return render(request, "public/objection/invalid.html",
-                          {"message": exc.message}, status=409)
+            return render(
+                request, "public/objection/invalid.html", {"message": exc.message}, status=409
+            )
         request.session.pop(SESSION_OBJECTION, None)
         return render(request, "public/objection/done.html")
     return render(request, "public/objection/confirm.html", {"reassignment": reassignment})

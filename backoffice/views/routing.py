@@ -143,9 +143,7 @@ def _render_home(request, *, preview_form, preview=None):
         {
             **nav_context(request, current="routing"),
             "rules": list(RoutingRule.objects.select_related("queue").order_by("motif")),
-            "queues": list(
-                Queue.objects.annotate(member_count=Count("members")).order_by("name")
-            ),
+            "queues": list(Queue.objects.annotate(member_count=Count("members")).order_by("name")),
             "preview_form": preview_form,
             "preview": preview,
             "history": _history(),

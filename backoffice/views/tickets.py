@@ -63,7 +63,8 @@ def ticket_detail(request, pk):
         "timeline": [(event, describe_event(event)) for event in events],
         "ticket_messages": selectors.ticket_messages(ticket=ticket),
         "transitions": [
-            (value, Status(value).label) for value in Status.values
+            (value, Status(value).label)
+            for value in Status.values
             if value in ticket.allowed_transitions()
         ],
         "assignees": selectors.assignable_users(user=request.user, queue_ids=[ticket.queue_id]),

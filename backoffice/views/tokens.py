@@ -26,8 +26,12 @@ def token_list(request):
     return render(
         request,
         "backoffice/tokens/list.html",
-        {**nav_context(request, current="tokens"), "form": form, "raw_token": raw,
-         "tokens": tokens},
+        {
+            **nav_context(request, current="tokens"),
+            "form": form,
+            "raw_token": raw,
+            "tokens": tokens,
+        },
     )
 
 

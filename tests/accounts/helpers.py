@@ -10,8 +10,10 @@ from django.core import mail
 from tickets.models import EventKind
 from tickets.services import ticket_event_record
 
-LINK_RE = re.compile(r"(https?://\S+/(?:compte/(?:activation|reinitialisation)|opposition)/"
-                     r"([A-Za-z0-9_\-]+)/)")
+LINK_RE = re.compile(
+    r"(https?://\S+/(?:compte/(?:activation|reinitialisation)|opposition)/"
+    r"([A-Za-z0-9_\-]+)/)"
+)
 
 
 def with_captcha(client, url: str, data: dict) -> dict:
@@ -50,4 +52,4 @@ _DSFR_GROUP_CLASS = "!!MISSING field.field.widget.group_class!!"
 
 def assert_no_missing_variable(response) -> None:
     html = response.content.decode().replace(_DSFR_GROUP_CLASS, "")
-    assert "!!MISSING" not in html, html[html.index("!!MISSING") - 200:][:400]
+    assert "!!MISSING" not in html, html[html.index("!!MISSING") - 200 :][:400]

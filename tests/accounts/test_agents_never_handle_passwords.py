@@ -21,8 +21,10 @@ pytestmark = pytest.mark.django_db
 ROOT = Path(__file__).resolve().parents[2]
 PASSWORD_WORDS = re.compile(r"password|mot de passe|mot_de_passe|passwd", re.IGNORECASE)
 PAYLOAD = {
-    "new_holder_last_name": "Dupont", "new_holder_first_name": "Claire",
-    "new_holder_email": "claire.dupont@exemple.fr", "new_holder_phone": "01 02 03 04 05",
+    "new_holder_last_name": "Dupont",
+    "new_holder_first_name": "Claire",
+    "new_holder_email": "claire.dupont@exemple.fr",
+    "new_holder_phone": "01 02 03 04 05",
     "evidence_notes": "Kbis vérifié, appel au standard.",
 }
 
@@ -41,10 +43,13 @@ def test_no_back_office_template_or_form_carries_a_password():
             continue
         text = template.read_text()
         assert 'type="password"' not in text, template
-        assert not PASSWORD_WORDS.search(text.replace("Le mot de passe n'est jamais choisi "
-                                                      "par l'assistance", "")), template
-    for form_class in (account_forms.ReassignmentPrepareForm,
-                       account_forms.ReassignmentDecisionForm):
+        assert not PASSWORD_WORDS.search(
+            text.replace("Le mot de passe n'est jamais choisi par l'assistance", "")
+        ), template
+    for form_class in (
+        account_forms.ReassignmentPrepareForm,
+        account_forms.ReassignmentDecisionForm,
+    ):
         for name, field in form_class.base_fields.items():
             assert not PASSWORD_WORDS.search(name)
             assert not isinstance(field.widget, django_forms.PasswordInput)
@@ -71,12 +76,14 @@ def post_json(client, url, data=None):
     return client.post(url, json.dumps(data or {}), content_type="application/json")
 
 
-def test_the_api_prepares_lists_and_refuses_the_preparer_approving(client, agent, supervisor,
-                                                                   verified_ticket):
+def test_the_api_prepares_lists_and_refuses_the_preparer_approving(
+    client, agent, supervisor, verified_ticket
+):
     assert client.get("/api/v1/reassignments").status_code == 401
     otp_login(client, agent)
-    created = post_json(client, f"/api/v1/tickets/{verified_ticket.reference}/reassignments",
-                        PAYLOAD)
+    created = post_json(
+        client, f"/api/v1/tickets/{verified_ticket.reference}/reassignments", PAYLOAD
+    )
     assert created.status_code == 201, created.content
     body = created.json()
     assert body["state"] == "prepared" and body["repeated_within_window"] is False
@@ -101,7 +108,8 @@ def test_the_api_refuses_without_verification(client, agent):
 
 def test_the_api_supervisor_preparing_cannot_approve_own(client, supervisor, verified_ticket):
     otp_login(client, supervisor)
-    created = post_json(client, f"/api/v1/tickets/{verified_ticket.reference}/reassignments",
-                        PAYLOAD).json()
+    created = post_json(
+        client, f"/api/v1/tickets/{verified_ticket.reference}/reassignments", PAYLOAD
+    ).json()
     assert post_json(client, f"/api/v1/reassignments/{created['id']}/approve").status_code == 403
     assert AccountReassignment.objects.get().state == ReassignmentState.PREPARED

@@ -19,14 +19,24 @@ FORM = "/creer-mon-espace/etablissement/"
 SIRET = "90830166600016"
 
 S3 = {
-    "denomination": "Atelier Bois & Design", "street_number": "8", "street_extension": "",
-    "street_name": "chemin des Vignes", "address_complement": "", "postal_code": "33000",
-    "city": "Bordeaux", "phone": "05 56 00 11 22", "email": "contact@atelier.fr",
-    "email_confirmation": "Contact@Atelier.fr", "fax": "",
-    "holder_last_name": "Lefèvre", "holder_first_name": "Paul",
-    "holder_phone": "06 12 34 56 78", "holder_email": "paul@atelier.fr",
+    "denomination": "Atelier Bois & Design",
+    "street_number": "8",
+    "street_extension": "",
+    "street_name": "chemin des Vignes",
+    "address_complement": "",
+    "postal_code": "33000",
+    "city": "Bordeaux",
+    "phone": "05 56 00 11 22",
+    "email": "contact@atelier.fr",
+    "email_confirmation": "Contact@Atelier.fr",
+    "fax": "",
+    "holder_last_name": "Lefèvre",
+    "holder_first_name": "Paul",
+    "holder_phone": "06 12 34 56 78",
+    "holder_email": "paul@atelier.fr",
     "holder_email_confirmation": "paul@atelier.fr",
-    "secret_question": "Nom de votre premier animal ?", "secret_answer": "Rex",
+    "secret_question": "Nom de votre premier animal ?",
+    "secret_answer": "Rex",
 }
 
 
@@ -82,10 +92,13 @@ def test_case_1_creates_the_establishment_and_account_and_mails_identifiant_and_
     # Activation: choose a password, then log in with the identifiant.
     client.get(url)
     with django_capture_on_commit_callbacks(execute=True):
-        client.post("/compte/activation/", {"new_password1": "Paul-choisit-2026-ok",
-                                            "new_password2": "Paul-choisit-2026-ok"})
-    login = client.post("/", {"identifiant": account.identifiant,
-                              "password": "Paul-choisit-2026-ok"})
+        client.post(
+            "/compte/activation/",
+            {"new_password1": "Paul-choisit-2026-ok", "new_password2": "Paul-choisit-2026-ok"},
+        )
+    login = client.post(
+        "/", {"identifiant": account.identifiant, "password": "Paul-choisit-2026-ok"}
+    )
     assert login["Location"] == "/espace/"
 
 

@@ -20,10 +20,17 @@ def login(client, identifiant, password=EXTRANET_TEST_PASSWORD):
 
 def test_the_home_page_has_the_s1_elements(client):
     response = client.get("/")
-    for text in ("MA PREMIÈRE CONNEXION", "CRÉER MON ESPACE", "MON ESPACE PERSONNEL",
-                 "Identifiant", "Mot de passe", "Ne pas saisir d'adresse de messagerie",
-                 "J'ai oublié mon identifiant", "J'ai oublié mon mot de passe",
-                 "Besoin d'aide ?"):
+    for text in (
+        "MA PREMIÈRE CONNEXION",
+        "CRÉER MON ESPACE",
+        "MON ESPACE PERSONNEL",
+        "Identifiant",
+        "Mot de passe",
+        "Ne pas saisir d'adresse de messagerie",
+        "J'ai oublié mon identifiant",
+        "J'ai oublié mon mot de passe",
+        "Besoin d'aide ?",
+    ):
         assertContains(response, text)
     assertContains(response, 'href="/assistance/"')
     assertContains(response, 'href="/creer-mon-espace/"')
@@ -67,8 +74,10 @@ def test_the_holder_logs_in_sees_mon_espace_and_logs_out(client):
 def test_an_account_without_usable_password_cannot_log_in(client):
     account = ExtranetAccountFactory()  # never activated
     assertContains(login(client, account.identifiant, ""), "Veuillez saisir votre mot de passe")
-    assertContains(login(client, account.identifiant, "n-importe-quoi"),
-                   "Identifiant ou mot de passe incorrect.")
+    assertContains(
+        login(client, account.identifiant, "n-importe-quoi"),
+        "Identifiant ou mot de passe incorrect.",
+    )
 
 
 def test_bumping_the_session_generation_ends_open_sessions(client):
@@ -93,8 +102,11 @@ def test_login_attempts_are_limited_per_ip(client, settings):
         assert login(client, account.identifiant, "mauvais").status_code == 200
     assert login(client, account.identifiant).status_code == 429
     # Another address is not affected, nor is the account locked.
-    response = client.post("/", {"identifiant": account.identifiant,
-                                 "password": EXTRANET_TEST_PASSWORD}, REMOTE_ADDR="10.1.2.3")
+    response = client.post(
+        "/",
+        {"identifiant": account.identifiant, "password": EXTRANET_TEST_PASSWORD},
+        REMOTE_ADDR="10.1.2.3",
+    )
     assert response.status_code == 302
 
 

@@ -24,13 +24,7 @@ from accounts.recovery import (
 from accounts.tasks import recovery_links_expire_sweep, recovery_requests_sweep
 from tests.accounts.helpers import LINK_RE
 from tests.factories import ExtranetAccountFactory
-from tests.support.services import (  # noqa: F401 - fixtures
-    free_port,
-    publishing_to,
-    smtp_sink,
-    start_worker,
-    wait_for,
-)
+from tests.support.services import free_port, publishing_to, wait_for
 
 # serialized_rollback: the data migrations' rows (queues, routing rules) come back after
 # the flush that ends each transactional test.
@@ -51,8 +45,9 @@ def test_two_simultaneous_uses_of_one_link_only_one_wins(django_capture_on_commi
 
     account = ExtranetAccountFactory()
     with django_capture_on_commit_callbacks(execute=True):
-        recovery_link_create(account=account, purpose=LinkPurpose.PASSWORD_RESET,
-                             template="extranet_password_reset")
+        recovery_link_create(
+            account=account, purpose=LinkPurpose.PASSWORD_RESET, template="extranet_password_reset"
+        )
     [(_url, token)] = LINK_RE.findall(mail.outbox[-1].body)
     digest = token_digest(token)
     barrier = threading.Barrier(2)
@@ -61,21 +56,21 @@ def test_two_simultaneous_uses_of_one_link_only_one_wins(django_capture_on_commi
     def use(password):
         try:
             barrier.wait(timeout=10)
-            recovery_link_use(purpose=LinkPurpose.PASSWORD_RESET, token_hash=digest,
-                              new_password=password)
+            recovery_link_use(
+                purpose=LinkPurpose.PASSWORD_RESET, token_hash=digest, new_password=password
+            )
             outcomes.append(password)
         except LinkInvalid:
             outcomes.append("refused")
         finally:
             connections.close_all()
 
-    threads = [threading.Thread(target=use, args=(f"Mot-de-passe-fil-{i}-2026",))
-               for i in range(2)]
+    threads = [threading.Thread(target=use, args=(f"Mot-de-passe-fil-{i}-2026",)) for i in range(2)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join(timeout=30)
-    assert sorted(outcomes, key=lambda o: o == "refused") [1] == "refused"
+    assert sorted(outcomes, key=lambda o: o == "refused")[1] == "refused"
     assert outcomes.count("refused") == 1
     winner = next(o for o in outcomes if o != "refused")
     account.refresh_from_db()
@@ -83,13 +78,14 @@ def test_two_simultaneous_uses_of_one_link_only_one_wins(django_capture_on_commi
     assert RecoveryLink.objects.get().used_at is not None
 
 
-def test_the_worker_sends_a_link_and_the_sweep_expires_it(smtp_sink, start_worker):  # noqa: F811
+def test_the_worker_sends_a_link_and_the_sweep_expires_it(smtp_sink, start_worker):
     sink = smtp_sink
     worker = start_worker(broker_url=settings.CELERY_BROKER_URL, smtp_port=sink.port)
     account = ExtranetAccountFactory(holder_email="titulaire@exemple.fr")
     with publishing_to(settings.CELERY_BROKER_URL):
-        recovery_request_record(purpose="password", lookup=account.identifiant,
-                                requested_ip_hash="")
+        recovery_request_record(
+            purpose="password", lookup=account.identifiant, requested_ip_hash=""
+        )
         if not wait_for(lambda: len(sink.messages) >= 1):
             pytest.fail("no e-mail arrived; worker output:\n" + worker.output())
         _check_link_then_expire(sink)
@@ -107,23 +103,23 @@ def _check_link_then_expire(sink):
         expires_at=timezone.now() - timezone.timedelta(seconds=1)
     )
     recovery_links_expire_sweep.delay()
-    assert wait_for(
-        lambda: RecoveryLink.objects.get().expired_recorded_at is not None, timeout=30
-    )
+    assert wait_for(lambda: RecoveryLink.objects.get().expired_recorded_at is not None, timeout=30)
     time.sleep(1)
     assert len(sink.messages) == 1
 
 
 def test_a_request_made_while_the_broker_is_unreachable_goes_out_exactly_once(
-    smtp_sink, start_worker  # noqa: F811
+    smtp_sink,
+    start_worker,
 ):
     sink = smtp_sink
     start_worker(broker_url=settings.CELERY_BROKER_URL, smtp_port=sink.port)
     account = ExtranetAccountFactory(holder_email="titulaire@exemple.fr")
     with publishing_to(f"redis://127.0.0.1:{free_port()}/0"):  # a closed port: Redis down
         started = time.monotonic()
-        recovery_request_record(purpose="password", lookup=account.identifiant,
-                                requested_ip_hash="")
+        recovery_request_record(
+            purpose="password", lookup=account.identifiant, requested_ip_hash=""
+        )
         assert time.monotonic() - started < 10  # the web request does not hang
     request = RecoveryRequest.objects.get()
     assert request.enqueued_at is None and request.processed_at is None

@@ -63,15 +63,19 @@ def oncommit(django_capture_on_commit_callbacks):
 @pytest.fixture
 def account():
     establishment = EstablishmentFactory(siret="73282932000074", email="contact@boulangerie.fr")
-    return ExtranetAccountFactory(establishment=establishment, with_password=True,
-                                  holder_email="ancienne@boulangerie.fr")
+    return ExtranetAccountFactory(
+        establishment=establishment, with_password=True, holder_email="ancienne@boulangerie.fr"
+    )
 
 
 @pytest.fixture
 def ticket(account, agent):
-    ticket = TicketFactory(siret=account.establishment.siret,
-                           establishment=account.establishment,
-                           email="claire.dupont@exemple.fr", requester_name="Claire Dupont")
+    ticket = TicketFactory(
+        siret=account.establishment.siret,
+        establishment=account.establishment,
+        email="claire.dupont@exemple.fr",
+        requester_name="Claire Dupont",
+    )
     record_siret_verification(ticket, actor=agent)
     return ticket
 
@@ -94,15 +98,16 @@ def approved(ticket, agent, supervisor, oncommit):
 
 
 def steps(ticket):
-    return [e.data["step"] for e in ticket.events.filter(kind=EventKind.REASSIGNMENT)
-            .order_by("created_at", "id")]
+    return [
+        e.data["step"]
+        for e in ticket.events.filter(kind=EventKind.REASSIGNMENT).order_by("created_at", "id")
+    ]
 
 
 # --- Preparing ----------------------------------------------------------------------------
 
 
-def test_an_agent_of_the_queue_prepares_from_a_verified_habilitation_ticket(ticket, agent,
-                                                                           account):
+def test_an_agent_of_the_queue_prepares_from_a_verified_habilitation_ticket(ticket, agent, account):
     result = prepare(ticket, agent)
     reassignment = result.reassignment
     assert reassignment.state == ReassignmentState.PREPARED
@@ -189,8 +194,9 @@ def test_a_supervisor_rejects(ticket, agent, supervisor):
     assert steps(ticket) == ["prepared", "rejected"]
 
 
-def test_approval_sends_notices_with_objection_links_and_waits(ticket, agent, supervisor,
-                                                               oncommit, settings):
+def test_approval_sends_notices_with_objection_links_and_waits(
+    ticket, agent, supervisor, oncommit, settings
+):
     settings.REASSIGNMENT_WAITING_PERIOD_HOURS = 24
     with freeze_time("2026-06-01 10:00:00"):
         reassignment = approved(ticket, agent, supervisor, oncommit)
@@ -210,9 +216,9 @@ def test_approval_sends_notices_with_objection_links_and_waits(ticket, agent, su
     assert reassignment.state == ReassignmentState.APPROVED
 
 
-def test_a_second_reassignment_within_90_days_is_flagged(ticket, agent, supervisor,
-                                                         other_supervisor, account, oncommit,
-                                                         settings):
+def test_a_second_reassignment_within_90_days_is_flagged(
+    ticket, agent, supervisor, other_supervisor, account, oncommit, settings
+):
     settings.REASSIGNMENT_WAITING_PERIOD_HOURS = 1
     with freeze_time("2026-03-01 10:00:00"):
         first = approved(ticket, agent, supervisor, oncommit)
@@ -239,8 +245,9 @@ def test_a_second_reassignment_within_90_days_is_flagged(ticket, agent, supervis
 # --- Objection ----------------------------------------------------------------------------
 
 
-def test_an_objection_cancels_the_change_and_flags_the_ticket(ticket, agent, supervisor,
-                                                               account, oncommit, client):
+def test_an_objection_cancels_the_change_and_flags_the_ticket(
+    ticket, agent, supervisor, account, oncommit, client
+):
     reassignment = approved(ticket, agent, supervisor, oncommit)
     holder_notice = next(m for m in mail.outbox if m.to == ["ancienne@boulangerie.fr"])
     [(url, token)] = links_in(holder_notice)
@@ -284,15 +291,18 @@ def test_the_establishment_address_can_object_too(ticket, agent, supervisor, onc
 # --- Applying -----------------------------------------------------------------------------
 
 
-def test_the_worker_applies_it_once_after_the_wait(ticket, agent, supervisor, account,
-                                                   oncommit, settings):
+def test_the_worker_applies_it_once_after_the_wait(
+    ticket, agent, supervisor, account, oncommit, settings
+):
     settings.REASSIGNMENT_WAITING_PERIOD_HOURS = 0.02  # the demo's 72 seconds
     previous_holder = Client()
-    previous_holder.post("/", {"identifiant": account.identifiant,
-                               "password": EXTRANET_TEST_PASSWORD})
+    previous_holder.post(
+        "/", {"identifiant": account.identifiant, "password": EXTRANET_TEST_PASSWORD}
+    )
     assert previous_holder.get("/espace/").status_code == 200
-    pending = recovery_link_create(account=account, purpose=LinkPurpose.PASSWORD_RESET,
-                                   template="extranet_password_reset")
+    pending = recovery_link_create(
+        account=account, purpose=LinkPurpose.PASSWORD_RESET, template="extranet_password_reset"
+    )
     with freeze_time("2026-06-01 10:00:00"):
         reassignment = approved(ticket, agent, supervisor, oncommit)
     mail.outbox.clear()
@@ -317,8 +327,9 @@ def test_the_worker_applies_it_once_after_the_wait(ticket, agent, supervisor, ac
     assert pending.revoked_at is not None
     # The previous holder: open session rejected, can no longer log in.
     assert previous_holder.get("/espace/").status_code == 302
-    relogin = Client().post("/", {"identifiant": account.identifiant,
-                                  "password": EXTRANET_TEST_PASSWORD})
+    relogin = Client().post(
+        "/", {"identifiant": account.identifiant, "password": EXTRANET_TEST_PASSWORD}
+    )
     assert relogin.status_code == 200
     # The new holder gets the activation link, the requester is told.
     assert sorted(m.to[0] for m in mail.outbox) == ["claire.dupont@exemple.fr"] * 2
@@ -331,13 +342,17 @@ def test_the_worker_applies_it_once_after_the_wait(ticket, agent, supervisor, ac
     applied = ticket.events.get(kind=EventKind.REASSIGNMENT, data__step="applied")
     assert applied.data["before"]["email"] == "ancienne@boulangerie.fr"
     assert applied.data["after"]["email"] == "claire.dupont@exemple.fr"
-    assert RecoveryLink.objects.filter(purpose=LinkPurpose.ACTIVATION, used_at=None,
-                                       revoked_at=None).count() == 1
+    assert (
+        RecoveryLink.objects.filter(
+            purpose=LinkPurpose.ACTIVATION, used_at=None, revoked_at=None
+        ).count()
+        == 1
+    )
 
 
-def test_the_new_holder_activates_and_logs_in_with_the_identifiant(ticket, agent, supervisor,
-                                                                    account, oncommit, client,
-                                                                    settings):
+def test_the_new_holder_activates_and_logs_in_with_the_identifiant(
+    ticket, agent, supervisor, account, oncommit, client, settings
+):
     settings.REASSIGNMENT_WAITING_PERIOD_HOURS = 1
     with freeze_time("2026-06-01 10:00:00"):
         reassignment = approved(ticket, agent, supervisor, oncommit)
@@ -351,12 +366,17 @@ def test_the_new_holder_activates_and_logs_in_with_the_identifiant(ticket, agent
         page = client.get("/compte/activation/")
         assert "Activer mon compte" in page.content.decode()
         with oncommit(execute=True):
-            done = client.post("/compte/activation/", {
-                "new_password1": "Claire-choisit-son-mot-2026",
-                "new_password2": "Claire-choisit-son-mot-2026"})
+            done = client.post(
+                "/compte/activation/",
+                {
+                    "new_password1": "Claire-choisit-son-mot-2026",
+                    "new_password2": "Claire-choisit-son-mot-2026",
+                },
+            )
         assert done["Location"] == "/"
-        login = client.post("/", {"identifiant": account.identifiant,
-                                  "password": "Claire-choisit-son-mot-2026"})
+        login = client.post(
+            "/", {"identifiant": account.identifiant, "password": "Claire-choisit-son-mot-2026"}
+        )
         assert login["Location"] == "/espace/"
     assert ticket.events.filter(kind=EventKind.LINK_USED).count() == 1
 
@@ -389,14 +409,15 @@ def test_the_agent_prepares_and_another_supervisor_approves_through_the_pages(
     assert 'value="claire.dupont@exemple.fr"' in html and 'value="Claire"' in html
     assert "Vérification du SIRET : réussie" in html
     assert_no_missing_variable(page)
-    response = client.post(f"/backoffice/demandes/{ticket.reference}/reattribution/",
-                           {**NEW_HOLDER, "new_holder_phone": "01 02 03 04 05"})
+    response = client.post(
+        f"/backoffice/demandes/{ticket.reference}/reattribution/",
+        {**NEW_HOLDER, "new_holder_phone": "01 02 03 04 05"},
+    )
     reassignment = AccountReassignment.objects.get()
     assert response["Location"] == f"/backoffice/reattributions/{reassignment.pk}/"
     own = client.get(response["Location"])
     assert "Valider la réattribution" not in own.content.decode()
-    assert client.post(f"/backoffice/reattributions/{reassignment.pk}/valider/").status_code \
-        == 403
+    assert client.post(f"/backoffice/reattributions/{reassignment.pk}/valider/").status_code == 403
     otp_login(client, supervisor)
     queue = client.get("/backoffice/reattributions/")
     assert ticket.reference in queue.content.decode()
@@ -414,15 +435,15 @@ def test_the_agent_prepares_and_another_supervisor_approves_through_the_pages(
 def test_the_prepare_page_refuses_without_verification(account, agent, client):
     ticket = TicketFactory(siret=account.establishment.siret)
     otp_login(client, agent)
-    response = client.post(f"/backoffice/demandes/{ticket.reference}/reattribution/",
-                           NEW_HOLDER)
+    response = client.post(f"/backoffice/demandes/{ticket.reference}/reattribution/", NEW_HOLDER)
     assert response.status_code == 200
     assert "vérification du SIRET" in response.content.decode()
     assert not AccountReassignment.objects.exists()
 
 
-def test_an_agent_resends_the_activation_link_without_seeing_it(ticket, agent, supervisor,
-                                                                 oncommit, client, settings):
+def test_an_agent_resends_the_activation_link_without_seeing_it(
+    ticket, agent, supervisor, oncommit, client, settings
+):
     settings.REASSIGNMENT_WAITING_PERIOD_HOURS = 1
     with freeze_time("2026-06-01 10:00:00"):
         reassignment = approved(ticket, agent, supervisor, oncommit)
@@ -431,8 +452,9 @@ def test_an_agent_resends_the_activation_link_without_seeing_it(ticket, agent, s
     first_url, _ = last_link("claire.dupont@exemple.fr")
     otp_login(client, agent)
     with oncommit(execute=True):
-        response = client.post(f"/backoffice/reattributions/{reassignment.pk}/"
-                               "renvoyer-activation/", follow=True)
+        response = client.post(
+            f"/backoffice/reattributions/{reassignment.pk}/renvoyer-activation/", follow=True
+        )
     html = response.content.decode()
     second_url, second_token = last_link("claire.dupont@exemple.fr")
     assert second_url != first_url

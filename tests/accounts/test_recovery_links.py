@@ -61,11 +61,13 @@ def reset_password_through(client, url, password=NEW_PASSWORD, oncommit=None):
     assert landing.status_code == 302
     assert landing["Location"] == "/compte/reinitialisation/"
     if oncommit is None:
-        return client.post("/compte/reinitialisation/",
-                           {"new_password1": password, "new_password2": password})
+        return client.post(
+            "/compte/reinitialisation/", {"new_password1": password, "new_password2": password}
+        )
     with oncommit(execute=True):
-        return client.post("/compte/reinitialisation/",
-                           {"new_password1": password, "new_password2": password})
+        return client.post(
+            "/compte/reinitialisation/", {"new_password1": password, "new_password2": password}
+        )
 
 
 # --- The whole S6 journey ---------------------------------------------------------------
@@ -99,8 +101,10 @@ def test_forgot_password_sends_a_link_that_sets_a_new_password(client, holder, o
     assert_no_missing_variable(form_page)
 
     with oncommit(execute=True):
-        done = client.post("/compte/reinitialisation/",
-                           {"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD})
+        done = client.post(
+            "/compte/reinitialisation/",
+            {"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD},
+        )
     assert done.status_code == 302 and done["Location"] == "/"
     holder.refresh_from_db()
     assert holder.check_password(NEW_PASSWORD)
@@ -112,8 +116,7 @@ def test_forgot_password_sends_a_link_that_sets_a_new_password(client, holder, o
     assert login["Location"] == "/espace/"
 
 
-def test_forgot_identifiant_sends_the_identifiant_to_the_holder_address(client, holder,
-                                                                         oncommit):
+def test_forgot_identifiant_sends_the_identifiant_to_the_holder_address(client, holder, oncommit):
     data = with_captcha(client, FORGOT_IDENTIFIANT, {"siret": holder.establishment.siret})
     with oncommit(execute=True):
         response = client.post(FORGOT_IDENTIFIANT, data)
@@ -134,8 +137,9 @@ def test_the_forgot_pages_remind_to_look_in_the_spam_folder(client):
 # --- Enumeration ------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("url,field", [(FORGOT_PASSWORD, "identifiant"),
-                                       (FORGOT_IDENTIFIANT, "siret")])
+@pytest.mark.parametrize(
+    "url,field", [(FORGOT_PASSWORD, "identifiant"), (FORGOT_IDENTIFIANT, "siret")]
+)
 def test_known_and_unknown_accounts_get_byte_identical_answers_and_the_same_work(
     client, holder, django_capture_on_commit_callbacks, url, field
 ):
@@ -193,8 +197,11 @@ def test_two_tokens_are_never_equal(holder, oncommit):
     tokens = set()
     for _ in range(5):
         with oncommit(execute=True):
-            recovery_link_create(account=holder, purpose=LinkPurpose.PASSWORD_RESET,
-                                 template="extranet_password_reset")
+            recovery_link_create(
+                account=holder,
+                purpose=LinkPurpose.PASSWORD_RESET,
+                template="extranet_password_reset",
+            )
         tokens.add(last_link()[1])
     assert len(tokens) == 5
 
@@ -204,11 +211,16 @@ def test_a_link_is_bound_to_its_purpose(client, holder, oncommit):
     _url, token = last_link()
     # A reset token on the activation page is unknown there.
     assert client.get(f"/compte/activation/{token}/").status_code == 410
-    assert recovery_link_find_usable(purpose=LinkPurpose.ACTIVATION,
-                                     token_hash=token_digest(token)) is None
+    assert (
+        recovery_link_find_usable(purpose=LinkPurpose.ACTIVATION, token_hash=token_digest(token))
+        is None
+    )
     with pytest.raises(LinkInvalid):
-        recovery_link_use(purpose=LinkPurpose.ACTIVATION, token_hash=token_digest(token),
-                          new_password=NEW_PASSWORD)
+        recovery_link_use(
+            purpose=LinkPurpose.ACTIVATION,
+            token_hash=token_digest(token),
+            new_password=NEW_PASSWORD,
+        )
 
 
 def test_a_link_is_bound_to_its_account(client, holder, oncommit):
@@ -228,22 +240,31 @@ def test_a_link_works_once(client, holder, oncommit):
     reset_password_through(client, url, oncommit=oncommit)
     assert client.get(url).status_code == 410
     with pytest.raises(LinkInvalid):
-        recovery_link_use(purpose=LinkPurpose.PASSWORD_RESET, token_hash=token_digest(token),
-                          new_password="Encore-un-autre-mot-de-passe-2026")
+        recovery_link_use(
+            purpose=LinkPurpose.PASSWORD_RESET,
+            token_hash=token_digest(token),
+            new_password="Encore-un-autre-mot-de-passe-2026",
+        )
     holder.refresh_from_db()
     assert holder.check_password(NEW_PASSWORD)
 
 
-def test_the_second_of_two_uses_loses_even_with_the_page_already_open(client, holder,
-                                                                      oncommit):
+def test_the_second_of_two_uses_loses_even_with_the_page_already_open(client, holder, oncommit):
     ask_reset(client, holder.identifiant, oncommit)
     url, token = last_link()
     client.get(url)  # the form is open in this browser
-    recovery_link_use(purpose=LinkPurpose.PASSWORD_RESET, token_hash=token_digest(token),
-                      new_password=NEW_PASSWORD)  # used elsewhere meanwhile
-    response = client.post("/compte/reinitialisation/", {
-        "new_password1": "Encore-un-autre-mot-de-passe-2026",
-        "new_password2": "Encore-un-autre-mot-de-passe-2026"})
+    recovery_link_use(
+        purpose=LinkPurpose.PASSWORD_RESET,
+        token_hash=token_digest(token),
+        new_password=NEW_PASSWORD,
+    )  # used elsewhere meanwhile
+    response = client.post(
+        "/compte/reinitialisation/",
+        {
+            "new_password1": "Encore-un-autre-mot-de-passe-2026",
+            "new_password2": "Encore-un-autre-mot-de-passe-2026",
+        },
+    )
     assert response.status_code == 410
     holder.refresh_from_db()
     assert holder.check_password(NEW_PASSWORD)
@@ -252,23 +273,34 @@ def test_the_second_of_two_uses_loses_even_with_the_page_already_open(client, ho
 def test_a_link_is_valid_at_59_59_and_refused_at_60_01(holder, oncommit):
     with freeze_time("2026-06-01 10:00:00"):
         with oncommit(execute=True):
-            recovery_link_create(account=holder, purpose=LinkPurpose.PASSWORD_RESET,
-                                 template="extranet_password_reset")
+            recovery_link_create(
+                account=holder,
+                purpose=LinkPurpose.PASSWORD_RESET,
+                template="extranet_password_reset",
+            )
         first = token_digest(last_link()[1])
         with oncommit(execute=True):
-            recovery_link_create(account=ExtranetAccountFactory(),
-                                 purpose=LinkPurpose.PASSWORD_RESET,
-                                 template="extranet_password_reset")
+            recovery_link_create(
+                account=ExtranetAccountFactory(),
+                purpose=LinkPurpose.PASSWORD_RESET,
+                template="extranet_password_reset",
+            )
         second = token_digest(last_link()[1])
     with freeze_time("2026-06-01 10:59:59"):
-        assert recovery_link_use(purpose=LinkPurpose.PASSWORD_RESET, token_hash=first,
-                                 new_password=NEW_PASSWORD).pk == holder.pk
+        assert (
+            recovery_link_use(
+                purpose=LinkPurpose.PASSWORD_RESET, token_hash=first, new_password=NEW_PASSWORD
+            ).pk
+            == holder.pk
+        )
     with freeze_time("2026-06-01 11:00:01"):
-        assert recovery_link_find_usable(purpose=LinkPurpose.PASSWORD_RESET,
-                                         token_hash=second) is None
+        assert (
+            recovery_link_find_usable(purpose=LinkPurpose.PASSWORD_RESET, token_hash=second) is None
+        )
         with pytest.raises(LinkInvalid):
-            recovery_link_use(purpose=LinkPurpose.PASSWORD_RESET, token_hash=second,
-                              new_password=NEW_PASSWORD)
+            recovery_link_use(
+                purpose=LinkPurpose.PASSWORD_RESET, token_hash=second, new_password=NEW_PASSWORD
+            )
 
 
 def test_the_landing_page_refuses_an_expired_link(client, holder, oncommit):
@@ -295,11 +327,13 @@ def test_a_new_link_revokes_the_older_ones(client, holder, oncommit):
 
 
 def test_a_link_revoked_before_its_email_left_is_not_sent(holder, oncommit):
-    first = recovery_link_create(account=holder, purpose=LinkPurpose.PASSWORD_RESET,
-                                 template="extranet_password_reset")  # not handed over yet
+    first = recovery_link_create(
+        account=holder, purpose=LinkPurpose.PASSWORD_RESET, template="extranet_password_reset"
+    )  # not handed over yet
     with oncommit(execute=True):
-        recovery_link_create(account=holder, purpose=LinkPurpose.PASSWORD_RESET,
-                             template="extranet_password_reset")
+        recovery_link_create(
+            account=holder, purpose=LinkPurpose.PASSWORD_RESET, template="extranet_password_reset"
+        )
     assert len(mail.outbox) == 1
     assert outbox.email_deliver(email_id=first.email_id) is False
     assert len(mail.outbox) == 1
@@ -321,12 +355,16 @@ def test_a_password_change_ends_the_other_sessions(client, holder, oncommit):
 def test_the_new_password_goes_through_django_validators(client, holder, oncommit):
     ask_reset(client, holder.identifiant, oncommit)
     client.get(last_link()[0])
-    response = client.post("/compte/reinitialisation/",
-                           {"new_password1": "123456789012", "new_password2": "123456789012"})
+    response = client.post(
+        "/compte/reinitialisation/",
+        {"new_password1": "123456789012", "new_password2": "123456789012"},
+    )
     assert response.status_code == 200
     assert "entièrement numérique" in response.content.decode()
-    mismatch = client.post("/compte/reinitialisation/",
-                           {"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD + "x"})
+    mismatch = client.post(
+        "/compte/reinitialisation/",
+        {"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD + "x"},
+    )
     assert "ne sont pas identiques" in mismatch.content.decode()
     holder.refresh_from_db()
     assert holder.check_password(EXTRANET_TEST_PASSWORD)
@@ -335,8 +373,9 @@ def test_the_new_password_goes_through_django_validators(client, holder, oncommi
 # --- Rate limits ------------------------------------------------------------------------
 
 
-def test_requests_are_limited_per_ip_without_locking_the_account(client, holder, oncommit,
-                                                                 settings):
+def test_requests_are_limited_per_ip_without_locking_the_account(
+    client, holder, oncommit, settings
+):
     settings.PUBLIC_FORM_POSTS_PER_IP_PER_HOUR = 2
     ask_reset(client, holder.identifiant, oncommit)
     url, _ = last_link()
@@ -344,15 +383,18 @@ def test_requests_are_limited_per_ip_without_locking_the_account(client, holder,
     url, _ = last_link()
     assert ask_reset(client, holder.identifiant, oncommit).status_code == 429
     # Another address still gets its answer; the account still logs in; the link works.
-    assert ask_reset(client, holder.identifiant, oncommit,
-                     REMOTE_ADDR="10.9.9.9").status_code == 302
-    login = client.post("/", {"identifiant": holder.identifiant,
-                              "password": EXTRANET_TEST_PASSWORD})
+    assert (
+        ask_reset(client, holder.identifiant, oncommit, REMOTE_ADDR="10.9.9.9").status_code == 302
+    )
+    login = client.post(
+        "/", {"identifiant": holder.identifiant, "password": EXTRANET_TEST_PASSWORD}
+    )
     assert login.status_code == 302
 
 
-def test_links_are_limited_per_account_and_the_last_one_still_works(client, holder, oncommit,
-                                                                    settings):
+def test_links_are_limited_per_account_and_the_last_one_still_works(
+    client, holder, oncommit, settings
+):
     settings.RECOVERY_LINKS_PER_ACCOUNT_PER_HOUR = 2
     for ip in ("10.0.0.1", "10.0.0.2"):
         ask_reset(client, holder.identifiant, oncommit, REMOTE_ADDR=ip)
@@ -382,8 +424,9 @@ def test_links_are_built_from_the_configured_base_url_not_the_host_header(
 
 
 def test_a_forged_host_header_is_refused_on_the_forgot_form(client, holder):
-    response = client.post(FORGOT_PASSWORD, {"identifiant": holder.identifiant},
-                           HTTP_HOST="attacker.example")
+    response = client.post(
+        FORGOT_PASSWORD, {"identifiant": holder.identifiant}, HTTP_HOST="attacker.example"
+    )
     assert response.status_code == 400
     assert not RecoveryRequest.objects.exists()
 
@@ -391,10 +434,11 @@ def test_a_forged_host_header_is_refused_on_the_forgot_form(client, holder):
 # --- Worker, broker down, sweeps --------------------------------------------------------
 
 
-def test_a_request_made_while_the_broker_is_down_is_sent_once_it_is_back(client, holder,
-                                                                        oncommit):
-    with mock.patch("accounts.tasks.recovery_request_process.delay",
-                    side_effect=OperationalError("Connection refused")):
+def test_a_request_made_while_the_broker_is_down_is_sent_once_it_is_back(client, holder, oncommit):
+    with mock.patch(
+        "accounts.tasks.recovery_request_process.delay",
+        side_effect=OperationalError("Connection refused"),
+    ):
         response = ask_reset(client, holder.identifiant, oncommit)
     assert response.status_code == 302
     request = RecoveryRequest.objects.get()
@@ -408,13 +452,16 @@ def test_a_request_made_while_the_broker_is_down_is_sent_once_it_is_back(client,
     assert len(mail.outbox) == 1
 
 
-def test_a_link_email_whose_hand_over_failed_is_sent_once_by_the_outbox_sweep(holder,
-                                                                              oncommit):
-    with mock.patch("worker.tasks.send_email.delay",
-                    side_effect=OperationalError("Connection refused")):
+def test_a_link_email_whose_hand_over_failed_is_sent_once_by_the_outbox_sweep(holder, oncommit):
+    with mock.patch(
+        "worker.tasks.send_email.delay", side_effect=OperationalError("Connection refused")
+    ):
         with oncommit(execute=True):
-            link = recovery_link_create(account=holder, purpose=LinkPurpose.PASSWORD_RESET,
-                                        template="extranet_password_reset")
+            link = recovery_link_create(
+                account=holder,
+                purpose=LinkPurpose.PASSWORD_RESET,
+                template="extranet_password_reset",
+            )
     assert mail.outbox == []
     assert outbox.outbox_sweep() == 1
     assert outbox.outbox_sweep() == 0
@@ -428,17 +475,24 @@ def test_the_sweep_records_expiries_in_batches_with_ticket_events(holder, oncomm
     with freeze_time("2026-06-01 10:00:00"):
         for _ in range(4):
             with oncommit(execute=True):
-                recovery_link_create(account=ExtranetAccountFactory(),
-                                     purpose=LinkPurpose.PASSWORD_RESET,
-                                     template="extranet_password_reset")
+                recovery_link_create(
+                    account=ExtranetAccountFactory(),
+                    purpose=LinkPurpose.PASSWORD_RESET,
+                    template="extranet_password_reset",
+                )
         with oncommit(execute=True):
-            with_ticket = recovery_link_create(account=holder, purpose=LinkPurpose.ACTIVATION,
-                                               template="reassignment_activation",
-                                               ticket=ticket,
-                                               context={"denomination": "X", "siret": "1"})
-        used = recovery_link_create(account=ExtranetAccountFactory(),
-                                    purpose=LinkPurpose.PASSWORD_RESET,
-                                    template="extranet_password_reset")
+            with_ticket = recovery_link_create(
+                account=holder,
+                purpose=LinkPurpose.ACTIVATION,
+                template="reassignment_activation",
+                ticket=ticket,
+                context={"denomination": "X", "siret": "1"},
+            )
+        used = recovery_link_create(
+            account=ExtranetAccountFactory(),
+            purpose=LinkPurpose.PASSWORD_RESET,
+            template="extranet_password_reset",
+        )
         RecoveryLink.objects.filter(pk=used.pk).update(used_at=timezone.now())
     with freeze_time("2026-06-01 10:59:00"):
         assert recovery_links_expire_sweep(batch_size=2) == 0
@@ -459,33 +513,54 @@ def test_agents_see_each_link_state_on_the_establishment(holder, oncommit):
     establishment = holder.establishment
     with freeze_time("2026-06-01 09:00:00"):
         with oncommit(execute=True):
-            recovery_link_create(account=ExtranetAccountFactory(establishment=establishment),
-                                 purpose=LinkPurpose.PASSWORD_RESET,
-                                 template="extranet_password_reset")  # will expire
+            recovery_link_create(
+                account=ExtranetAccountFactory(establishment=establishment),
+                purpose=LinkPurpose.PASSWORD_RESET,
+                template="extranet_password_reset",
+            )  # will expire
     with oncommit(execute=True):
-        recovery_link_create(account=holder, purpose=LinkPurpose.ACTIVATION,
-                             template="extranet_account_created",
-                             context={"denomination": "X", "siret": "1"})  # revoked next
+        recovery_link_create(
+            account=holder,
+            purpose=LinkPurpose.ACTIVATION,
+            template="extranet_account_created",
+            context={"denomination": "X", "siret": "1"},
+        )  # revoked next
     with oncommit(execute=True):
-        recovery_link_create(account=holder, purpose=LinkPurpose.ACTIVATION,
-                             template="extranet_account_created",
-                             context={"denomination": "X", "siret": "1"})
-    recovery_link_use(purpose=LinkPurpose.ACTIVATION, token_hash=token_digest(last_link()[1]),
-                      new_password=NEW_PASSWORD)
+        recovery_link_create(
+            account=holder,
+            purpose=LinkPurpose.ACTIVATION,
+            template="extranet_account_created",
+            context={"denomination": "X", "siret": "1"},
+        )
+    recovery_link_use(
+        purpose=LinkPurpose.ACTIVATION,
+        token_hash=token_digest(last_link()[1]),
+        new_password=NEW_PASSWORD,
+    )
     with oncommit(execute=True):
-        recovery_link_create(account=holder, purpose=LinkPurpose.PASSWORD_RESET,
-                             template="extranet_password_reset")  # sent, unused
-    failing = recovery_link_create(account=holder, purpose=LinkPurpose.ACTIVATION,
-                                   template="extranet_account_created",
-                                   context={"denomination": "X", "siret": "1"})
+        recovery_link_create(
+            account=holder, purpose=LinkPurpose.PASSWORD_RESET, template="extranet_password_reset"
+        )  # sent, unused
+    failing = recovery_link_create(
+        account=holder,
+        purpose=LinkPurpose.ACTIVATION,
+        template="extranet_account_created",
+        context={"denomination": "X", "siret": "1"},
+    )
     OutboundEmail.objects.filter(pk=failing.email_id).update(status=EmailStatus.FAILED)
 
     links = selectors.recovery_links_for_establishment(establishment)
     states = [link.state for link in links]
-    assert states == [LinkState.SEND_FAILED, LinkState.SENT, LinkState.USED,
-                      LinkState.REVOKED, LinkState.EXPIRED]
-    html = render_to_string("backoffice/establishments/_recovery_links.html",
-                            {"recovery_links": links})
+    assert states == [
+        LinkState.SEND_FAILED,
+        LinkState.SENT,
+        LinkState.USED,
+        LinkState.REVOKED,
+        LinkState.EXPIRED,
+    ]
+    html = render_to_string(
+        "backoffice/establishments/_recovery_links.html", {"recovery_links": links}
+    )
     for label in ("Échec d&#x27;envoi", "Envoyé", "Utilisé", "Révoqué", "Expiré"):
         assert label in html
     assert "!!MISSING" not in html
@@ -497,11 +572,15 @@ def test_agents_see_each_link_state_on_the_establishment(holder, oncommit):
 def test_a_send_retried_after_an_smtp_failure_carries_a_fresh_working_token(holder, oncommit):
     import smtplib
 
-    with mock.patch("django.core.mail.EmailMessage.send",
-                    side_effect=smtplib.SMTPServerDisconnected("gone")):
+    with mock.patch(
+        "django.core.mail.EmailMessage.send", side_effect=smtplib.SMTPServerDisconnected("gone")
+    ):
         with oncommit(execute=True):
-            link = recovery_link_create(account=holder, purpose=LinkPurpose.PASSWORD_RESET,
-                                        template="extranet_password_reset")
+            link = recovery_link_create(
+                account=holder,
+                purpose=LinkPurpose.PASSWORD_RESET,
+                template="extranet_password_reset",
+            )
     link.refresh_from_db()
     first_hash = link.token_hash
     assert first_hash and link.sent_at is None and mail.outbox == []
@@ -511,8 +590,11 @@ def test_a_send_retried_after_an_smtp_failure_carries_a_fresh_working_token(hold
     link.refresh_from_db()
     assert link.token_hash == token_digest(token) != first_hash
     assert link.sent_at is not None
-    recovery_link_use(purpose=LinkPurpose.PASSWORD_RESET, token_hash=token_digest(token),
-                      new_password=NEW_PASSWORD)
+    recovery_link_use(
+        purpose=LinkPurpose.PASSWORD_RESET,
+        token_hash=token_digest(token),
+        new_password=NEW_PASSWORD,
+    )
 
 
 def test_identifiant_reminders_are_limited_per_account(client, holder, oncommit, settings):

@@ -36,8 +36,13 @@ def test_the_form_shows_the_s8_fields_and_exactly_six_motifs(client):
     response = client.get(URL)
     assert response.status_code == 200
     for label in (
-        "N° de Siret", "Dénomination établissement", "Nom et prénom", "N° de téléphone",
-        "Adresse électronique", "Motif de la demande", "Description de la demande",
+        "N° de Siret",
+        "Dénomination établissement",
+        "Nom et prénom",
+        "N° de téléphone",
+        "Adresse électronique",
+        "Motif de la demande",
+        "Description de la demande",
         "Recopier le code ci-contre",
     ):
         assertContains(response, label)

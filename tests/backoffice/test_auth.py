@@ -266,7 +266,6 @@ def test_the_code_step_works_outside_a_test_transaction(habilitation_queue):
     device = TOTPDeviceFactory(user=agent)
     client = Client()
     response = password_step(client, agent.email)
-    response = client.post(response["Location"], {"token": code_of(device),
-                                                  "next": "/backoffice/"})
+    response = client.post(response["Location"], {"token": code_of(device), "next": "/backoffice/"})
     assert response.status_code == 302
     assert response["Location"] == "/backoffice/"

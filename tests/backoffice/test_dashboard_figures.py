@@ -38,7 +38,10 @@ def fixture_tickets():
     ]
     for created, fr, res, who, due in resolved:
         TicketFactory(
-            queue=hab, status=Status.RESOLU, assignee=who, created_at=created,
+            queue=hab,
+            status=Status.RESOLU,
+            assignee=who,
+            created_at=created,
             first_response_at=created + timedelta(hours=fr),
             resolved_at=created + timedelta(hours=res),
             sla_first_response_due=created + timedelta(hours=3),
@@ -46,14 +49,21 @@ def fixture_tickets():
         )
     # Open tickets of various ages (at NOW = 30 June 12:00).
     TicketFactory(queue=hab, status=Status.NOUVEAU, created_at=NOW - timedelta(hours=2))
-    TicketFactory(queue=hab, status=Status.EN_COURS, assignee=alice,
-                  created_at=NOW - timedelta(days=2))
-    TicketFactory(queue=gen, status=Status.EN_ATTENTE, assignee=bruno,
-                  created_at=NOW - timedelta(days=10))
+    TicketFactory(
+        queue=hab, status=Status.EN_COURS, assignee=alice, created_at=NOW - timedelta(days=2)
+    )
+    TicketFactory(
+        queue=gen, status=Status.EN_ATTENTE, assignee=bruno, created_at=NOW - timedelta(days=10)
+    )
     TicketFactory(queue=gen, status=Status.NOUVEAU, created_at=NOW - timedelta(days=40))
     # Closed long ago, out of the period.
-    TicketFactory(queue=gen, status=Status.CLOS, created_at=at(1) - timedelta(days=60),
-                  resolved_at=at(1) - timedelta(days=59), closed_at=at(1) - timedelta(days=50))
+    TicketFactory(
+        queue=gen,
+        status=Status.CLOS,
+        created_at=at(1) - timedelta(days=60),
+        resolved_at=at(1) - timedelta(days=59),
+        closed_at=at(1) - timedelta(days=50),
+    )
     return {"hab": hab, "gen": gen, "alice": alice, "bruno": bruno}
 
 
@@ -66,7 +76,11 @@ def test_figures_match_hand_computed_values(fixture_tickets):
         f["gen"].pk: {"en_attente": 1, "nouveau": 1},
     }
     assert [(k, n) for k, _label, n in board.age_buckets] == [
-        ("lt_1d", 1), ("1_3d", 1), ("3_7d", 0), ("7_30d", 1), ("gt_30d", 1)
+        ("lt_1d", 1),
+        ("1_3d", 1),
+        ("3_7d", 0),
+        ("7_30d", 1),
+        ("gt_30d", 1),
     ]
     intake = dict(board.intake_per_day)
     assert intake[date(2026, 6, 1)] == 1 and intake[date(2026, 6, 5)] == 1
@@ -74,7 +88,9 @@ def test_figures_match_hand_computed_values(fixture_tickets):
     assert sum(intake.values()) == 5 + 3  # five resolved + three open created in June
     # First responses 1..5 h: nearest rank p50 = 3rd = 3 h, p90 = 5th = 5 h.
     assert (board.first_response.count, board.first_response.p50, board.first_response.p90) == (
-        5, pytest.approx(3 * H), pytest.approx(5 * H)
+        5,
+        pytest.approx(3 * H),
+        pytest.approx(5 * H),
     )
     # Resolutions 2, 4, 6, 8, 10 h: p50 = 6 h, p90 = 10 h.
     assert board.resolution.p50 == pytest.approx(6 * H)
@@ -116,7 +132,11 @@ def test_the_number_of_queries_does_not_depend_on_the_number_of_tickets(
 
     before = count()
     TicketFactory.create_batch(
-        60, status=Status.RESOLU, created_at=at(10), first_response_at=at(10, 11),
-        resolved_at=at(10, 15), assignee=fixture_tickets["alice"],
+        60,
+        status=Status.RESOLU,
+        created_at=at(10),
+        first_response_at=at(10, 11),
+        resolved_at=at(10, 15),
+        assignee=fixture_tickets["alice"],
     )
     assert count() == before

@@ -96,7 +96,10 @@ def small_fixture(db):
     for day, hours, who in ((1, 1, alice), (2, 3, alice), (3, 5, alice)):
         created = at(day)
         TicketFactory(
-            queue=hab, status=Status.RESOLU, assignee=who, created_at=created,
+            queue=hab,
+            status=Status.RESOLU,
+            assignee=who,
+            created_at=created,
             first_response_at=created + timedelta(hours=hours),
             resolved_at=created + timedelta(hours=2 * hours),
             # First response target met for 1 h and 3 h, missed for 5 h; resolution
@@ -105,8 +108,9 @@ def small_fixture(db):
             sla_resolution_due=created + timedelta(hours=8),
         )
     TicketFactory(queue=hab, status=Status.NOUVEAU, created_at=NOW - timedelta(hours=2))
-    TicketFactory(queue=hab, status=Status.EN_COURS, assignee=alice,
-                  created_at=NOW - timedelta(days=2))
+    TicketFactory(
+        queue=hab, status=Status.EN_COURS, assignee=alice, created_at=NOW - timedelta(days=2)
+    )
     TicketFactory(queue=gen, status=Status.EN_ATTENTE, created_at=NOW - timedelta(days=10))
     # Reassignments: one waiting for approval, one in its objection period, one done.
     account = ExtranetAccountFactory()
@@ -114,12 +118,18 @@ def small_fixture(db):
     states = (ReassignmentState.PREPARED, ReassignmentState.APPROVED, ReassignmentState.APPLIED)
     for state in states:
         AccountReassignment.objects.create(
-            ticket=ticket, account=account if state == ReassignmentState.PREPARED
-            else ExtranetAccountFactory(), state=state,
-            new_holder_last_name="Martin", new_holder_first_name="Léa",
-            new_holder_email="lea@exemple.fr", new_holder_phone="0102030405",
-            evidence_notes="Kbis", previous_holder_email="old@exemple.fr",
-            previous_holder_name="Ancien", prepared_by=alice, prepared_at=NOW,
+            ticket=ticket,
+            account=account if state == ReassignmentState.PREPARED else ExtranetAccountFactory(),
+            state=state,
+            new_holder_last_name="Martin",
+            new_holder_first_name="Léa",
+            new_holder_email="lea@exemple.fr",
+            new_holder_phone="0102030405",
+            evidence_notes="Kbis",
+            previous_holder_email="old@exemple.fr",
+            previous_holder_name="Ancien",
+            prepared_by=alice,
+            prepared_at=NOW,
         )
     return {"hab": hab, "gen": gen, "alice": alice}
 
@@ -151,14 +161,23 @@ def test_page_shows_hand_checked_figures(small_fixture, supervisor, verified_cli
     assert by_queue[gen] == ["0", "0", "1", "1"]
     assert by_queue["Total"] == ["1", "1", "1", "3"]
     ages = dict(r for r in _cell_rows(html, "Tickets ouverts par ancienneté")[1:])
-    assert ages == {"Moins d'un jour": "1", "1 à 3 jours": "1", "3 à 7 jours": "0",
-                    "7 à 30 jours": "1", "Plus de 30 jours": "0"}
+    assert ages == {
+        "Moins d'un jour": "1",
+        "1 à 3 jours": "1",
+        "3 à 7 jours": "0",
+        "7 à 30 jours": "1",
+        "Plus de 30 jours": "0",
+    }
     # Default period: the last 30 days (1 to 30 June): 3 resolved + 3 open.
     intake = _cell_rows(html, "Demandes reçues par jour (6 sur la période)")
     assert len(intake) == 1 + 30 + 1 and intake[-1] == ["Total", "6"]
     assert ["lun 01/06/2026", "1"] in intake
-    times = {r[0]: r[1:] for r in _cell_rows(
-        html, "Délais depuis la réception (heures calendaires), tickets de la période")[1:]}
+    times = {
+        r[0]: r[1:]
+        for r in _cell_rows(
+            html, "Délais depuis la réception (heures calendaires), tickets de la période"
+        )[1:]
+    }
     # First responses 1, 3, 5 h: p50 = 3 h, p90 = 5 h. Resolutions 2, 6, 10 h.
     assert times["Première réponse"] == ["3", "3 h 00 min", "5 h 00 min"]
     assert times["Résolution"] == ["3", "6 h 00 min", "10 h 00 min"]
@@ -168,7 +187,7 @@ def test_page_shows_hand_checked_figures(small_fixture, supervisor, verified_cli
     agents = _cell_rows(html, "Tickets par agent : ouverts aujourd'hui, résolus sur la période")
     assert agents[1] == ["Alice Agent", "1", "3", "6 h 00 min"]
     # Reassignments: 1 waiting for approval, 1 in its objection period, with the link.
-    assert "<strong class=\"fr-h3\">1</strong> réattribution en attente" in html
+    assert '<strong class="fr-h3">1</strong> réattribution en attente' in html
     assert "1 validée en attente de la fin du délai d'opposition" in html
     assert reverse("reassignment_list") in html
 
@@ -199,8 +218,9 @@ def test_charts_are_inline_svg_with_data_tables(small_fixture, supervisor, verif
 def test_filters_by_period_and_queue(small_fixture, supervisor, verified_client):
     client = verified_client(supervisor)
     gen = small_fixture["gen"]
-    html = client.get(URL, {"date_from": "2026-06-02", "date_to": "2026-06-03",
-                            "queue": gen.pk}).content.decode()
+    html = client.get(
+        URL, {"date_from": "2026-06-02", "date_to": "2026-06-03", "queue": gen.pk}
+    ).content.decode()
     intake = _cell_rows(html, "Demandes reçues par jour (0 sur la période)")
     assert [row[0] for row in intake[1:-1]] == ["mar 02/06/2026", "mer 03/06/2026"]
     backlog = _cell_rows(html, "Tickets ouverts par file et par statut")
@@ -208,8 +228,12 @@ def test_filters_by_period_and_queue(small_fixture, supervisor, verified_client)
     html = client.get(URL, {"date_from": "2026-06-02", "date_to": "2026-06-03"}).content.decode()
     intake = _cell_rows(html, "Demandes reçues par jour (2 sur la période)")
     assert 'name="date_from" value="2026-06-02"' in html
-    times = {r[0]: r[1:] for r in _cell_rows(
-        html, "Délais depuis la réception (heures calendaires), tickets de la période")[1:]}
+    times = {
+        r[0]: r[1:]
+        for r in _cell_rows(
+            html, "Délais depuis la réception (heures calendaires), tickets de la période"
+        )[1:]
+    }
     assert times["Première réponse"][0] == "2"
 
 
@@ -217,10 +241,14 @@ def test_filters_by_period_and_queue(small_fixture, supervisor, verified_client)
 @pytest.mark.parametrize(
     ("params", "message"),
     [
-        ({"date_from": "2026-06-20", "date_to": "2026-06-10"},
-         "La date de début doit précéder la date de fin."),
-        ({"date_from": "2025-01-01", "date_to": "2026-06-10"},
-         "La période ne peut pas dépasser 366 jours."),
+        (
+            {"date_from": "2026-06-20", "date_to": "2026-06-10"},
+            "La date de début doit précéder la date de fin.",
+        ),
+        (
+            {"date_from": "2025-01-01", "date_to": "2026-06-10"},
+            "La période ne peut pas dépasser 366 jours.",
+        ),
         ({"date_from": "hier"}, "Saisissez une date valide"),
         ({"queue": "999999"}, "Choisissez une file de la liste."),
     ],
@@ -278,7 +306,7 @@ def test_csv_export_has_every_section(small_fixture, supervisor, verified_client
 @freeze_time(NOW)
 def test_csv_export_neutralises_formulas(supervisor, verified_client):
     hab = Queue.objects.get(slug="habilitation")
-    evil = UserFactory(first_name="=HYPERLINK(\"x\")", last_name="")
+    evil = UserFactory(first_name='=HYPERLINK("x")', last_name="")
     TicketFactory(queue=hab, status=Status.EN_COURS, assignee=evil, created_at=at(29))
     text = verified_client(supervisor).get(EXPORT_URL).content.decode()
     assert "'=HYPERLINK" in text
@@ -299,17 +327,27 @@ def _bulk_tickets(n: int, *, start: int) -> None:
         created = now - timedelta(hours=3 * i + 1)
         status = statuses[i % 4]
         resolved = created + timedelta(hours=i % 7 + 1) if status == Status.RESOLU else None
-        rows.append(Ticket(
-            reference=f"AP-2026-{start + i:06d}", siret="73282932000074",
-            denomination="X", requester_name="Y", phone="0102030405",
-            email=f"q{start + i}@exemple.fr", motif="autres", description="d",
-            source="form", queue=hab if i % 2 else gen, status=status,
-            assignee=agents[i % 3] if i % 5 else None, created_at=created,
-            first_response_at=created + timedelta(hours=1) if i % 2 else None,
-            resolved_at=resolved,
-            sla_first_response_due=created + timedelta(hours=2),
-            sla_resolution_due=created + timedelta(hours=4),
-        ))
+        rows.append(
+            Ticket(
+                reference=f"AP-2026-{start + i:06d}",
+                siret="73282932000074",
+                denomination="X",
+                requester_name="Y",
+                phone="0102030405",
+                email=f"q{start + i}@exemple.fr",
+                motif="autres",
+                description="d",
+                source="form",
+                queue=hab if i % 2 else gen,
+                status=status,
+                assignee=agents[i % 3] if i % 5 else None,
+                created_at=created,
+                first_response_at=created + timedelta(hours=1) if i % 2 else None,
+                resolved_at=resolved,
+                sla_first_response_due=created + timedelta(hours=2),
+                sla_resolution_due=created + timedelta(hours=4),
+            )
+        )
     Ticket.objects.bulk_create(rows)
 
 
@@ -334,12 +372,18 @@ def _queries(client, url: str, *, cold: bool) -> int:
 def test_query_count_does_not_grow_with_tickets(supervisor, verified_client):
     client = verified_client(supervisor)
     _bulk_tickets(10, start=100000)
-    small = {(url, cold): _queries(client, url, cold=cold)
-             for url in (URL, EXPORT_URL) for cold in (True, False)}
+    small = {
+        (url, cold): _queries(client, url, cold=cold)
+        for url in (URL, EXPORT_URL)
+        for cold in (True, False)
+    }
     _bulk_tickets(990, start=200000)
     assert Ticket.objects.count() == 1000
-    large = {(url, cold): _queries(client, url, cold=cold)
-             for url in (URL, EXPORT_URL) for cold in (True, False)}
+    large = {
+        (url, cold): _queries(client, url, cold=cold)
+        for url in (URL, EXPORT_URL)
+        for cold in (True, False)
+    }
     assert small == large
     # The cached figures spare the ticket queries.
     assert small[(URL, False)] < small[(URL, True)]

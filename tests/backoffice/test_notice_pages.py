@@ -178,9 +178,7 @@ def test_the_back_office_nav_links_to_the_notices(agent_client):
 # --- list -----------------------------------------------------------------------------
 
 
-def test_the_list_shows_each_notice_by_state_with_who_did_what(
-    agent, supervisor, agent_client
-):
+def test_the_list_shows_each_notice_by_state_with_who_did_what(agent, supervisor, agent_client):
     with freeze_time(NOW):
         draft = make_notice(agent, title="Brouillon A")
         scheduled = make_notice(agent, title="Programmé B", state=NoticeState.SCHEDULED)
@@ -329,8 +327,11 @@ def test_the_preview_is_the_public_banner(agent, agent_client, client):
     public = client.get("/").content.decode()
     banner = render_to_string(
         "includes/notices.html",
-        {"live_notices": [{"title": notice.title, "text": HOSTILE, "level": "warning",
-                           "link": None}]},
+        {
+            "live_notices": [
+                {"title": notice.title, "text": HOSTILE, "level": "warning", "link": None}
+            ]
+        },
     )
     assert "&lt;script&gt;" in banner and "<script>alert" not in banner
     assert banner in public
@@ -347,9 +348,7 @@ def test_an_invalid_link_is_left_out_of_the_preview(agent_client):
     assert "fr-notice__link" not in response.content.decode()
 
 
-@pytest.mark.parametrize(
-    "state", [NoticeState.DRAFT, NoticeState.SCHEDULED, NoticeState.PUBLISHED]
-)
+@pytest.mark.parametrize("state", [NoticeState.DRAFT, NoticeState.SCHEDULED, NoticeState.PUBLISHED])
 def test_editable_notices_are_edited_through_the_form(agent, supervisor, verified_client, state):
     notice = make_notice(agent, state=state)
     client = verified_client(supervisor)
@@ -373,9 +372,7 @@ def test_ended_notices_cannot_be_edited(agent, agent_client, state):
     notice = make_notice(agent, state=state)
     url = reverse("backoffice:notice_edit", args=[notice.pk])
     response = agent_client.get(url, follow=True)
-    assert response.redirect_chain == [
-        (reverse("backoffice:notice_detail", args=[notice.pk]), 302)
-    ]
+    assert response.redirect_chain == [(reverse("backoffice:notice_detail", args=[notice.pk]), 302)]
     assert messages_of(response) == ["Un bandeau expiré ou retiré ne peut plus être modifié."]
     response = agent_client.post(url, data=form_data(title="Trop tard"))
     notice.refresh_from_db()
@@ -397,14 +394,22 @@ def test_the_detail_page_offers_the_actions_of_each_state(agent, agent_client):
     expected = {
         NoticeState.DRAFT: {"notice_schedule", "notice_publish", "notice_edit"},
         NoticeState.SCHEDULED: {
-            "notice_unschedule", "notice_publish", "notice_withdraw", "notice_edit"
+            "notice_unschedule",
+            "notice_publish",
+            "notice_withdraw",
+            "notice_edit",
         },
         NoticeState.PUBLISHED: {"notice_withdraw", "notice_edit"},
         NoticeState.EXPIRED: set(),
         NoticeState.WITHDRAWN: set(),
     }
-    every = {"notice_schedule", "notice_unschedule", "notice_publish", "notice_withdraw",
-             "notice_edit"}
+    every = {
+        "notice_schedule",
+        "notice_unschedule",
+        "notice_publish",
+        "notice_withdraw",
+        "notice_edit",
+    }
     for state, actions in expected.items():
         notice = make_notice(agent, state=state, start=timezone.now() + timedelta(hours=1))
         response = agent_client.get(reverse("backoffice:notice_detail", args=[notice.pk]))
@@ -421,7 +426,8 @@ def test_schedule_unschedule_publish_and_withdraw_from_the_pages(agent, supervis
         notice = make_notice(agent)
         url = reverse("backoffice:notice_schedule", args=[notice.pk])
         response = agent_client.post(
-            url, data={"starts_at": "10/06/2026 11:00", "ends_at": "10/06/2026 12:15"},
+            url,
+            data={"starts_at": "10/06/2026 11:00", "ends_at": "10/06/2026 12:15"},
             follow=True,
         )
         assert messages_of(response) == [

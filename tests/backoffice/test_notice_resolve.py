@@ -48,17 +48,16 @@ def test_every_open_linked_ticket_gets_the_reply_and_is_resolved(
     agent, django_capture_on_commit_callbacks
 ):
     notice = live_notice(agent)
-    tickets = [linked(notice, status=s) for s in (Status.NOUVEAU, Status.EN_COURS,
-                                                  Status.EN_ATTENTE)]
+    tickets = [
+        linked(notice, status=s) for s in (Status.NOUVEAU, Status.EN_COURS, Status.EN_ATTENTE)
+    ]
     unlinked = TicketFactory()
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         counts = notice_resolve_linked_tickets(notice=notice, actor=agent, body=BODY)
         # Nothing is sent before the transaction commits.
         assert mail.outbox == []
     assert callbacks
-    assert counts == {
-        "resolved": 3, "skipped": 0, "not_accessible": 0, "skipped_references": []
-    }
+    assert counts == {"resolved": 3, "skipped": 0, "not_accessible": 0, "skipped_references": []}
     for ticket in tickets:
         ticket.refresh_from_db()
         assert ticket.status == Status.RESOLU
@@ -75,7 +74,8 @@ def test_every_open_linked_ticket_gets_the_reply_and_is_resolved(
             (EventKind.EMAIL_SENT, None),
         ]
         assert kinds[1][2] == {
-            "before": ticket_status_before(tickets, ticket), "after": Status.RESOLU
+            "before": ticket_status_before(tickets, ticket),
+            "after": Status.RESOLU,
         }
     unlinked.refresh_from_db()
     assert unlinked.status == Status.NOUVEAU and not unlinked.messages.exists()
@@ -103,16 +103,20 @@ def test_tickets_that_cannot_be_resolved_are_skipped_and_reported(agent):
     closed = linked(notice, status=Status.CLOS)
     fresh = linked(notice)
     # A state machine where "waiting on the requester" cannot go straight to "résolu".
-    transitions = {**notice_services.STATUS_TRANSITIONS,
-                   Status.EN_ATTENTE: frozenset({Status.EN_COURS})}
+    transitions = {
+        **notice_services.STATUS_TRANSITIONS,
+        Status.EN_ATTENTE: frozenset({Status.EN_COURS}),
+    }
     with mock.patch.dict(notice_services.STATUS_TRANSITIONS, transitions):
         counts = notice_resolve_linked_tickets(notice=notice, actor=agent, body=BODY)
     assert counts["resolved"] == 1
     assert counts["skipped"] == 3
-    assert counts["skipped_references"] == [waiting.reference, resolved.reference,
-                                            closed.reference]
-    for ticket, status in ((waiting, Status.EN_ATTENTE), (resolved, Status.RESOLU),
-                           (closed, Status.CLOS)):
+    assert counts["skipped_references"] == [waiting.reference, resolved.reference, closed.reference]
+    for ticket, status in (
+        (waiting, Status.EN_ATTENTE),
+        (resolved, Status.RESOLU),
+        (closed, Status.CLOS),
+    ):
         ticket.refresh_from_db()
         assert ticket.status == status
         assert not ticket.messages.exists()
@@ -122,9 +126,7 @@ def test_tickets_that_cannot_be_resolved_are_skipped_and_reported(agent):
     assert event.data["skipped_references"] == counts["skipped_references"]
 
 
-def test_an_agent_only_touches_its_own_queues_and_a_supervisor_all(
-    agent, other_agent, supervisor
-):
+def test_an_agent_only_touches_its_own_queues_and_a_supervisor_all(agent, other_agent, supervisor):
     notice = live_notice(supervisor)
     mine = linked(notice)
     elsewhere = linked(notice, queue="general")
@@ -226,9 +228,7 @@ def test_the_page_shows_the_count_then_asks_for_confirmation(
         done = client.post(url, data={"body": BODY, "confirm": "True"}, follow=True)
     assert done.redirect_chain == [(reverse("backoffice:notice_detail", args=[notice.pk]), 302)]
     shown = [str(m) for m in done.context["messages"]]
-    assert shown[0] == (
-        "2 ticket(s) résolu(s) ; la réponse part par courriel à chaque demandeur."
-    )
+    assert shown[0] == ("2 ticket(s) résolu(s) ; la réponse part par courriel à chaque demandeur.")
     assert any("1 ticket(s) ignoré(s)" in m for m in shown)
     assert any("1 ticket(s) ouvert(s) rattaché(s)" in m for m in shown)
     for ticket in tickets:

@@ -33,9 +33,7 @@ def public_state(client) -> tuple[bool, list[str]]:
     return TITLE in unescape(home.content.decode()), [n["title"] for n in api.json()]
 
 
-def test_a_notice_scheduled_in_the_ui_is_published_and_expired_by_the_sweep(
-    agent, verified_client
-):
+def test_a_notice_scheduled_in_the_ui_is_published_and_expired_by_the_sweep(agent, verified_client):
     staff = verified_client(agent)
     public = Client()
     with freeze_time(START - timedelta(minutes=2)):
@@ -60,7 +58,9 @@ def test_a_notice_scheduled_in_the_ui_is_published_and_expired_by_the_sweep(
         assert response.status_code == 302
         notice.refresh_from_db()
         assert (notice.state, notice.starts_at, notice.ends_at) == (
-            NoticeState.SCHEDULED, START, END
+            NoticeState.SCHEDULED,
+            START,
+            END,
         )
         notices_sweep.delay()
         assert public_state(public) == (False, [])

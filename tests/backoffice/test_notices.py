@@ -61,7 +61,10 @@ def test_a_scheduled_notice_is_published_at_its_start_and_expired_at_its_end(age
         assert "Un incident technique" not in client.get("/assistance/").content.decode()
     kinds = list(notice.events.values_list("kind", "actor"))
     assert kinds == [
-        ("created", agent.pk), ("scheduled", agent.pk), ("published", None), ("expired", None)
+        ("created", agent.pk),
+        ("scheduled", agent.pk),
+        ("published", None),
+        ("expired", None),
     ]
 
 
@@ -108,8 +111,9 @@ def test_notice_text_with_html_renders_as_text(agent, client):
 def test_states_are_enforced(agent):
     with freeze_time(T0):
         notice = make_notice(agent)
-        withdrawn = notice_withdraw(notice=notice_publish_now(notice=notice, actor=agent),
-                                    actor=agent)
+        withdrawn = notice_withdraw(
+            notice=notice_publish_now(notice=notice, actor=agent), actor=agent
+        )
         assert withdrawn.state == NoticeState.WITHDRAWN
         with pytest.raises(NoticeError):
             notice_publish_now(notice=withdrawn, actor=agent)
@@ -184,9 +188,7 @@ def test_the_api_serves_live_notices_with_etag_and_304(
         assert changed["ETag"] != etag
 
 
-def test_new_tickets_with_affected_motifs_are_linked_to_the_live_notice(
-    agent, valid_request_data
-):
+def test_new_tickets_with_affected_motifs_are_linked_to_the_live_notice(agent, valid_request_data):
     from tests.tickets.test_intake import submit
 
     with freeze_time(T0):

@@ -50,40 +50,108 @@ def _post_api(client, url, payload=None):
 # operations name the Habilitation ticket or queue; "list" ones are lists whose content
 # must not show the ticket to an outsider.
 OBJECT_OPERATIONS = [
-    ("queue page", "ui", "get", lambda t: reverse("backoffice:queue", args=["habilitation"]),
-     None),
-    ("queue csv", "ui", "get",
-     lambda t: reverse("backoffice:queue_export", args=["habilitation", "csv"]), None),
-    ("queue xlsx", "ui", "get",
-     lambda t: reverse("backoffice:queue_export", args=["habilitation", "xlsx"]), None),
-    ("take next", "ui", "post",
-     lambda t: reverse("backoffice:queue_take_next", args=["habilitation"]), lambda t, u: {}),
-    ("ticket page", "ui", "get", lambda t: reverse("backoffice:ticket_detail", args=[t.pk]),
-     None),
-    ("claim", "ui", "post", lambda t: reverse("backoffice:ticket_claim", args=[t.pk]),
-     lambda t, u: {"version": t.version}),
-    ("assign", "ui", "post", lambda t: reverse("backoffice:ticket_assign", args=[t.pk]),
-     lambda t, u: {"version": t.version, "assignee": u.pk if u else 1}),
-    ("status", "ui", "post", lambda t: reverse("backoffice:ticket_status", args=[t.pk]),
-     lambda t, u: {"version": t.version, "status": "en_cours"}),
-    ("note", "ui", "post", lambda t: reverse("backoffice:ticket_note", args=[t.pk]),
-     lambda t, u: {"note-body": "Vérifié au téléphone."}),
-    ("reply", "ui", "post", lambda t: reverse("backoffice:ticket_reply", args=[t.pk]),
-     lambda t, u: {"reply-body": "Bonjour, c'est fait.", "reply-version": t.version}),
+    ("queue page", "ui", "get", lambda t: reverse("backoffice:queue", args=["habilitation"]), None),
+    (
+        "queue csv",
+        "ui",
+        "get",
+        lambda t: reverse("backoffice:queue_export", args=["habilitation", "csv"]),
+        None,
+    ),
+    (
+        "queue xlsx",
+        "ui",
+        "get",
+        lambda t: reverse("backoffice:queue_export", args=["habilitation", "xlsx"]),
+        None,
+    ),
+    (
+        "take next",
+        "ui",
+        "post",
+        lambda t: reverse("backoffice:queue_take_next", args=["habilitation"]),
+        lambda t, u: {},
+    ),
+    ("ticket page", "ui", "get", lambda t: reverse("backoffice:ticket_detail", args=[t.pk]), None),
+    (
+        "claim",
+        "ui",
+        "post",
+        lambda t: reverse("backoffice:ticket_claim", args=[t.pk]),
+        lambda t, u: {"version": t.version},
+    ),
+    (
+        "assign",
+        "ui",
+        "post",
+        lambda t: reverse("backoffice:ticket_assign", args=[t.pk]),
+        lambda t, u: {"version": t.version, "assignee": u.pk if u else 1},
+    ),
+    (
+        "status",
+        "ui",
+        "post",
+        lambda t: reverse("backoffice:ticket_status", args=[t.pk]),
+        lambda t, u: {"version": t.version, "status": "en_cours"},
+    ),
+    (
+        "note",
+        "ui",
+        "post",
+        lambda t: reverse("backoffice:ticket_note", args=[t.pk]),
+        lambda t, u: {"note-body": "Vérifié au téléphone."},
+    ),
+    (
+        "reply",
+        "ui",
+        "post",
+        lambda t: reverse("backoffice:ticket_reply", args=[t.pk]),
+        lambda t, u: {"reply-body": "Bonjour, c'est fait.", "reply-version": t.version},
+    ),
     ("api list queue", "api", "get", lambda t: "/api/v1/tickets?queue=habilitation", None),
     ("api detail", "api", "get", lambda t: f"/api/v1/tickets/{t.pk}", None),
-    ("api claim", "api", "post", lambda t: f"/api/v1/tickets/{t.pk}/claim?version={t.version}",
-     lambda t, u: {}),
-    ("api take next", "api", "post", lambda t: "/api/v1/queues/habilitation/take-next",
-     lambda t, u: {}),
-    ("api assign", "api", "post", lambda t: f"/api/v1/tickets/{t.pk}/assign",
-     lambda t, u: {"assignee_id": u.pk if u else 1, "version": t.version}),
-    ("api status", "api", "post", lambda t: f"/api/v1/tickets/{t.pk}/status",
-     lambda t, u: {"status": "en_cours", "version": t.version}),
-    ("api note", "api", "post", lambda t: f"/api/v1/tickets/{t.pk}/notes",
-     lambda t, u: {"body": "Note."}),
-    ("api reply", "api", "post", lambda t: f"/api/v1/tickets/{t.pk}/replies",
-     lambda t, u: {"body": "Réponse.", "version": t.version}),
+    (
+        "api claim",
+        "api",
+        "post",
+        lambda t: f"/api/v1/tickets/{t.pk}/claim?version={t.version}",
+        lambda t, u: {},
+    ),
+    (
+        "api take next",
+        "api",
+        "post",
+        lambda t: "/api/v1/queues/habilitation/take-next",
+        lambda t, u: {},
+    ),
+    (
+        "api assign",
+        "api",
+        "post",
+        lambda t: f"/api/v1/tickets/{t.pk}/assign",
+        lambda t, u: {"assignee_id": u.pk if u else 1, "version": t.version},
+    ),
+    (
+        "api status",
+        "api",
+        "post",
+        lambda t: f"/api/v1/tickets/{t.pk}/status",
+        lambda t, u: {"status": "en_cours", "version": t.version},
+    ),
+    (
+        "api note",
+        "api",
+        "post",
+        lambda t: f"/api/v1/tickets/{t.pk}/notes",
+        lambda t, u: {"body": "Note."},
+    ),
+    (
+        "api reply",
+        "api",
+        "post",
+        lambda t: f"/api/v1/tickets/{t.pk}/replies",
+        lambda t, u: {"body": "Réponse.", "version": t.version},
+    ),
 ]
 
 LIST_OPERATIONS = [
@@ -102,8 +170,13 @@ LIST_OPERATIONS = [
 
 def _snapshot(ticket):
     ticket.refresh_from_db()
-    return (ticket.version, ticket.assignee_id, ticket.status, ticket.events.count(),
-            ticket.messages.count())
+    return (
+        ticket.version,
+        ticket.assignee_id,
+        ticket.status,
+        ticket.events.count(),
+        ticket.messages.count(),
+    )
 
 
 def _body(response) -> str:
@@ -210,7 +283,8 @@ def test_an_agent_cannot_assign_to_someone_outside_the_queue(agent, other_agent,
     ticket.refresh_from_db()
     assert ticket.assignee is None
     response = _post_api(
-        client, f"/api/v1/tickets/{ticket.pk}/assign",
+        client,
+        f"/api/v1/tickets/{ticket.pk}/assign",
         {"assignee_id": other_agent.pk, "version": ticket.version},
     )
     assert response.status_code == 403

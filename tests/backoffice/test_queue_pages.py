@@ -110,8 +110,13 @@ def test_filters(agent, habilitation_queue, verified_client):
     late = ticket(4, sla_first_response_due=now - timedelta(hours=1))
     old = ticket(5, created_at=now - timedelta(days=10))
     closed = ticket(6, status=Status.CLOS)
-    by_siret = ticket(7, siret=VALID_SIRETS[5], requester_name="Zoé Martin",
-                      email="zoe@exemple.fr", description="Certificat perdu")
+    by_siret = ticket(
+        7,
+        siret=VALID_SIRETS[5],
+        requester_name="Zoé Martin",
+        email="zoe@exemple.fr",
+        description="Certificat perdu",
+    )
     client = verified_client(agent)
 
     def get(query):
@@ -177,7 +182,7 @@ def test_api_list_and_counts(agent, verified_client):
     assert counts["unassigned"] == 30
 
 
-DANGEROUS = ["=HYPERLINK(\"http://x\")", "+33 1 02", "-1+2", "@SUM(A1)", "\t=1", "\r=1"]
+DANGEROUS = ['=HYPERLINK("http://x")', "+33 1 02", "-1+2", "@SUM(A1)", "\t=1", "\r=1"]
 
 
 def test_csv_export_neutralises_formulas(agent, verified_client):

@@ -69,10 +69,16 @@ def test_agent_is_refused_everywhere(agent, autres_rule, verified_client):
     client = verified_client(agent)
     for url in (HOME, PREVIEW + "?motif=autres", rule_url(autres_rule), members_url("general")):
         assert client.get(url).status_code == 403, url
-    response = client.post(rule_url(autres_rule), {
-        "queue": Queue.objects.get(slug="habilitation").pk, "priority": 40,
-        "first_response_hours": 1, "resolution_hours": 2, "is_active": "on",
-    })
+    response = client.post(
+        rule_url(autres_rule),
+        {
+            "queue": Queue.objects.get(slug="habilitation").pk,
+            "priority": 40,
+            "first_response_hours": 1,
+            "resolution_hours": 2,
+            "is_active": "on",
+        },
+    )
     assert response.status_code == 403
     assert client.post(members_url("general"), {"members": [agent.pk]}).status_code == 403
     autres_rule.refresh_from_db()
@@ -109,34 +115,50 @@ def test_services_refuse_agents(agent, autres_rule):
 
 
 def _intake(motif: str):
-    form = AssistanceRequestForm(data={
-        "siret": "732 829 320 00074", "denomination": "Boulangerie du Marché",
-        "requester_name": "Claire Dupont", "phone": "01 02 03 04 05",
-        "email": "claire@exemple.fr", "motif": motif, "description": "Une question.",
-    })
+    form = AssistanceRequestForm(
+        data={
+            "siret": "732 829 320 00074",
+            "denomination": "Boulangerie du Marché",
+            "requester_name": "Claire Dupont",
+            "phone": "01 02 03 04 05",
+            "email": "claire@exemple.fr",
+            "motif": motif,
+            "description": "Une question.",
+        }
+    )
     assert form.is_valid(), form.errors
     return assistance_request_submit(data=form.cleaned_data, source=Source.FORM).ticket
 
 
 @override_settings(SLA_OPENING_HOURS=OPENING)
 @freeze_time(datetime(2026, 6, 3, 10, 0, tzinfo=PARIS))
-def test_rule_edit_changes_the_routing_of_the_next_intake(
-    supervisor, autres_rule, verified_client
-):
+def test_rule_edit_changes_the_routing_of_the_next_intake(supervisor, autres_rule, verified_client):
     before = _intake(Motif.AUTRES)
     assert before.queue.slug == "general"
     hab = Queue.objects.get(slug="habilitation")
-    response = verified_client(supervisor).post(rule_url(autres_rule), {
-        "queue": hab.pk, "priority": Priority.URGENT,
-        "first_response_hours": 2, "resolution_hours": 10, "is_active": "on",
-    })
+    response = verified_client(supervisor).post(
+        rule_url(autres_rule),
+        {
+            "queue": hab.pk,
+            "priority": Priority.URGENT,
+            "first_response_hours": 2,
+            "resolution_hours": 10,
+            "is_active": "on",
+        },
+    )
     assert response.status_code == 302 and response["Location"] == HOME
     # A different requester (the first ticket is still open for the same e-mail).
-    form = AssistanceRequestForm(data={
-        "siret": "526 018 155 00014", "denomination": "Garage", "requester_name": "Paul Roy",
-        "phone": "01 02 03 04 06", "email": "paul@exemple.fr", "motif": Motif.AUTRES,
-        "description": "Autre question.",
-    })
+    form = AssistanceRequestForm(
+        data={
+            "siret": "526 018 155 00014",
+            "denomination": "Garage",
+            "requester_name": "Paul Roy",
+            "phone": "01 02 03 04 06",
+            "email": "paul@exemple.fr",
+            "motif": Motif.AUTRES,
+            "description": "Autre question.",
+        }
+    )
     assert form.is_valid()
     ticket = assistance_request_submit(data=form.cleaned_data, source=Source.FORM).ticket
     assert ticket.queue == hab
@@ -177,25 +199,45 @@ def test_deactivated_rule_sends_requests_to_the_default_queue(supervisor):
 @pytest.mark.parametrize(
     ("values", "field", "message"),
     [
-        ({"first_response_hours": "-3"}, "first_response_hours",
-         "Le délai doit être d'au moins 1 heure ouvrée."),
-        ({"resolution_hours": "0"}, "resolution_hours",
-         "Le délai doit être d'au moins 1 heure ouvrée."),
-        ({"resolution_hours": "99999"}, "resolution_hours",
-         "Le délai ne peut pas dépasser 2000 heures ouvrées."),
-        ({"first_response_hours": "deux"}, "first_response_hours",
-         "Saisissez un nombre entier d'heures ouvrées."),
-        ({"first_response_hours": "20", "resolution_hours": "10"}, "resolution_hours",
-         "Le délai de résolution ne peut pas être plus court que celui de première réponse."),
+        (
+            {"first_response_hours": "-3"},
+            "first_response_hours",
+            "Le délai doit être d'au moins 1 heure ouvrée.",
+        ),
+        (
+            {"resolution_hours": "0"},
+            "resolution_hours",
+            "Le délai doit être d'au moins 1 heure ouvrée.",
+        ),
+        (
+            {"resolution_hours": "99999"},
+            "resolution_hours",
+            "Le délai ne peut pas dépasser 2000 heures ouvrées.",
+        ),
+        (
+            {"first_response_hours": "deux"},
+            "first_response_hours",
+            "Saisissez un nombre entier d'heures ouvrées.",
+        ),
+        (
+            {"first_response_hours": "20", "resolution_hours": "10"},
+            "resolution_hours",
+            "Le délai de résolution ne peut pas être plus court que celui de première réponse.",
+        ),
         ({"priority": "99"}, "priority", "Choisissez une priorité de la liste."),
         ({"queue": "999999"}, "queue", "Choisissez une file de la liste."),
     ],
 )
-def test_rule_form_errors_are_french(values, field, message, supervisor, autres_rule,
-                                     verified_client):
+def test_rule_form_errors_are_french(
+    values, field, message, supervisor, autres_rule, verified_client
+):
     data = {
-        "queue": autres_rule.queue_id, "priority": autres_rule.priority,
-        "first_response_hours": 8, "resolution_hours": 40, "is_active": "on", **values,
+        "queue": autres_rule.queue_id,
+        "priority": autres_rule.priority,
+        "first_response_hours": 8,
+        "resolution_hours": 40,
+        "is_active": "on",
+        **values,
     }
     response = verified_client(supervisor).post(rule_url(autres_rule), data)
     assert response.status_code == 200
@@ -212,8 +254,9 @@ def test_service_validates_on_its_own(supervisor, autres_rule):
         "first_response_hours": ["Le délai doit être d'au moins 1 heure ouvrée."]
     }
     with pytest.raises(ValidationError) as caught:
-        routing_rule_update(rule=autres_rule, actor=supervisor, first_response_hours=50,
-                            resolution_hours=40)
+        routing_rule_update(
+            rule=autres_rule, actor=supervisor, first_response_hours=50, resolution_hours=40
+        )
     assert "resolution_hours" in caught.value.message_dict
     with pytest.raises(TypeError):
         routing_rule_update(rule=autres_rule, actor=supervisor, motif="autres")
@@ -288,8 +331,13 @@ def test_unknown_rule_or_queue_is_404(supervisor, verified_client):
 @freeze_time(datetime(2026, 5, 7, 16, 0, tzinfo=PARIS))  # Thursday before 8 May (holiday)
 def test_preview_shows_queue_priority_and_due_dates(supervisor, verified_client):
     rule = RoutingRule.objects.select_related("queue").get(motif=Motif.HABILITATION_EXTRANET)
-    routing_rule_update(rule=rule, actor=supervisor, first_response_hours=8,
-                        resolution_hours=16, priority=Priority.HIGH)
+    routing_rule_update(
+        rule=rule,
+        actor=supervisor,
+        first_response_hours=8,
+        resolution_hours=16,
+        priority=Priority.HIGH,
+    )
     establishment = EstablishmentFactory(siret="73282932000074", denomination="Boulangerie")
     response = verified_client(supervisor).get(
         PREVIEW, {"motif": Motif.HABILITATION_EXTRANET, "siret": "732 829 320 00074"}
@@ -301,8 +349,7 @@ def test_preview_shows_queue_priority_and_due_dates(supervisor, verified_client)
     # 1 h left on Thursday, Friday 8 May is a public holiday, then the weekend: the 7
     # remaining hours end on Monday 11 May at 16:00; 16 h end on Tuesday 12 May at 16:00.
     now = datetime(2026, 5, 7, 16, 0, tzinfo=PARIS)
-    assert add_business_time(now, timedelta(hours=8)) == datetime(2026, 5, 11, 16, 0,
-                                                                     tzinfo=PARIS)
+    assert add_business_time(now, timedelta(hours=8)) == datetime(2026, 5, 11, 16, 0, tzinfo=PARIS)
     assert "avant le lundi 11/05/2026 à 16:00 (8 h ouvrées)" in body
     assert "avant le mardi 12/05/2026 à 16:00 (16 h ouvrées)" in body
     assert f"établissement connu du référentiel ({establishment.denomination})" in body
@@ -311,8 +358,9 @@ def test_preview_shows_queue_priority_and_due_dates(supervisor, verified_client)
 def test_preview_of_a_motif_without_active_rule(supervisor, verified_client):
     rule = RoutingRule.objects.get(motif=Motif.AUTRES)
     routing_rule_update(rule=rule, actor=supervisor, is_active=False)
-    body = text(verified_client(supervisor).get(PREVIEW, {"motif": Motif.AUTRES,
-                                                          "siret": "52601815500014"}))
+    body = text(
+        verified_client(supervisor).get(PREVIEW, {"motif": Motif.AUTRES, "siret": "52601815500014"})
+    )
     default = Queue.objects.get(is_default=True)
     assert f"File : {default.name} (file par défaut" in body
     assert "Aucun délai cible" in body

@@ -65,7 +65,9 @@ def captcha_answer(page) -> str:
 
 # --- Shared steps ------------------------------------------------------------------------
 
-LINK_RE = re.compile(r"https?://\S+?/(compte/(?:activation|reinitialisation)|opposition)/([^/\s]+)/")
+LINK_RE = re.compile(
+    r"https?://\S+?/(compte/(?:activation|reinitialisation)|opposition)/([^/\s]+)/"
+)
 
 
 def mail_links(message) -> list[tuple[str, str]]:
@@ -112,8 +114,16 @@ def extranet_sign_in(page, base_url: str, *, identifiant: str, password: str) ->
 
 # --- Log hygiene -------------------------------------------------------------------------
 
-PROJECT_LOGGERS = ("accounts", "backoffice", "establishments", "tickets", "worker",
-                   "django.request", "django.security", "celery")
+PROJECT_LOGGERS = (
+    "accounts",
+    "backoffice",
+    "establishments",
+    "tickets",
+    "worker",
+    "django.request",
+    "django.security",
+    "celery",
+)
 
 
 def log_leaks(records, secrets) -> list[str]:

@@ -73,8 +73,11 @@ def test_the_agents_day_login_take_verify_reply_resolve(
     siret = VALID_SIRETS[1]
     RegistryEstablishmentFactory(siret=siret, denomination="BOULANGERIE DU MARCHE")
     now = timezone.now()
-    ticket = TicketFactory(siret=siret, email="claire.dupont@boulangerie.exemple.fr",
-                           created_at=now - timedelta(hours=3))
+    ticket = TicketFactory(
+        siret=siret,
+        email="claire.dupont@boulangerie.exemple.fr",
+        created_at=now - timedelta(hours=3),
+    )
     other = TicketFactory(siret=VALID_SIRETS[2], created_at=now - timedelta(hours=1))
 
     # The password alone opens nothing: every page asks for the code first.
@@ -113,8 +116,9 @@ def test_the_agents_day_login_take_verify_reply_resolve(
     )
     page.get_by_role("button", name="Envoyer la réponse").click()
     expect(timeline(page)).to_contain_text("Réponse envoyée")
-    [reply] = [m for m in mail.outbox if m.to == [ticket.email]
-               and "votre SIRET est vérifié" in m.body]
+    [reply] = [
+        m for m in mail.outbox if m.to == [ticket.email] and "votre SIRET est vérifié" in m.body
+    ]
     assert ticket.reference in reply.subject or ticket.reference in reply.body
 
     page.get_by_label("Changer le statut").select_option(label="Résolu")
@@ -133,8 +137,9 @@ def test_case_21_from_the_request_to_the_new_holders_first_login(
     siret = VALID_SIRETS[3]
     RegistryEstablishmentFactory(siret=siret, denomination="FOURNIL DES HALLES")
     account = ExtranetAccountFactory(
-        establishment=EstablishmentFactory(siret=siret, denomination="Fournil des Halles",
-                                           email="contact@fournil.exemple.fr"),
+        establishment=EstablishmentFactory(
+            siret=siret, denomination="Fournil des Halles", email="contact@fournil.exemple.fr"
+        ),
         holder_email="ancien.gerant@fournil.exemple.fr",
         with_password=True,
     )
@@ -143,8 +148,9 @@ def test_case_21_from_the_request_to_the_new_holders_first_login(
 
     # The previous holder has a session open somewhere.
     old_page = other_browser(new_context)
-    extranet_sign_in(old_page, live_server.url, identifiant=account.identifiant,
-                     password=EXTRANET_TEST_PASSWORD)
+    extranet_sign_in(
+        old_page, live_server.url, identifiant=account.identifiant, password=EXTRANET_TEST_PASSWORD
+    )
     expect(old_page.get_by_role("heading", name="Mon espace", exact=True)).to_be_visible()
 
     # The new user files the request (motif Habilitation à l'extranet).
@@ -164,8 +170,9 @@ def test_case_21_from_the_request_to_the_new_holders_first_login(
 
     # The agent verifies the SIRET and prepares the reassignment from the account panel.
     agent_page = other_browser(new_context)
-    backoffice_sign_in(agent_page, live_server.url, email=agent.email,
-                       password=AGENT_PASSWORD, device=agent_device)
+    backoffice_sign_in(
+        agent_page, live_server.url, email=agent.email, password=AGENT_PASSWORD, device=agent_device
+    )
     agent_page.goto(f"{live_server.url}/backoffice/tickets/{ticket.pk}/")
     record_passed_verdict(agent_page, siret, "Kbis et appel au standard : conforme.")
     panel = agent_page.locator("#extranet-panel")
@@ -187,13 +194,21 @@ def test_case_21_from_the_request_to_the_new_holders_first_login(
 
     # A different person, a supervisor, approves in another browser.
     supervisor_page = other_browser(new_context)
-    backoffice_sign_in(supervisor_page, live_server.url, email=supervisor.email,
-                       password=AGENT_PASSWORD, device=supervisor_device)
+    backoffice_sign_in(
+        supervisor_page,
+        live_server.url,
+        email=supervisor.email,
+        password=AGENT_PASSWORD,
+        device=supervisor_device,
+    )
     supervisor_page.goto(f"{live_server.url}/backoffice/reattributions/{reassignment.pk}/")
     supervisor_page.get_by_role("button", name="Valider la réattribution").click()
     expect(supervisor_page.get_by_text("Validée par")).to_be_visible()
-    notices = [m for m in mail.outbox if "contact@fournil.exemple.fr" in m.to
-               or "ancien.gerant@fournil.exemple.fr" in m.to]
+    notices = [
+        m
+        for m in mail.outbox
+        if "contact@fournil.exemple.fr" in m.to or "ancien.gerant@fournil.exemple.fr" in m.to
+    ]
     assert len(notices) == 2
 
     # The waiting period passes; beat's sweep applies the change.
@@ -203,8 +218,11 @@ def test_case_21_from_the_request_to_the_new_holders_first_login(
         time.sleep(0.2)
     reassignment.refresh_from_db()
     assert reassignment.state == ReassignmentState.APPLIED
-    [activation] = [m for m in mail.outbox if m.to == ["marie.payet@fournil.exemple.fr"]
-                    and "/compte/activation/" in m.body]
+    [activation] = [
+        m
+        for m in mail.outbox
+        if m.to == ["marie.payet@fournil.exemple.fr"] and "/compte/activation/" in m.body
+    ]
     assert mail_identifiant(activation) == account.identifiant
 
     # The new holder chooses a password and logs in with the identifiant.
@@ -213,16 +231,18 @@ def test_case_21_from_the_request_to_the_new_holders_first_login(
     page.get_by_label("Nouveau mot de passe").fill(NEW_HOLDER_PASSWORD)
     page.get_by_label("Confirmation du mot de passe").fill(NEW_HOLDER_PASSWORD)
     page.get_by_role("button", name="Enregistrer le mot de passe").click()
-    extranet_sign_in(page, live_server.url, identifiant=account.identifiant,
-                     password=NEW_HOLDER_PASSWORD)
+    extranet_sign_in(
+        page, live_server.url, identifiant=account.identifiant, password=NEW_HOLDER_PASSWORD
+    )
     expect(page.get_by_role("heading", name="Mon espace", exact=True)).to_be_visible()
     expect(page.get_by_text("marie.payet@fournil.exemple.fr")).to_be_visible()
 
     # The previous holder: the open session is rejected, the old password refused.
     old_page.goto(f"{live_server.url}/espace/")
     expect(old_page.get_by_role("heading", name="Mon espace", exact=True)).to_have_count(0)
-    extranet_sign_in(old_page, live_server.url, identifiant=account.identifiant,
-                     password=EXTRANET_TEST_PASSWORD)
+    extranet_sign_in(
+        old_page, live_server.url, identifiant=account.identifiant, password=EXTRANET_TEST_PASSWORD
+    )
     expect(old_page.get_by_role("alert")).to_contain_text("Identifiant ou mot de passe incorrect.")
 
     # Each step is on the ticket's timeline and the reassignment's page.

@@ -18,11 +18,15 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 def test_the_notice_form_previews_the_banner_live(live_server, page, console_errors, agent):
     client = otp_login(Client(), agent)
-    page.context.add_cookies([{
-        "name": settings.SESSION_COOKIE_NAME,
-        "value": client.cookies[settings.SESSION_COOKIE_NAME].value,
-        "url": live_server.url,
-    }])
+    page.context.add_cookies(
+        [
+            {
+                "name": settings.SESSION_COOKIE_NAME,
+                "value": client.cookies[settings.SESSION_COOKIE_NAME].value,
+                "url": live_server.url,
+            }
+        ]
+    )
     page.goto(f"{live_server.url}/backoffice/bandeaux/nouveau/")
     expect(page.get_by_role("heading", name="Nouveau bandeau d'incident")).to_be_visible()
     page.get_by_label("Titre").fill("Incident <i>extranet</i>")

@@ -50,9 +50,9 @@ def test_s1_home_page_shows_both_entries_and_refuses_an_email_as_identifiant(
     page.get_by_label("Identifiant").fill("jeanne.nouvelle@exemple.fr")
     page.get_by_label("Mot de passe").fill("peu-importe")
     page.get_by_role("button", name="Se connecter").click()
-    expect(page.get_by_text(
-        "Ne pas saisir d'adresse de messagerie : saisissez votre identifiant."
-    )).to_be_visible()
+    expect(
+        page.get_by_text("Ne pas saisir d'adresse de messagerie : saisissez votre identifiant.")
+    ).to_be_visible()
     # Still on the home page, nothing looked up, the password not sent back.
     expect(page.get_by_label("Mot de passe")).to_have_value("")
     assert console_errors == []
@@ -87,16 +87,12 @@ def test_s2_s3_case1_create_space_activate_and_log_in(
     page.get_by_label("Ville").fill("Saint-Denis")
     page.get_by_label("Téléphone fixe").fill("0262 21 00 00")
     page.get_by_label("Courriel établissement", exact=True).fill("contact@fournil.exemple.fr")
-    page.get_by_label("Confirmation du courriel établissement").fill(
-        "contact@fournil.exemple.fr"
-    )
+    page.get_by_label("Confirmation du courriel établissement").fill("contact@fournil.exemple.fr")
     page.get_by_label("Nom", exact=True).fill("Payet")
     page.get_by_label("Prénom").fill("Marie")
     page.get_by_label("Téléphone", exact=True).fill("0692 11 22 33")
     page.get_by_label("Courriel Votre identifiant").fill("marie.payet@fournil.exemple.fr")
-    page.get_by_label("Confirmation du courriel", exact=True).fill(
-        "marie.payet@fournil.exemple.fr"
-    )
+    page.get_by_label("Confirmation du courriel", exact=True).fill("marie.payet@fournil.exemple.fr")
     page.get_by_label("Question secrète").select_option(label="Nom de votre premier animal ?")
     page.get_by_label("Réponse").fill("Moustache")
     page.get_by_label("Recopier le code de sécurité").fill(captcha_answer(page))
@@ -115,8 +111,7 @@ def test_s2_s3_case1_create_space_activate_and_log_in(
     choose_password(page, NEW_PASSWORD)
     expect(page.get_by_text(f"Connectez-vous avec votre identifiant {identifiant}")).to_be_visible()
 
-    extranet_sign_in(page, live_server.url, identifiant=identifiant.lower(),
-                     password=NEW_PASSWORD)
+    extranet_sign_in(page, live_server.url, identifiant=identifiant.lower(), password=NEW_PASSWORD)
     expect(page.get_by_role("heading", name="Mon espace", exact=True)).to_be_visible()
     expect(page.get_by_text("Fournil des Halles")).to_be_visible()
     expect(page.get_by_text(f"SIRET {siret}")).to_be_visible()
@@ -138,8 +133,9 @@ def test_s4_case2_known_siret_shows_the_ways_out_and_prefills_the_assistance_for
     page.get_by_label("Recopier le code de sécurité").fill(captcha_answer(page))
     page.get_by_role("button", name="Continuer").click()
 
-    expect(page.get_by_role("heading", name="Votre établissement dispose déjà d'un compte")
-           ).to_be_visible()
+    expect(
+        page.get_by_role("heading", name="Votre établissement dispose déjà d'un compte")
+    ).to_be_visible()
     expect(page.get_by_role("link", name="J'ai oublié mon identifiant")).to_be_visible()
     expect(page.get_by_role("link", name="J'ai oublié mon mot de passe")).to_be_visible()
     page.get_by_role("link", name="Demander l'habilitation à l'extranet").click()
@@ -196,8 +192,9 @@ def test_s6_case22_forgotten_identifiant_and_password_with_a_single_use_link(
     expect(page.get_by_role("heading", name="Choisir un nouveau mot de passe")).to_be_visible()
     choose_password(page, RESET_PASSWORD)
     expect(page.get_by_text("Votre mot de passe est enregistré")).to_be_visible()
-    extranet_sign_in(page, live_server.url, identifiant=account.identifiant,
-                     password=RESET_PASSWORD)
+    extranet_sign_in(
+        page, live_server.url, identifiant=account.identifiant, password=RESET_PASSWORD
+    )
     expect(page.get_by_role("heading", name="Mon espace", exact=True)).to_be_visible()
     expect(page.get_by_text("Menuiserie Hoarau")).to_be_visible()
 

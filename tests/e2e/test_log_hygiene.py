@@ -34,6 +34,13 @@ def test_the_log_check_sees_the_servers_records_and_catches_a_leaked_token(
     assert log_leaks(caplog.records, secrets) == []
 
     # ... and a token or an address in any of them is caught, whatever its case.
-    leaked = logging.LogRecord("accounts", logging.INFO, __file__, 1,
-                               "link %s for %s", (token, "Titulaire@Exemple.fr"), None)
+    leaked = logging.LogRecord(
+        "accounts",
+        logging.INFO,
+        __file__,
+        1,
+        "link %s for %s",
+        (token, "Titulaire@Exemple.fr"),
+        None,
+    )
     assert len(log_leaks([*caplog.records, leaked], secrets)) == 2

@@ -15,9 +15,7 @@ from tickets.models import Ticket
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 
-def test_s8_assistance_request_is_filed_routed_and_acknowledged(
-    live_server, page, console_errors
-):
+def test_s8_assistance_request_is_filed_routed_and_acknowledged(live_server, page, console_errors):
     page.goto(f"{live_server.url}/assistance/")
     expect(page.get_by_role("heading", name="Besoin d'aide ?")).to_be_visible()
     # A first try with mistakes: French messages, nothing lost.

@@ -127,8 +127,9 @@ def test_unknown_siret_warning():
 
 
 def test_closed_establishment_warning():
-    RegistryEstablishmentFactory(siret="13186091800013", denomination="HOTEL DES REMPARTS",
-                                 closed=True)
+    RegistryEstablishmentFactory(
+        siret="13186091800013", denomination="HOTEL DES REMPARTS", closed=True
+    )
     ticket = TicketFactory(siret="13186091800013", denomination="Hôtel des Remparts")
     assert codes(ticket_siret_checks(ticket=ticket)) == ["closed"]
 
@@ -235,8 +236,9 @@ def test_passed_is_refused_for_an_unknown_siret_but_failed_is_accepted(agent):
 
 
 def test_passed_is_refused_for_a_closed_establishment(agent):
-    RegistryEstablishmentFactory(siret="13186091800013", denomination="HOTEL DES REMPARTS",
-                                 closed=True)
+    RegistryEstablishmentFactory(
+        siret="13186091800013", denomination="HOTEL DES REMPARTS", closed=True
+    )
     ticket = TicketFactory(siret="13186091800013", denomination="Hôtel des Remparts")
     with pytest.raises(SiretVerificationRefused, match="fermé"):
         ticket_siret_verify(ticket=ticket, actor=agent, verdict="passed", comment="Vu.")

@@ -13,13 +13,7 @@ import pytest
 from django.utils import timezone
 
 from accounts.services import api_key_create
-from tests.support.services import (  # noqa: F401 - fixtures
-    own_redis,
-    publishing_to,
-    smtp_sink,
-    start_worker,
-    wait_for,
-)
+from tests.support.services import publishing_to, wait_for
 from tickets.models import EventKind, Ticket
 from worker import services
 from worker.models import EmailStatus, OutboundEmail
@@ -34,13 +28,19 @@ pytestmark = [
 def post_request(client, key, data, n):
     body = {**data, "email": f"demandeur{n}@exemple.fr"}
     return client.post(
-        "/api/v1/assistance-requests", data=json.dumps(body),
-        content_type="application/json", HTTP_X_API_KEY=key,
+        "/api/v1/assistance-requests",
+        data=json.dumps(body),
+        content_type="application/json",
+        HTTP_X_API_KEY=key,
     )
 
 
 def test_redis_down_while_requests_come_in_loses_nothing_and_sends_once(
-    client, own_redis, smtp_sink, start_worker, valid_request_data  # noqa: F811
+    client,
+    own_redis,
+    smtp_sink,
+    start_worker,
+    valid_request_data,
 ):
     key = api_key_create(name="extranet")[1]
     worker = start_worker(broker_url=own_redis.url, smtp_port=smtp_sink.port)
@@ -52,9 +52,12 @@ def test_redis_down_while_requests_come_in_loses_nothing_and_sends_once(
         # The requests succeed, quickly, although the broker is gone.
         assert [r.status_code for r in responses] == [201, 201, 201]
         assert elapsed < 15
-        assert OutboundEmail.objects.filter(
-            status=EmailStatus.PENDING, enqueued_at__isnull=True
-        ).count() == 3
+        assert (
+            OutboundEmail.objects.filter(
+                status=EmailStatus.PENDING, enqueued_at__isnull=True
+            ).count()
+            == 3
+        )
 
         own_redis.start()  # same port: Redis is back
         handed_over = services.outbox_sweep()  # what beat runs every 30 s
@@ -71,14 +74,19 @@ def test_redis_down_while_requests_come_in_loses_nothing_and_sends_once(
 
 
 def test_a_worker_killed_in_the_middle_of_a_send_loses_nothing_and_sends_once(
-    settings, own_redis, smtp_sink, start_worker, valid_request_data  # noqa: F811
+    settings,
+    own_redis,
+    smtp_sink,
+    start_worker,
+    valid_request_data,
 ):
     from tests.tickets.test_intake import submit
 
     settings.EMAIL_CLAIM_TIMEOUT_SECONDS = 3
     smtp_sink.mode, smtp_sink.delay = "slow", 30  # the send hangs in DATA
-    first = start_worker(broker_url=own_redis.url, smtp_port=smtp_sink.port,
-                         extra_env={"EMAIL_TIMEOUT": "60"})
+    first = start_worker(
+        broker_url=own_redis.url, smtp_port=smtp_sink.port, extra_env={"EMAIL_TIMEOUT": "60"}
+    )
     with publishing_to(own_redis.url):
         ticket = submit(valid_request_data).ticket
         email = OutboundEmail.objects.get()
@@ -104,7 +112,9 @@ def test_a_worker_killed_in_the_middle_of_a_send_loses_nothing_and_sends_once(
 
 
 def test_an_smtp_server_refusing_is_retried_then_shown_as_failed(
-    settings, smtp_sink, valid_request_data  # noqa: F811
+    settings,
+    smtp_sink,
+    valid_request_data,
 ):
     from tests.tickets.test_intake import submit
 

@@ -7,14 +7,24 @@ import pytest
 pytestmark = pytest.mark.django_db
 
 PUBLIC_PAGES = [
-    "/", "/assistance/", "/api/docs", "/creer-mon-espace/", "/cgu/",
-    "/compte/identifiant-oublie/", "/compte/mot-de-passe-oublie/",
+    "/",
+    "/assistance/",
+    "/api/docs",
+    "/creer-mon-espace/",
+    "/cgu/",
+    "/compte/identifiant-oublie/",
+    "/compte/mot-de-passe-oublie/",
     "/backoffice/connexion/",
 ]
 BACKOFFICE_PAGES = [
-    "/backoffice/files/habilitation/", "/backoffice/mes-tickets/",
-    "/backoffice/non-assignes/", "/backoffice/bandeaux/", "/backoffice/bandeaux/nouveau/",
-    "/backoffice/reattributions/", "/backoffice/tableau-de-bord/", "/backoffice/routage/",
+    "/backoffice/files/habilitation/",
+    "/backoffice/mes-tickets/",
+    "/backoffice/non-assignes/",
+    "/backoffice/bandeaux/",
+    "/backoffice/bandeaux/nouveau/",
+    "/backoffice/reattributions/",
+    "/backoffice/tableau-de-bord/",
+    "/backoffice/routage/",
     "/backoffice/jetons/",
 ]
 

@@ -83,9 +83,19 @@ class RedisProcess:
     def start(self) -> None:
         binary = shutil.which("redis-server") or "/usr/bin/redis-server"
         self.process = subprocess.Popen(
-            [binary, "--bind", "127.0.0.1", "--port", str(self.port), "--save", "",
-             "--appendonly", "no"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            [
+                binary,
+                "--bind",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         assert wait_for(self._answers, timeout=10), "our redis-server did not start"
 
@@ -96,9 +106,10 @@ class RedisProcess:
         self.process = None
 
     def _answers(self) -> bool:
-        with contextlib.suppress(OSError), socket.create_connection(
-            ("127.0.0.1", self.port), timeout=0.5
-        ) as sock:
+        with (
+            contextlib.suppress(OSError),
+            socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as sock,
+        ):
             sock.sendall(b"PING\r\n")
             return sock.recv(16).startswith(b"+PONG")
         return False
@@ -158,16 +169,31 @@ class WorkerProcess:
         return [sys.executable, "-m", "celery", "-A", "worker", *args]
 
     def purge(self) -> None:
-        subprocess.run(self._celery("purge", "-f"), env=self.env, cwd=ROOT, check=True,
-                       capture_output=True, timeout=60)
+        subprocess.run(
+            self._celery("purge", "-f"),
+            env=self.env,
+            cwd=ROOT,
+            check=True,
+            capture_output=True,
+            timeout=60,
+        )
 
     def start(self) -> None:
         self.log.parent.mkdir(exist_ok=True)
         self.process = subprocess.Popen(
-            self._celery("worker", "--pool=solo", "--loglevel=INFO", "--without-heartbeat",
-                         "--without-gossip", "--without-mingle",
-                         f"--hostname=test-{os.getpid()}-{id(self)}@%h"),
-            env=self.env, cwd=ROOT, stdout=self.log.open("w"), stderr=subprocess.STDOUT,
+            self._celery(
+                "worker",
+                "--pool=solo",
+                "--loglevel=INFO",
+                "--without-heartbeat",
+                "--without-gossip",
+                "--without-mingle",
+                f"--hostname=test-{os.getpid()}-{id(self)}@%h",
+            ),
+            env=self.env,
+            cwd=ROOT,
+            stdout=self.log.open("w"),
+            stderr=subprocess.STDOUT,
         )
 
     def kill(self) -> None:

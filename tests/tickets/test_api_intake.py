@@ -27,8 +27,10 @@ def payload(valid_request_data):
 def post(client, body, key=None, raw=None):
     headers = {"HTTP_X_API_KEY": key} if key is not None else {}
     return client.post(
-        URL, data=raw if raw is not None else json.dumps(body),
-        content_type="application/json", **headers,
+        URL,
+        data=raw if raw is not None else json.dumps(body),
+        content_type="application/json",
+        **headers,
     )
 
 
@@ -94,9 +96,7 @@ def test_bad_values_answer_422_with_french_messages_per_field(client, api_key, p
     assert body["errors"] == {
         "siret": ["Ce numéro de SIRET n'existe pas."],
         "phone": ["Le numéro de téléphone est invalide (exemple : 01 23 45 67 89)."],
-        "email": [
-            "Saisissez une adresse électronique valide (exemple : prenom.nom@exemple.fr)."
-        ],
+        "email": ["Saisissez une adresse électronique valide (exemple : prenom.nom@exemple.fr)."],
     }
     assert not Ticket.objects.exists()
 

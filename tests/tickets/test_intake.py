@@ -123,9 +123,7 @@ def test_a_repeated_request_joins_the_open_ticket(valid_request_data):
         {"siret": "52601815500014"},
     ],
 )
-def test_a_request_differing_in_siret_motif_or_email_opens_a_new_ticket(
-    valid_request_data, change
-):
+def test_a_request_differing_in_siret_motif_or_email_opens_a_new_ticket(valid_request_data, change):
     submit(valid_request_data)
     result = submit({**valid_request_data, **change})
     assert result.attached_to_existing is False

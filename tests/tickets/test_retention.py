@@ -17,13 +17,19 @@ NOW = datetime(2028, 6, 1, 12, 0, tzinfo=UTC)
 
 def closed_ticket(closed_at):
     ticket = TicketFactory(
-        status=Status.CLOS, closed_at=closed_at, resolved_at=closed_at,
-        requester_name="Claire Dupont", email="claire@exemple.fr", phone="+33102030405",
+        status=Status.CLOS,
+        closed_at=closed_at,
+        resolved_at=closed_at,
+        requester_name="Claire Dupont",
+        email="claire@exemple.fr",
+        phone="+33102030405",
     )
-    TicketMessage.objects.create(ticket=ticket, kind=MessageKind.REQUEST, body="Mon IBAN…",
-                                 created_at=closed_at)
-    TicketMessage.objects.create(ticket=ticket, kind=MessageKind.NOTE, body="Vu avec N2",
-                                 created_at=closed_at)
+    TicketMessage.objects.create(
+        ticket=ticket, kind=MessageKind.REQUEST, body="Mon IBAN…", created_at=closed_at
+    )
+    TicketMessage.objects.create(
+        ticket=ticket, kind=MessageKind.NOTE, body="Vu avec N2", created_at=closed_at
+    )
     return ticket
 
 
@@ -32,15 +38,19 @@ def test_closed_tickets_past_retention_are_anonymised_keeping_the_figures(settin
     old = closed_ticket(datetime(2026, 5, 1, tzinfo=UTC))
     recent = closed_ticket(datetime(2026, 7, 1, tzinfo=UTC))
     open_old = TicketFactory(status=Status.EN_COURS, email="ouvert@exemple.fr")
-    email_queue(template="ticket_acknowledgement", to_email=old.email, context={"x": 1},
-                ticket_id=old.pk)
+    email_queue(
+        template="ticket_acknowledgement", to_email=old.email, context={"x": 1}, ticket_id=old.pk
+    )
     with freeze_time(NOW):
         assert tickets_anonymize_expired() == 1
         assert tickets_anonymize_expired() == 0
     old.refresh_from_db()
     recent.refresh_from_db()
     assert (old.requester_name, old.email, old.phone, old.description) == (
-        ANONYMIZED, "", "", ANONYMIZED
+        ANONYMIZED,
+        "",
+        "",
+        ANONYMIZED,
     )
     assert old.anonymized_at == NOW
     # Figures stay: timestamps, queue, motif, SIRET.

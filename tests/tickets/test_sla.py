@@ -38,9 +38,16 @@ def test_moving_holidays_are_computed(year, easter_monday, ascension, whit_monda
 
 
 def test_fixed_holidays():
-    assert {date(2026, 1, 1), date(2026, 5, 1), date(2026, 5, 8), date(2026, 7, 14),
-            date(2026, 8, 15), date(2026, 11, 1), date(2026, 11, 11),
-            date(2026, 12, 25)} <= french_public_holidays(2026)
+    assert {
+        date(2026, 1, 1),
+        date(2026, 5, 1),
+        date(2026, 5, 8),
+        date(2026, 7, 14),
+        date(2026, 8, 15),
+        date(2026, 11, 1),
+        date(2026, 11, 11),
+        date(2026, 12, 25),
+    } <= french_public_holidays(2026)
 
 
 def test_business_time_skips_lunch_nights_and_weekends():
@@ -136,9 +143,7 @@ def test_breaches_are_marked_once(agent):
         sla_first_response_due=paris(2026, 3, 16, 17, 0),
         sla_resolution_due=paris(2026, 3, 18, 17, 0),
     )
-    paused = TicketFactory(
-        status=Status.EN_ATTENTE, sla_resolution_due=paris(2026, 3, 16, 12, 0)
-    )
+    paused = TicketFactory(status=Status.EN_ATTENTE, sla_resolution_due=paris(2026, 3, 16, 12, 0))
     with freeze_time(paris(2026, 3, 16, 16, 59)):
         assert sla_breaches_mark() == {"first_response": 0, "resolution": 0}
     with freeze_time(paris(2026, 3, 16, 17, 1)):
@@ -148,8 +153,9 @@ def test_breaches_are_marked_once(agent):
         assert sla_breaches_mark() == {"first_response": 0, "resolution": 1}
     ticket.refresh_from_db()
     assert ticket.first_response_breached_at == paris(2026, 3, 16, 17, 1)
-    assert list(ticket.events.filter(kind=EventKind.SLA_BREACHED).values_list(
-        "data", flat=True)) == [{"target": "first_response"}, {"target": "resolution"}]
+    assert list(
+        ticket.events.filter(kind=EventKind.SLA_BREACHED).values_list("data", flat=True)
+    ) == [{"target": "first_response"}, {"target": "resolution"}]
     assert not paused.events.filter(kind=EventKind.SLA_BREACHED).exists()
 
 

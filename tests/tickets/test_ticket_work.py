@@ -72,7 +72,10 @@ def test_assign_to_a_colleague_and_unassign(agent, habilitation_queue, superviso
     assert ticket.assignee is None
     kinds = list(ticket.events.order_by("id").values_list("kind", flat=True))
     assert kinds == [
-        EventKind.ASSIGNED, EventKind.STATUS_CHANGED, EventKind.ASSIGNED, EventKind.UNASSIGNED,
+        EventKind.ASSIGNED,
+        EventKind.STATUS_CHANGED,
+        EventKind.ASSIGNED,
+        EventKind.UNASSIGNED,
     ]
 
 
@@ -146,8 +149,11 @@ def test_take_next_gives_the_highest_priority_then_oldest(agent, habilitation_qu
     TicketFactory(
         priority=Priority.URGENT, status=Status.RESOLU, created_at=now - timedelta(days=9)
     )
-    TicketFactory(priority=Priority.URGENT, queue=Queue.objects.get(slug="general"),
-                  created_at=now - timedelta(days=9))
+    TicketFactory(
+        priority=Priority.URGENT,
+        queue=Queue.objects.get(slug="general"),
+        created_at=now - timedelta(days=9),
+    )
     taken = [ticket_take_next(queue=habilitation_queue, actor=agent).pk for _ in range(3)]
     assert taken == [old_urgent.pk, new_urgent.pk, old_normal.pk]
     with pytest.raises(NoTicketAvailable):
@@ -228,8 +234,9 @@ def test_bulk_assign_updates_every_timeline(agent, habilitation_queue, superviso
 
 def test_bulk_status_updates_every_timeline(agent):
     tickets = [TicketFactory() for _ in range(3)]
-    ticket_bulk_change_status(ticket_ids=[t.pk for t in tickets], actor=agent,
-                              new_status=Status.RESOLU)
+    ticket_bulk_change_status(
+        ticket_ids=[t.pk for t in tickets], actor=agent, new_status=Status.RESOLU
+    )
     for ticket in tickets:
         ticket.refresh_from_db()
         assert ticket.status == Status.RESOLU and ticket.resolved_at is not None
@@ -241,8 +248,9 @@ def test_bulk_is_all_or_nothing(agent):
     good = TicketFactory()
     closed = TicketFactory(status=Status.CLOS)
     with pytest.raises(InvalidTransition):
-        ticket_bulk_change_status(ticket_ids=[good.pk, closed.pk], actor=agent,
-                                  new_status=Status.RESOLU)
+        ticket_bulk_change_status(
+            ticket_ids=[good.pk, closed.pk], actor=agent, new_status=Status.RESOLU
+        )
     good.refresh_from_db()
     assert good.status == Status.NOUVEAU and good.events.count() == 0
     outside = TicketFactory(queue=Queue.objects.get(slug="general"))
@@ -257,8 +265,12 @@ def test_bulk_from_the_table(agent, verified_client):
     client = verified_client(agent)
     response = client.post(
         reverse("backoffice:tickets_bulk"),
-        {"action": "assign", "assignee": "me", "tickets": [t.pk for t in tickets],
-         "next": reverse("backoffice:queue", args=["habilitation"])},
+        {
+            "action": "assign",
+            "assignee": "me",
+            "tickets": [t.pk for t in tickets],
+            "next": reverse("backoffice:queue", args=["habilitation"]),
+        },
     )
     assert response["Location"] == reverse("backoffice:queue", args=["habilitation"])
     for ticket in tickets:
@@ -266,8 +278,12 @@ def test_bulk_from_the_table(agent, verified_client):
         assert ticket.assignee == agent
     client.post(
         reverse("backoffice:tickets_bulk"),
-        {"action": "status", "status": "en_attente", "tickets": [t.pk for t in tickets],
-         "next": "https://evil.example/"},
+        {
+            "action": "status",
+            "status": "en_attente",
+            "tickets": [t.pk for t in tickets],
+            "next": "https://evil.example/",
+        },
     )
     for ticket in tickets:
         ticket.refresh_from_db()
@@ -283,16 +299,20 @@ def test_ticket_page_shows_card_timeline_and_messages(agent, verified_client):
 
     establishment = EstablishmentFactory(siret="73282932000074", denomination="Boulangerie")
     ExtranetAccountFactory(establishment=establishment, holder_email="ancien@exemple.fr")
-    RegistryEstablishmentFactory(siret="73282932000074", denomination="BOULANGERIE DU MARCHE",
-                                 closed=True)
+    RegistryEstablishmentFactory(
+        siret="73282932000074", denomination="BOULANGERIE DU MARCHE", closed=True
+    )
     earlier = TicketFactory(siret="73282932000074", status=Status.CLOS)
-    TicketFactory(siret="73282932000074", queue=Queue.objects.get(slug="general"),
-                  reference="AP-2026-888888")
+    TicketFactory(
+        siret="73282932000074", queue=Queue.objects.get(slug="general"), reference="AP-2026-888888"
+    )
     ticket = TicketFactory(siret="73282932000074", establishment=establishment)
     ticket_note_add(ticket=ticket, actor=agent, body="Note secrète des agents")
-    html = verified_client(agent).get(
-        reverse("backoffice:ticket_detail", args=[ticket.pk])
-    ).content.decode()
+    html = (
+        verified_client(agent)
+        .get(reverse("backoffice:ticket_detail", args=[ticket.pk]))
+        .content.decode()
+    )
     assert "!!MISSING" not in html
     assert "ancien@exemple.fr" in html
     assert "BOULANGERIE DU MARCHE" in html and "Fermé" in html

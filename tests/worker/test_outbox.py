@@ -27,8 +27,13 @@ def queue_one(ticket=None) -> OutboundEmail:
         template="ticket_acknowledgement",
         to_email=ticket.email,
         ticket_id=ticket.pk,
-        context={"reference": ticket.reference, "requester_name": "Claire", "motif": "Autres",
-                 "siret": ticket.siret, "attached": False},
+        context={
+            "reference": ticket.reference,
+            "requester_name": "Claire",
+            "motif": "Autres",
+            "siret": ticket.siret,
+            "attached": False,
+        },
     )
 
 
@@ -124,6 +129,9 @@ def test_smtp_failures_are_retried_with_backoff_then_shown_as_failed(settings):
 
 def test_the_backoff_doubles_and_is_capped():
     assert [services._backoff(n) for n in (1, 2, 3, 4, 8)] == [
-        timedelta(minutes=1), timedelta(minutes=2), timedelta(minutes=4),
-        timedelta(minutes=8), timedelta(minutes=60),
+        timedelta(minutes=1),
+        timedelta(minutes=2),
+        timedelta(minutes=4),
+        timedelta(minutes=8),
+        timedelta(minutes=60),
     ]

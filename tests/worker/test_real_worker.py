@@ -8,7 +8,7 @@ import time
 import pytest
 from django.conf import settings
 
-from tests.support.services import publishing_to, smtp_sink, start_worker, wait_for  # noqa: F401
+from tests.support.services import publishing_to, wait_for
 from tickets.models import EventKind, Source
 from tickets.services import assistance_request_submit
 from tickets.validation import AssistanceRequestForm
@@ -22,7 +22,9 @@ pytestmark = [
 
 
 def test_the_worker_process_sends_the_acknowledgement_through_redis_and_smtp(
-    smtp_sink, start_worker, valid_request_data  # noqa: F811
+    smtp_sink,
+    start_worker,
+    valid_request_data,
 ):
     worker = start_worker(broker_url=settings.CELERY_BROKER_URL, smtp_port=smtp_sink.port)
     form = AssistanceRequestForm(data=valid_request_data)

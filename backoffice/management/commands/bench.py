@@ -60,9 +60,7 @@ class Command(BaseCommand):
 
         vendor = connection.vendor
         self.stdout.write(f"Base : {vendor} ({connection.settings_dict['NAME']})")
-        result = seed.seed(
-            n=options["n"], reseed=options["reseed"], log=self.stdout.write
-        )
+        result = seed.seed(n=options["n"], reseed=options["reseed"], log=self.stdout.write)
         if result.reused:
             self.stdout.write(f"{result.tickets} tickets de bench déjà en place : réutilisés.")
         else:

@@ -54,37 +54,111 @@ SIRENE_SAMPLE = Path(settings.BASE_DIR) / "establishments" / "fixtures" / "siren
 # (siret, dénomination, état, voie, code postal, ville, known to the extranet)
 DEMO_ESTABLISHMENTS = [
     ("73282932000074", "Boulangerie du Marché", "A", "12 rue du Marché", "75011", "Paris", True),
-    ("52601815500014", "Transports Martin SARL", "A", "4 avenue Jean Jaurès", "69007", "Lyon",
-     True),
-    ("90830166600016", "Atelier Bois & Design", "A", "8 chemin des Vignes", "33000", "Bordeaux",
-     False),
+    (
+        "52601815500014",
+        "Transports Martin SARL",
+        "A",
+        "4 avenue Jean Jaurès",
+        "69007",
+        "Lyon",
+        True,
+    ),
+    (
+        "90830166600016",
+        "Atelier Bois & Design",
+        "A",
+        "8 chemin des Vignes",
+        "33000",
+        "Bordeaux",
+        False,
+    ),
     ("13186091800013", "Hôtel des Remparts", "F", "1 place d'Armes", "35400", "Saint-Malo", True),
-    ("39099603100014", "Pharmacie Centrale", "A", "27 rue Sadi Carnot", "97400",
-     "Saint-Denis", False),
-    ("35600000000048", "La Poste — Siège", "A", "9 rue du Colonel Pierre Avia", "75015", "Paris",
-     False),
+    (
+        "39099603100014",
+        "Pharmacie Centrale",
+        "A",
+        "27 rue Sadi Carnot",
+        "97400",
+        "Saint-Denis",
+        False,
+    ),
+    (
+        "35600000000048",
+        "La Poste — Siège",
+        "A",
+        "9 rue du Colonel Pierre Avia",
+        "75015",
+        "Paris",
+        False,
+    ),
 ]
 
 DEMO_TICKETS = [
     # (siret, motif, name, email, phone, final status, description)
-    ("73282932000074", Motif.HABILITATION_EXTRANET, "Claire Dupont", "claire.dupont@exemple.fr",
-     "01 02 03 04 05", Status.NOUVEAU,
-     "Notre ancienne gestionnaire a quitté l'entreprise et nous n'avons plus accès à la boîte "
-     "mail déclarée. Merci de réattribuer le compte."),
-    ("52601815500014", Motif.HABILITATION_EXTRANET, "Marc Martin", "marc.martin@exemple.fr",
-     "06 12 34 56 78", Status.EN_COURS,
-     "Je n'ai jamais reçu le lien de réinitialisation du mot de passe."),
-    ("13186091800013", Motif.DEMANDE_INDEMNISATION, "Julie Bernard", "julie.bernard@exemple.fr",
-     "02 99 11 22 33", Status.EN_ATTENTE,
-     "Ma demande d'indemnisation de mars a été rejetée après l'incident."),
-    ("90830166600016", Motif.FICHE_ETABLISSEMENT, "Paul Lefèvre", "paul.lefevre@exemple.fr",
-     "05 56 00 11 22", Status.RESOLU, "Je souhaite modifier l'adresse de l'établissement."),
-    ("39099603100014", Motif.CERTIFICAT_SIGNATURE, "Nadia Hoarau", "nadia.hoarau@exemple.fr",
-     "0262 12 34 56", Status.CLOS, "Mon certificat de signature a expiré."),
-    ("73282932000074", Motif.AUTRES, "Claire Dupont", "claire.dupont@exemple.fr",
-     "01 02 03 04 05", Status.NOUVEAU, "Où trouver le simulateur d'indemnisation ?"),
-    ("52601815500014", Motif.DECISION_AUTORISATION, "Marc Martin", "marc.martin@exemple.fr",
-     "06 12 34 56 78", Status.NOUVEAU, "Je n'ai pas reçu la décision d'autorisation."),
+    (
+        "73282932000074",
+        Motif.HABILITATION_EXTRANET,
+        "Claire Dupont",
+        "claire.dupont@exemple.fr",
+        "01 02 03 04 05",
+        Status.NOUVEAU,
+        "Notre ancienne gestionnaire a quitté l'entreprise et nous n'avons plus accès à la boîte "
+        "mail déclarée. Merci de réattribuer le compte.",
+    ),
+    (
+        "52601815500014",
+        Motif.HABILITATION_EXTRANET,
+        "Marc Martin",
+        "marc.martin@exemple.fr",
+        "06 12 34 56 78",
+        Status.EN_COURS,
+        "Je n'ai jamais reçu le lien de réinitialisation du mot de passe.",
+    ),
+    (
+        "13186091800013",
+        Motif.DEMANDE_INDEMNISATION,
+        "Julie Bernard",
+        "julie.bernard@exemple.fr",
+        "02 99 11 22 33",
+        Status.EN_ATTENTE,
+        "Ma demande d'indemnisation de mars a été rejetée après l'incident.",
+    ),
+    (
+        "90830166600016",
+        Motif.FICHE_ETABLISSEMENT,
+        "Paul Lefèvre",
+        "paul.lefevre@exemple.fr",
+        "05 56 00 11 22",
+        Status.RESOLU,
+        "Je souhaite modifier l'adresse de l'établissement.",
+    ),
+    (
+        "39099603100014",
+        Motif.CERTIFICAT_SIGNATURE,
+        "Nadia Hoarau",
+        "nadia.hoarau@exemple.fr",
+        "0262 12 34 56",
+        Status.CLOS,
+        "Mon certificat de signature a expiré.",
+    ),
+    (
+        "73282932000074",
+        Motif.AUTRES,
+        "Claire Dupont",
+        "claire.dupont@exemple.fr",
+        "01 02 03 04 05",
+        Status.NOUVEAU,
+        "Où trouver le simulateur d'indemnisation ?",
+    ),
+    (
+        "52601815500014",
+        Motif.DECISION_AUTORISATION,
+        "Marc Martin",
+        "marc.martin@exemple.fr",
+        "06 12 34 56 78",
+        Status.NOUVEAU,
+        "Je n'ai pas reçu la décision d'autorisation.",
+    ),
 ]
 
 PATHS = {
@@ -235,5 +309,6 @@ class Command(BaseCommand):
             self.stdout.write("Comptes extranet de démonstration (identifiant, SIRET) :")
             for account in accounts:
                 self.stdout.write(f"  {account.identifiant}  {account.establishment.siret}")
-            self.stdout.write(f"  (mot de passe des comptes non réattribués : "
-                              f"{DEMO_EXTRANET_PASSWORD})")
+            self.stdout.write(
+                f"  (mot de passe des comptes non réattribués : {DEMO_EXTRANET_PASSWORD})"
+            )
