@@ -2,7 +2,17 @@
 
 from django.urls import path
 
-from .views import auth, dashboard, notices, queues, routing, tickets, tokens
+from .views import (
+    auth,
+    dashboard,
+    notices,
+    queues,
+    reassignments,
+    routing,
+    siret_verification,
+    tickets,
+    tokens,
+)
 
 app_name = "backoffice"
 
@@ -57,4 +67,40 @@ urlpatterns = [
     ),
     path("jetons/", tokens.token_list, name="tokens"),
     path("jetons/<int:pk>/revoquer/", tokens.token_revoke, name="token_revoke"),
+    path(
+        "tickets/<int:pk>/verification-siret/",
+        siret_verification.ticket_siret_verify_view,
+        name="ticket_siret_verify",
+    ),
+    path("reattributions/", reassignments.reassignment_list_view, name="reassignment_list"),
+    path(
+        "reattributions/<int:pk>/",
+        reassignments.reassignment_detail_view,
+        name="reassignment_detail",
+    ),
+    path(
+        "reattributions/<int:pk>/valider/",
+        reassignments.reassignment_approve_view,
+        name="reassignment_approve",
+    ),
+    path(
+        "reattributions/<int:pk>/refuser/",
+        reassignments.reassignment_reject_view,
+        name="reassignment_reject",
+    ),
+    path(
+        "reattributions/<int:pk>/annuler/",
+        reassignments.reassignment_cancel_view,
+        name="reassignment_cancel",
+    ),
+    path(
+        "reattributions/<int:pk>/renvoyer-activation/",
+        reassignments.reassignment_activation_resend_view,
+        name="reassignment_activation_resend",
+    ),
+    path(
+        "demandes/<str:reference>/reattribution/",
+        reassignments.reassignment_prepare_view,
+        name="reassignment_prepare",
+    ),
 ]

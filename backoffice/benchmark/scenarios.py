@@ -169,7 +169,7 @@ def api_siret_check(ctx: BenchContext):
 @scenario("page_siret_verification", "Page : vérification du SIRET d'un ticket")
 def page_siret_verification(ctx: BenchContext):
     ids = ctx.sample_ticket_ids
-    return lambda i: ctx.get(reverse("ticket_siret_verify", args=[ids[i % len(ids)]]))
+    return lambda i: ctx.get(reverse("backoffice:ticket_siret_verify", args=[ids[i % len(ids)]]))
 
 
 # --- Raw selector timings: the keyset queries the queue pages are built on ------------

@@ -174,7 +174,7 @@ def dashboard(request):
         form=form,
         figures_url=f"{reverse('backoffice:dashboard')}?{query}",
         export_url=f"{reverse('backoffice:dashboard_export')}?{query}",
-        reassignment_list_url=reverse("reassignment_list"),
+        reassignment_list_url=reverse("backoffice:reassignment_list"),
     )
     if request.headers.get("HX-Request") == "true":
         response = render(request, "backoffice/dashboard/_figures.html", context)

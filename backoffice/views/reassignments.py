@@ -64,7 +64,7 @@ def reassignment_prepare_view(request, reference):
                         "Attention : ce SIRET a déjà fait l'objet d'une "
                         "réattribution ces 90 derniers jours.",
                     )
-                return redirect("reassignment_detail", pk=result.reassignment.pk)
+                return redirect("backoffice:reassignment_detail", pk=result.reassignment.pk)
     else:
         first, last = _split_name(ticket.requester_name)
         form = ReassignmentPrepareForm(
@@ -147,7 +147,7 @@ def _decide(request, pk, action, success_message):
         messages.error(request, exc.message)
     else:
         messages.success(request, success_message)
-    return redirect("reassignment_detail", pk=pk)
+    return redirect("backoffice:reassignment_detail", pk=pk)
 
 
 @staff_required
@@ -186,4 +186,4 @@ def reassignment_activation_resend_view(request, pk):
         messages.error(request, exc.message)
     else:
         messages.success(request, "Un nouveau lien d'activation part vers le nouveau titulaire.")
-    return redirect("reassignment_detail", pk=pk)
+    return redirect("backoffice:reassignment_detail", pk=pk)

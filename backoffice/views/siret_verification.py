@@ -38,7 +38,7 @@ def siret_verification_context(
         "checks": ticket_siret_checks(ticket=ticket),
         "verifications": list(ticket_siret_verifications(ticket)),
         "form": form if form is not None else SiretVerificationForm(),
-        "action_url": reverse("ticket_siret_verify", args=[ticket.pk]),
+        "action_url": reverse("backoffice:ticket_siret_verify", args=[ticket.pk]),
         "next_url": next_url,
     }
 

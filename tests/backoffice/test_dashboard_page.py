@@ -189,7 +189,7 @@ def test_page_shows_hand_checked_figures(small_fixture, supervisor, verified_cli
     # Reassignments: 1 waiting for approval, 1 in its objection period, with the link.
     assert '<strong class="fr-h3">1</strong> réattribution en attente' in html
     assert "1 validée en attente de la fin du délai d'opposition" in html
-    assert reverse("reassignment_list") in html
+    assert reverse("backoffice:reassignment_list") in html
 
 
 @freeze_time(NOW)

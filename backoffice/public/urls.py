@@ -1,21 +1,25 @@
 """URLs of the extranet's public side (home, login, Créer mon espace, recovery links,
-objection) and of the reassignment back-office pages."""
+objection, assistance form). Not namespaced: e-mails and the extranet link to them."""
 
 from django.urls import path
 
-from .views import extranet, reassignments, recovery
+from . import assistance, extranet, recovery
 
-public_urlpatterns = [
+urlpatterns = [
     path("", extranet.home, name="home"),
     path("espace/", extranet.extranet_space, name="extranet_space"),
     path("espace/deconnexion/", extranet.extranet_logout_view, name="extranet_logout"),
     path("creer-mon-espace/", extranet.space_create_start, name="space_create_start"),
     path("creer-mon-espace/etablissement/", extranet.space_create_form, name="space_create_form"),
     path(
-        "creer-mon-espace/compte-existant/", extranet.space_create_known, name="space_create_known"
+        "creer-mon-espace/compte-existant/",
+        extranet.space_create_known,
+        name="space_create_known",
     ),
     path("creer-mon-espace/envoye/", extranet.space_create_done, name="space_create_done"),
     path("cgu/", extranet.cgu, name="cgu"),
+    path("assistance/", assistance.assistance_request_create, name="assistance_request"),
+    path("assistance/merci/", assistance.assistance_request_done, name="assistance_done"),
     path("compte/identifiant-oublie/", recovery.forgot_identifiant, name="forgot_identifiant"),
     path("compte/mot-de-passe-oublie/", recovery.forgot_password, name="forgot_password"),
     path("compte/demande-prise-en-compte/", recovery.recovery_requested, name="recovery_requested"),
@@ -25,38 +29,4 @@ public_urlpatterns = [
     path("compte/reinitialisation/<str:token>/", recovery.reset_landing, name="reset_landing"),
     path("opposition/", recovery.objection, name="objection"),
     path("opposition/<str:token>/", recovery.objection_landing, name="objection_landing"),
-]
-
-backoffice_urlpatterns = [
-    path("reattributions/", reassignments.reassignment_list_view, name="reassignment_list"),
-    path(
-        "reattributions/<int:pk>/",
-        reassignments.reassignment_detail_view,
-        name="reassignment_detail",
-    ),
-    path(
-        "reattributions/<int:pk>/valider/",
-        reassignments.reassignment_approve_view,
-        name="reassignment_approve",
-    ),
-    path(
-        "reattributions/<int:pk>/refuser/",
-        reassignments.reassignment_reject_view,
-        name="reassignment_reject",
-    ),
-    path(
-        "reattributions/<int:pk>/annuler/",
-        reassignments.reassignment_cancel_view,
-        name="reassignment_cancel",
-    ),
-    path(
-        "reattributions/<int:pk>/renvoyer-activation/",
-        reassignments.reassignment_activation_resend_view,
-        name="reassignment_activation_resend",
-    ),
-    path(
-        "demandes/<str:reference>/reattribution/",
-        reassignments.reassignment_prepare_view,
-        name="reassignment_prepare",
-    ),
 ]
