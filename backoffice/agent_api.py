@@ -9,8 +9,8 @@ from __future__ import annotations
 from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
-from accounts.auth import AgentSessionAuth, PersonalTokenAuth
-from accounts.models import User
+from accounts.staff.auth import AgentSessionAuth, PersonalTokenAuth
+from accounts.staff.models import User
 from tickets import selectors
 from tickets.exceptions import TicketNotFound
 from tickets.models import OPEN_STATUSES, Ticket

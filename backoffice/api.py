@@ -10,7 +10,7 @@ from django.http import Http404
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
-from accounts.api import router as accounts_router
+from accounts.extranet.api import router as accounts_router
 from backoffice.notices_api import router as notices_router
 from establishments.api import router as establishments_router
 from tickets.api import FormValidationFailed

@@ -210,7 +210,7 @@ class QueueMembersForm(BackofficeForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        from accounts.models import User
+        from accounts.staff.models import User
 
         self.fields["members"].queryset = User.objects.filter(is_active=True).order_by(
             "last_name", "first_name", "email"

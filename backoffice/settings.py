@@ -208,7 +208,7 @@ AXES_CACHE = "default"
 AXES_FAILURE_LIMIT = _strict_int("AXES_FAILURE_LIMIT", 5, minimum=1)
 AXES_COOLOFF_TIME = timedelta(minutes=_strict_int("AXES_COOLOFF_MINUTES", 15, minimum=1))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
-AXES_USERNAME_CALLABLE = "accounts.auth.axes_username"
+AXES_USERNAME_CALLABLE = "accounts.staff.auth.axes_username"
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "backoffice.views.auth.lockout"
 AXES_VERBOSE = False

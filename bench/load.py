@@ -154,8 +154,8 @@ def main(argv: list[str] | None = None) -> int:
     import django
 
     django.setup()
-    from accounts.models import ApiKey
-    from accounts.services import api_key_create
+    from accounts.staff.models import ApiKey
+    from accounts.staff.services import api_key_create
 
     ApiKey.objects.filter(name="bench-load").delete()
     raw_key = api_key_create(name="bench-load")[1]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from ninja import Router, Status
 
-from accounts.auth import AgentSessionAuth, PersonalTokenAuth
+from accounts.staff.auth import AgentSessionAuth, PersonalTokenAuth
 
 from .exceptions import SiretVerificationRefused
 from .schemas import (

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from ninja import Router, Status
 
-from accounts.auth import ApiKeyAuth
+from accounts.staff.auth import ApiKeyAuth
 
 from .models import Source
 from .schemas import (

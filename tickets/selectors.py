@@ -25,7 +25,8 @@ from django.db.models.fields.tuple_lookups import Tuple, TupleGreaterThan, Tuple
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from accounts.models import ExtranetAccount, User
+from accounts.extranet.models import ExtranetAccount
+from accounts.staff.models import User
 from establishments.models import Establishment, RegistryEstablishment
 
 from .exceptions import TicketNotFound

@@ -15,7 +15,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backoffice.settings")
 
 app = Celery("apsupport")
 app.config_from_object("django.conf:settings", namespace="CELERY")
-app.autodiscover_tasks(["worker", "accounts"])
+app.autodiscover_tasks(["worker", "accounts.extranet"])
 
 # One beat process runs these. Every sweep is idempotent and bounded, so a missed or a
 # repeated run does no harm.
@@ -30,13 +30,19 @@ app.conf.beat_schedule = {
         "schedule": crontab(hour=3, minute=17),
     },
     # "J'ai oublié…" requests the broker never got (it was down) are handed over again.
-    "recovery-requests-sweep": {"task": "accounts.tasks.recovery_requests_sweep", "schedule": 30.0},
+    "recovery-requests-sweep": {
+        "task": "accounts.extranet.tasks.recovery_requests_sweep",
+        "schedule": 30.0,
+    },
     # Records the expiry of recovery links (validity itself is checked at use).
     "recovery-links-expire": {
-        "task": "accounts.tasks.recovery_links_expire_sweep",
+        "task": "accounts.extranet.tasks.recovery_links_expire_sweep",
         "schedule": 60.0,
     },
     # Applies approved account reassignments once their waiting period is over.
-    "reassignments-apply": {"task": "accounts.tasks.reassignments_apply_due", "schedule": 30.0},
+    "reassignments-apply": {
+        "task": "accounts.extranet.tasks.reassignments_apply_due",
+        "schedule": 30.0,
+    },
 }
 app.conf.beat_schedule_filename = os.environ.get("CELERY_BEAT_SCHEDULE_FILE", "")

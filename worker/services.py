@@ -72,7 +72,7 @@ def _secret_link_context(email: OutboundEmail) -> dict | None:
     spec = email.context.get("secret_link")
     if not spec:
         return {}
-    from accounts.recovery import secret_link_issue
+    from accounts.extranet.links import secret_link_issue
 
     return secret_link_issue(spec=spec)
 
@@ -126,7 +126,7 @@ def email_deliver(*, email_id: int) -> bool:
             status=EmailStatus.SENT, sent_at=timezone.now(), last_error=""
         )
         if email.context.get("secret_link"):
-            from accounts.recovery import secret_link_sent
+            from accounts.extranet.links import secret_link_sent
 
             secret_link_sent(spec=email.context["secret_link"])
         if email.ticket_id:

@@ -30,7 +30,7 @@ from django.db.models import Count, Q
 from django.test import Client
 from django.urls import reverse
 
-from accounts.models import User
+from accounts.staff.models import User
 from tickets.models import OPEN_STATUSES, Motif, Queue, Status, Ticket
 
 

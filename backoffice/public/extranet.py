@@ -9,17 +9,16 @@ from django.urls import reverse
 from django.utils.http import urlencode
 from django.views.decorators.http import require_http_methods, require_POST
 
-from accounts.exceptions import EstablishmentAlreadyKnown
-from accounts.extranet import (
-    establishment_is_known,
+from accounts.extranet.exceptions import EstablishmentAlreadyKnown
+from accounts.extranet.forms import ExtranetLoginForm, SpaceCreateForm, SpaceStartForm
+from accounts.extranet.session import (
     extranet_account_from_request,
     extranet_login,
     extranet_login_required,
     extranet_logout,
-    extranet_space_create,
 )
-from accounts.forms import ExtranetLoginForm, SpaceCreateForm, SpaceStartForm
-from accounts.ratelimit import client_ip, keyed_digest, rate_limit_exceeded
+from accounts.extranet.spaces import establishment_is_known, extranet_space_create
+from backoffice.public.ratelimit import client_ip, keyed_digest, rate_limit_exceeded
 from tickets.models import Motif
 
 SESSION_CREATE_SIRET = "space_create_siret"

@@ -21,7 +21,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from django_otp import devices_for_user, user_has_device
 from django_otp import login as otp_login
 
-from accounts.services import totp_enrolment_confirm, totp_enrolment_device
+from accounts.staff.services import totp_enrolment_confirm, totp_enrolment_device
 
 from ..forms import LoginForm, OTPTokenForm
 

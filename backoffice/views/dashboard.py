@@ -20,7 +20,7 @@ from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET
 
-from accounts.selectors import reassignments_open_counts
+from accounts.extranet.selectors import reassignments_open_counts
 from tickets.models import OPEN_STATUSES, Status
 from tickets.selectors import queues_for_user
 

@@ -11,7 +11,7 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
-from accounts.models import User
+from accounts.staff.models import User
 from tickets import selectors
 from tickets.exceptions import TicketError, TicketNotFound
 from tickets.models import Status

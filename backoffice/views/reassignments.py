@@ -2,7 +2,7 @@
 supervisors' approval queue, a reassignment's page with its decision buttons.
 
 Thin: the rules (who may prepare, who may approve, the SIRET verification, the state
-machine) live in ``accounts.reassignments`` and hold whatever calls them. ``login_required``
+machine) live in ``accounts.extranet.reassignment`` and hold whatever calls them. ``login_required``
 is the placeholder for the back-office's OTP-enforcing decorator.
 """
 
@@ -13,11 +13,11 @@ from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
-from accounts import selectors
-from accounts.exceptions import ReassignmentForbidden, ReassignmentRefused
-from accounts.forms import ReassignmentDecisionForm, ReassignmentPrepareForm
-from accounts.models import AccountReassignment
-from accounts.reassignments import (
+from accounts.extranet import selectors
+from accounts.extranet.exceptions import ReassignmentForbidden, ReassignmentRefused
+from accounts.extranet.forms import ReassignmentDecisionForm, ReassignmentPrepareForm
+from accounts.extranet.models import AccountReassignment
+from accounts.extranet.reassignment import (
     activation_link_resend,
     reassignment_account_for_ticket,
     reassignment_approve,

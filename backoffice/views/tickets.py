@@ -7,8 +7,8 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from accounts import selectors as accounts_selectors
-from accounts.models import User
+from accounts.extranet import selectors as accounts_selectors
+from accounts.staff.models import User
 from tickets import selectors
 from tickets.exceptions import TicketError, TicketNotFound
 from tickets.models import EventKind, Motif, Status

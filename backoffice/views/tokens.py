@@ -6,8 +6,8 @@ from django.contrib import messages
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
-from accounts.selectors import personal_tokens_for_user
-from accounts.services import personal_token_create, personal_token_revoke
+from accounts.staff.selectors import personal_tokens_for_user
+from accounts.staff.services import personal_token_create, personal_token_revoke
 
 from ..decorators import backoffice_required
 from ..forms import PersonalTokenForm

@@ -13,15 +13,15 @@ from django.conf import settings
 from django.db import connection, connections
 from django.utils import timezone
 
-from accounts.exceptions import LinkInvalid
-from accounts.models import LinkPurpose, RecoveryLink, RecoveryRequest
-from accounts.recovery import (
+from accounts.extranet.exceptions import LinkInvalid
+from accounts.extranet.links import (
     recovery_link_create,
     recovery_link_use,
     recovery_request_record,
     token_digest,
 )
-from accounts.tasks import recovery_links_expire_sweep, recovery_requests_sweep
+from accounts.extranet.models import LinkPurpose, RecoveryLink, RecoveryRequest
+from accounts.extranet.tasks import recovery_links_expire_sweep, recovery_requests_sweep
 from tests.accounts.helpers import LINK_RE
 from tests.factories import ExtranetAccountFactory
 from tests.support.services import free_port, publishing_to, wait_for

@@ -10,15 +10,16 @@ from django.test import Client
 from django.utils import timezone
 from freezegun import freeze_time
 
-from accounts.exceptions import ReassignmentForbidden, ReassignmentRefused
-from accounts.models import (
+from accounts.extranet.exceptions import ReassignmentForbidden, ReassignmentRefused
+from accounts.extranet.links import recovery_link_create, token_digest
+from accounts.extranet.models import (
     AccountReassignment,
     ExtranetHolderHistory,
     LinkPurpose,
     ReassignmentState,
     RecoveryLink,
 )
-from accounts.reassignments import (
+from accounts.extranet.reassignment import (
     reassignment_apply,
     reassignment_approve,
     reassignment_cancel,
@@ -27,7 +28,6 @@ from accounts.reassignments import (
     reassignment_reject,
     reassignments_apply_due,
 )
-from accounts.recovery import recovery_link_create, token_digest
 from tests.accounts.helpers import (
     assert_no_missing_variable,
     last_link,
@@ -464,7 +464,7 @@ def test_an_agent_resends_the_activation_link_without_seeing_it(
 
 
 def test_the_activation_link_cannot_be_resent_before_the_change_applied(ticket, agent):
-    from accounts.reassignments import activation_link_resend
+    from accounts.extranet.reassignment import activation_link_resend
 
     reassignment = prepare(ticket, agent).reassignment
     with pytest.raises(ReassignmentRefused):

@@ -15,11 +15,9 @@ from django.utils import timezone
 from freezegun import freeze_time
 from kombu.exceptions import OperationalError
 
-from accounts import selectors
-from accounts.exceptions import LinkInvalid
-from accounts.extranet import SESSION_ACCOUNT_KEY
-from accounts.models import ExtranetAccount, LinkPurpose, LinkState, RecoveryLink, RecoveryRequest
-from accounts.recovery import (
+from accounts.extranet import selectors
+from accounts.extranet.exceptions import LinkInvalid
+from accounts.extranet.links import (
     recovery_link_create,
     recovery_link_find_usable,
     recovery_link_use,
@@ -27,6 +25,14 @@ from accounts.recovery import (
     recovery_requests_sweep,
     token_digest,
 )
+from accounts.extranet.models import (
+    ExtranetAccount,
+    LinkPurpose,
+    LinkState,
+    RecoveryLink,
+    RecoveryRequest,
+)
+from accounts.extranet.session import SESSION_ACCOUNT_KEY
 from tests.accounts.helpers import assert_no_missing_variable, last_link, with_captcha
 from tests.factories import EXTRANET_TEST_PASSWORD, ExtranetAccountFactory, TicketFactory
 from tickets.models import EventKind
@@ -436,7 +442,7 @@ def test_a_forged_host_header_is_refused_on_the_forgot_form(client, holder):
 
 def test_a_request_made_while_the_broker_is_down_is_sent_once_it_is_back(client, holder, oncommit):
     with mock.patch(
-        "accounts.tasks.recovery_request_process.delay",
+        "accounts.extranet.tasks.recovery_request_process.delay",
         side_effect=OperationalError("Connection refused"),
     ):
         response = ask_reset(client, holder.identifiant, oncommit)

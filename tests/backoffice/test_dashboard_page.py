@@ -19,7 +19,7 @@ from django.urls import reverse
 from django.utils import timezone
 from freezegun import freeze_time
 
-from accounts.models import AccountReassignment, ReassignmentState
+from accounts.extranet.models import AccountReassignment, ReassignmentState
 from backoffice.dashboard import _cache_key
 from backoffice.views.dashboard import duration_fr, percent_fr
 from tests.factories import ExtranetAccountFactory, TicketFactory, UserFactory

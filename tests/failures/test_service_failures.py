@@ -12,7 +12,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from accounts.services import api_key_create
+from accounts.staff.services import api_key_create
 from tests.support.services import publishing_to, wait_for
 from tickets.models import EventKind, Ticket
 from worker import services

@@ -11,12 +11,10 @@ from django.contrib.auth.hashers import make_password
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
-from accounts.models import ApiKey, ExtranetAccount, Role, User
-from accounts.services import (
-    api_key_create,
-    extranet_identifiant_generate,
-    totp_device_set_demo,
-)
+from accounts.extranet.models import ExtranetAccount
+from accounts.extranet.spaces import extranet_identifiant_generate
+from accounts.staff.models import ApiKey, Role, User
+from accounts.staff.services import api_key_create, totp_device_set_demo
 from establishments.models import Establishment, RegistryEstablishment
 from establishments.services import registry_import, sirene_file_open
 from tickets.models import Motif, Queue, Source, Status, Ticket

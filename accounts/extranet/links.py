@@ -24,6 +24,7 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
+from accounts.staff.models import secret_digest
 from worker.services import email_queue
 
 from .exceptions import LinkInvalid
@@ -36,7 +37,6 @@ from .models import (
     RecoveryLink,
     RecoveryRequest,
     RecoveryRequestPurpose,
-    secret_digest,
 )
 
 logger = logging.getLogger(__name__)

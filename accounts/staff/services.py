@@ -42,20 +42,6 @@ def api_key_revoke(*, key: ApiKey) -> None:
     ApiKey.objects.filter(pk=key.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
 
 
-# Identifiants are never e-mail addresses (S1: "Ne pas saisir d'adresse de messagerie"):
-# letters and digits without the ones people confuse (0/O, 1/I/L).
-IDENTIFIANT_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
-
-
-def extranet_identifiant_generate() -> str:
-    from .models import ExtranetAccount
-
-    while True:
-        candidate = "AP" + "".join(secrets.choice(IDENTIFIANT_ALPHABET) for _ in range(8))
-        if not ExtranetAccount.objects.filter(identifiant=candidate).exists():
-            return candidate
-
-
 # --- Personal tokens (agent API) ---------------------------------------------------------
 
 

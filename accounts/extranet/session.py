@@ -1,4 +1,4 @@
-"""Extranet accounts on the public side: login sessions and "Créer mon espace" (case 1).
+"""Extranet login sessions on the public side.
 
 Extranet accounts are not Django users. Their session is two keys in the Django session:
 the account id and the account's ``session_generation`` at login. Every protected request
@@ -10,19 +10,12 @@ from __future__ import annotations
 
 import functools
 import logging
-import unicodedata
 
 from django.contrib.auth.hashers import check_password, make_password
-from django.db import IntegrityError, transaction
 from django.shortcuts import redirect
 from django.utils import timezone
 
-from establishments.models import Establishment, RegistryEstablishment
-
-from .exceptions import EstablishmentAlreadyKnown
-from .models import ExtranetAccount, LinkPurpose
-from .recovery import recovery_link_create
-from .services import extranet_identifiant_generate
+from .models import ExtranetAccount
 
 logger = logging.getLogger(__name__)
 
@@ -100,66 +93,3 @@ def extranet_login_required(view):
         return view(request, *args, **kwargs)
 
     return wrapper
-
-
-def normalize_secret_answer(answer: str) -> str:
-    """Case, accents and spacing do not matter in the answer to the secret question."""
-    decomposed = unicodedata.normalize("NFKD", answer or "")
-    plain = "".join(c for c in decomposed if not unicodedata.combining(c))
-    return " ".join(plain.lower().split())
-
-
-def establishment_is_known(*, siret: str) -> bool:
-    return Establishment.objects.filter(siret=siret).exists()
-
-
-def extranet_space_create(
-    *,
-    siret: str,
-    establishment: dict,
-    holder: dict,
-    secret_question: str,
-    secret_answer: str,
-    requested_ip_hash: str = "",
-) -> ExtranetAccount:
-    """Case 1 (S3): create the establishment and its principal account, and e-mail the
-    identifiant with an activation link. The account has no usable password until the
-    holder chooses one through that link.
-
-    Raises ``EstablishmentAlreadyKnown`` when the establishment exists (case 2), also when
-    a twin request created it a moment earlier.
-    """
-    registry = RegistryEstablishment.objects.filter(siret=siret).first()
-    try:
-        with transaction.atomic():
-            if establishment_is_known(siret=siret):
-                raise EstablishmentAlreadyKnown("Cet établissement dispose déjà d'un compte.")
-            record = Establishment.objects.create(
-                siret=siret,
-                registry_status=registry.administrative_status if registry else "",
-                **establishment,
-            )
-            account = ExtranetAccount(
-                identifiant=extranet_identifiant_generate(),
-                establishment=record,
-                holder_last_name=holder["last_name"],
-                holder_first_name=holder["first_name"],
-                holder_phone=holder["phone"],
-                holder_email=holder["email"],
-                secret_question=secret_question,
-                secret_answer_hash=make_password(normalize_secret_answer(secret_answer)),
-            )
-            account.set_unusable_password()
-            account.save()
-            recovery_link_create(
-                account=account,
-                purpose=LinkPurpose.ACTIVATION,
-                template="extranet_account_created",
-                context={"denomination": record.denomination, "siret": record.siret},
-                requested_ip_hash=requested_ip_hash,
-            )
-    except IntegrityError as exc:
-        # The SIRET's unique constraint: a simultaneous creation won.
-        raise EstablishmentAlreadyKnown("Cet établissement dispose déjà d'un compte.") from exc
-    logger.info("Extranet space created for establishment %s.", record.pk)
-    return account

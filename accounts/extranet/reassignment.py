@@ -28,6 +28,7 @@ from tickets.services import ticket_change_status, ticket_event_record
 from worker.services import email_queue
 
 from .exceptions import ReassignmentForbidden, ReassignmentRefused
+from .links import recovery_link_create, recovery_links_revoke_for_account
 from .models import (
     REASSIGNMENT_TRANSITIONS,
     AccountReassignment,
@@ -37,7 +38,6 @@ from .models import (
     ObjectionParty,
     ReassignmentState,
 )
-from .recovery import recovery_link_create, recovery_links_revoke_for_account
 
 logger = logging.getLogger(__name__)
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 from django.shortcuts import get_object_or_404
 from ninja import Router, Status
 
-from accounts.auth import AgentSessionAuth, PersonalTokenAuth
+from accounts.staff.auth import AgentSessionAuth, PersonalTokenAuth
 from tickets.models import Ticket
 
 from . import selectors
 from .exceptions import ReassignmentForbidden, ReassignmentRefused
 from .models import AccountReassignment
-from .reassignments import reassignment_approve, reassignment_prepare, reassignment_reject
+from .reassignment import reassignment_approve, reassignment_prepare, reassignment_reject
 from .schemas import ErrorOut, ReassignmentDecisionIn, ReassignmentOut, ReassignmentPrepareIn
 
 router = Router(tags=["Réattributions de comptes"], auth=[PersonalTokenAuth(), AgentSessionAuth()])

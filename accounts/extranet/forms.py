@@ -19,7 +19,7 @@ from dsfr.forms import DsfrBaseForm
 
 from tickets.validation import FrenchPhoneField, SiretField, clean_french_phone
 
-from .extranet import extranet_authenticate
+from .session import extranet_authenticate
 
 NOT_AN_EMAIL = _("Ne pas saisir d'adresse de messagerie : saisissez votre identifiant.")
 BAD_CREDENTIALS = _("Identifiant ou mot de passe incorrect.")

@@ -8,7 +8,6 @@ from .models import (
     OPEN_REASSIGNMENT_STATES,
     AccountReassignment,
     ExtranetHolderHistory,
-    PersonalToken,
     ReassignmentState,
     RecoveryLink,
 )
@@ -97,7 +96,3 @@ def can_decide(*, reassignment: AccountReassignment, user) -> bool:
         and user.is_supervisor
         and user.pk != reassignment.prepared_by_id
     )
-
-
-def personal_tokens_for_user(*, user) -> QuerySet[PersonalToken]:
-    return PersonalToken.objects.filter(user=user).order_by("-created_at")
