@@ -14,6 +14,5 @@ from .extranet.models import (  # noqa: F401
     ExtranetAccount,
     ExtranetHolderHistory,
     RecoveryLink,
-    RecoveryRequest,
 )
 from .staff.models import ApiKey, PersonalToken, User  # noqa: F401

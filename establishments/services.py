@@ -23,14 +23,9 @@ from typing import TextIO
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
-from django.utils.translation import gettext as _
 
-from tickets.models import EventKind, SiretVerdict, SiretVerification, Status, Ticket
-from tickets.services import ticket_event_record
-
-from .exceptions import SiretVerificationRefused
+from .exceptions import RegistryImportError
 from .models import AdministrativeStatus, Establishment, RegistryEstablishment
-from .selectors import siret_passed_refusal, ticket_siret_checks
 from .validators import clean_siret
 
 # The INSEE columns the import reads. The real file has about fifty more (activity codes,
@@ -130,10 +125,6 @@ _UPDATE_FIELDS = [
 ]
 # The fields compared to decide whether an existing row changed.
 _COMPARED_FIELDS = [f for f in _UPDATE_FIELDS if f != "imported_at"]
-
-
-class RegistryImportError(Exception):
-    """The file cannot be imported at all (unreadable, missing columns). French message."""
 
 
 @dataclass
@@ -371,50 +362,3 @@ def _flush(batch: dict[str, RegistryEstablishment], report: RegistryImportReport
                     .exclude(registry_status=status)
                     .update(registry_status=status, updated_at=now)
                 )
-
-
-def ticket_siret_verify(*, ticket: Ticket, actor, verdict: str, comment: str) -> SiretVerification:
-    """Record an agent's verdict on the SIRET of a ticket.
-
-    The checks are recomputed here, inside the transaction, from the registry as it is now:
-    never taken from what the agent's page showed. They are stored on the
-    ``SiretVerification`` row and in a ``SIRET_VERIFIED`` event whose data is exactly
-    ``{"verdict", "comment", "checks"}``; the reassignment workflow reads the latest such
-    event (``establishments.selectors.ticket_siret_verification_passed``).
-    """
-    if verdict not in SiretVerdict.values:
-        raise SiretVerificationRefused(
-            _("Choisissez un verdict : conforme, non conforme ou non concluant.")
-        )
-    comment = (comment or "").strip()
-    if not comment:
-        raise SiretVerificationRefused(
-            _("Un commentaire est obligatoire : indiquez ce que vous avez vérifié."),
-            field="comment",
-        )
-    with transaction.atomic():
-        # The row lock orders concurrent verdicts on one ticket, so the latest event is
-        # also the latest decision.
-        locked = Ticket.objects.select_for_update().get(pk=ticket.pk)
-        if locked.status == Status.CLOS:
-            raise SiretVerificationRefused(_("Ce ticket est clos : il ne peut plus être modifié."))
-        checks = ticket_siret_checks(ticket=locked)
-        if verdict == SiretVerdict.PASSED:
-            refusal = siret_passed_refusal(checks)
-            if refusal:
-                raise SiretVerificationRefused(refusal)
-        verification = SiretVerification.objects.create(
-            ticket=locked,
-            actor=actor,
-            verdict=verdict,
-            comment=comment,
-            checks=checks,
-            created_at=timezone.now(),
-        )
-        ticket_event_record(
-            ticket=locked,
-            kind=EventKind.SIRET_VERIFIED,
-            actor=actor,
-            data={"verdict": verdict, "comment": comment, "checks": checks},
-        )
-    return verification

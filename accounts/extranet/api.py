@@ -1,15 +1,17 @@
-"""Agents' reassignment operations (session auth with CSRF; role-checked in the services)."""
+"""Agents' reassignment operations (session auth with CSRF, or a personal token). Looked up
+through the access rule (404 outside one's queues); roles and the workflow's rules are
+checked by the services, whose refusals ``backoffice.api`` maps to 403 / 409."""
 
 from __future__ import annotations
 
-from django.shortcuts import get_object_or_404
 from ninja import Router, Status
 
 from accounts.staff.auth import AgentSessionAuth, PersonalTokenAuth
-from tickets.models import Ticket
+from tickets import access
+from tickets.exceptions import TicketNotFound
+from tickets.forms import clean_french_phone
 
 from . import selectors
-from .exceptions import ReassignmentForbidden, ReassignmentRefused
 from .models import AccountReassignment
 from .reassignment import reassignment_approve, reassignment_prepare, reassignment_reject
 from .schemas import ErrorOut, ReassignmentDecisionIn, ReassignmentOut, ReassignmentPrepareIn
@@ -45,9 +47,13 @@ def _out(reassignment: AccountReassignment, repeated: bool | None = None) -> dic
     }
 
 
-def _error(exc):
-    status = 403 if isinstance(exc, ReassignmentForbidden) else 409
-    return Status(status, {"detail": exc.message})
+def _reassignment(request, pk: int) -> AccountReassignment:
+    """The reassignment if the caller may see its ticket; 404 otherwise (the API's handler
+    maps ``TicketNotFound``)."""
+    reassignment = selectors.reassignment_for(actor=request.user, pk=pk)
+    if reassignment is None:
+        raise TicketNotFound(str(access.TICKET_NOT_FOUND))
+    return reassignment
 
 
 @router.get(
@@ -65,26 +71,21 @@ def list_pending(request):
     summary="Préparer la réattribution du compte d'une demande",
 )
 def prepare(request, reference: str, payload: ReassignmentPrepareIn):
-    from tickets.validation import clean_french_phone
-
-    ticket = get_object_or_404(Ticket, reference=reference)
+    ticket = access.ticket_for(request.user, reference=reference)
     try:
         phone = clean_french_phone(payload.new_holder_phone)
     except Exception:  # noqa: BLE001 - a ValidationError with a French message
         return Status(422, {"detail": "Le numéro de téléphone est invalide."})
-    try:
-        result = reassignment_prepare(
-            ticket=ticket,
-            actor=request.user,
-            new_holder_last_name=payload.new_holder_last_name,
-            new_holder_first_name=payload.new_holder_first_name,
-            new_holder_email=payload.new_holder_email,
-            new_holder_phone=phone,
-            evidence_notes=payload.evidence_notes,
-        )
-    except (ReassignmentForbidden, ReassignmentRefused) as exc:
-        return _error(exc)
-    reassignment = selectors.reassignment_detail(pk=result.reassignment.pk)
+    result = reassignment_prepare(
+        ticket=ticket,
+        actor=request.user,
+        new_holder_last_name=payload.new_holder_last_name,
+        new_holder_first_name=payload.new_holder_first_name,
+        new_holder_email=payload.new_holder_email,
+        new_holder_phone=phone,
+        evidence_notes=payload.evidence_notes,
+    )
+    reassignment = _reassignment(request, result.reassignment.pk)
     return Status(201, _out(reassignment, result.repeated_within_window))
 
 
@@ -94,12 +95,9 @@ def prepare(request, reference: str, payload: ReassignmentPrepareIn):
     summary="Valider une réattribution",
 )
 def approve(request, reassignment_id: int):
-    reassignment = get_object_or_404(AccountReassignment, pk=reassignment_id)
-    try:
-        result = reassignment_approve(reassignment=reassignment, actor=request.user)
-    except (ReassignmentForbidden, ReassignmentRefused) as exc:
-        return _error(exc)
-    return _out(selectors.reassignment_detail(pk=reassignment_id), result.repeated_within_window)
+    reassignment = _reassignment(request, reassignment_id)
+    result = reassignment_approve(reassignment=reassignment, actor=request.user)
+    return _out(_reassignment(request, reassignment_id), result.repeated_within_window)
 
 
 @router.post(
@@ -108,9 +106,6 @@ def approve(request, reassignment_id: int):
     summary="Refuser une réattribution",
 )
 def reject(request, reassignment_id: int, payload: ReassignmentDecisionIn):
-    reassignment = get_object_or_404(AccountReassignment, pk=reassignment_id)
-    try:
-        reassignment_reject(reassignment=reassignment, actor=request.user, comment=payload.comment)
-    except (ReassignmentForbidden, ReassignmentRefused) as exc:
-        return _error(exc)
-    return _out(selectors.reassignment_detail(pk=reassignment_id))
+    reassignment = _reassignment(request, reassignment_id)
+    reassignment_reject(reassignment=reassignment, actor=request.user, comment=payload.comment)
+    return _out(_reassignment(request, reassignment_id))

@@ -1,10 +1,10 @@
 """Domain errors of the accounts app. ``message`` is French and may be shown to the user."""
 
+from worker.errors import DomainError
 
-class AccountsError(Exception):
-    def __init__(self, message: str):
-        super().__init__(message)
-        self.message = message
+
+class AccountsError(DomainError):
+    pass
 
 
 class ReassignmentForbidden(AccountsError):

@@ -17,7 +17,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 from dsfr.forms import DsfrBaseForm
 
-from tickets.validation import FrenchPhoneField, SiretField, clean_french_phone
+from tickets.forms import FrenchPhoneField, SiretField, clean_french_phone
 
 from .session import extranet_authenticate
 

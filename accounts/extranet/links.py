@@ -25,7 +25,10 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.staff.models import secret_digest
-from worker.services import email_queue
+from tickets.models import EventKind, TicketEvent
+from tickets.services import ticket_event_record
+from worker.models import OutboundEmail, OutboxJob
+from worker.services import email_queue, job_queue
 
 from .exceptions import LinkInvalid
 from .models import (
@@ -35,7 +38,6 @@ from .models import (
     ObjectionParty,
     ReassignmentState,
     RecoveryLink,
-    RecoveryRequest,
     RecoveryRequestPurpose,
 )
 
@@ -43,8 +45,9 @@ logger = logging.getLogger(__name__)
 
 EXPIRY_SWEEP_BATCH = 20000
 EXPIRY_SWEEP_MAX_BATCHES = 10
-REQUEST_SWEEP_BATCH = 500
-REQUEST_REENQUEUE_AFTER = timedelta(minutes=5)
+# The outbox job kind of a "J'ai oublié…" request, and how long a handled one is kept
+# (it holds what the visitor typed).
+RECOVERY_REQUEST_JOB = "accounts.recovery_request"
 REQUEST_RETENTION = timedelta(days=7)
 
 LANDING_URL_NAMES = {
@@ -67,8 +70,6 @@ def _active_links() -> Q:
 def _record_link_event(link: RecoveryLink, kind: str, extra: dict | None = None) -> None:
     if not link.ticket_id:
         return
-    from tickets.services import ticket_event_record
-
     ticket_event_record(
         ticket=link.ticket,
         kind=kind,
@@ -177,8 +178,6 @@ def secret_link_sent(*, spec: dict) -> None:
     RecoveryLink.objects.filter(pk=spec["id"]).update(sent_at=now)
     link = RecoveryLink.objects.select_related("ticket").filter(pk=spec["id"]).first()
     if link is not None:
-        from tickets.models import EventKind
-
         _record_link_event(link, EventKind.LINK_SENT)
 
 
@@ -210,8 +209,6 @@ def recovery_link_use(*, purpose: str, token_hash: str, new_password: str) -> Ex
     the row, the other gets ``LinkInvalid``. Every session of the account ends, the other
     links are revoked, and the holder is told by e-mail.
     """
-    from tickets.models import EventKind
-
     with transaction.atomic():
         now = timezone.now()
         link = recovery_link_find_usable(purpose=purpose, token_hash=token_hash)
@@ -252,32 +249,21 @@ def recovery_links_revoke_for_account(*, account: ExtranetAccount) -> int:
 # --- "J'ai oublié…" requests -----------------------------------------------------------
 
 
-def _enqueue_request(request_id: int) -> None:
-    """Hand a request to the broker; never raises (the sweep retries)."""
-    from .tasks import recovery_request_process
-
-    RecoveryRequest.objects.filter(pk=request_id).update(enqueued_at=timezone.now())
-    try:
-        recovery_request_process.delay(request_id)
-    except Exception:  # noqa: BLE001 - any broker failure: the sweep will retry.
-        logger.warning("Broker unavailable; recovery request %s waits.", request_id)
-        RecoveryRequest.objects.filter(pk=request_id, processed_at__isnull=True).update(
-            enqueued_at=None
-        )
-
-
 def recovery_request_record(*, purpose: str, lookup: str, requested_ip_hash: str) -> None:
-    """Record a "J'ai oublié…" request. Does exactly the same work whatever ``lookup``
-    is: no account is looked up here (the worker does it)."""
+    """Record a "J'ai oublié…" request as an outbox job. Does exactly the same work
+    whatever ``lookup`` is: no account is looked up here (the worker does it), so neither
+    the answer nor its timing nor the work enqueued can tell an account exists. If the
+    broker is down, the job waits and beat's outbox sweep hands it over later."""
     assert purpose in RecoveryRequestPurpose.values
     with transaction.atomic():
-        request = RecoveryRequest.objects.create(
-            purpose=purpose,
-            lookup=lookup.strip()[:100],
-            requested_ip_hash=requested_ip_hash,
-            created_at=timezone.now(),
+        job_queue(
+            kind=RECOVERY_REQUEST_JOB,
+            payload={
+                "purpose": purpose,
+                "lookup": lookup.strip()[:100],
+                "requested_ip_hash": requested_ip_hash,
+            },
         )
-        transaction.on_commit(lambda: _enqueue_request(request.pk))
 
 
 def _over_account_limit(*, account: ExtranetAccount, purpose: str, since) -> bool:
@@ -287,8 +273,6 @@ def _over_account_limit(*, account: ExtranetAccount, purpose: str, since) -> boo
             account=account, purpose=LinkPurpose.PASSWORD_RESET, created_at__gte=since
         ).count()
     else:
-        from worker.models import OutboundEmail
-
         sent = OutboundEmail.objects.filter(
             template="extranet_identifiant_reminder",
             context__account_id=account.pk,
@@ -297,78 +281,48 @@ def _over_account_limit(*, account: ExtranetAccount, purpose: str, since) -> boo
     return sent >= limit
 
 
-def recovery_request_process(*, request_id: int) -> int:
-    """Handle one request in the worker: find the matching account(s) and queue the
-    e-mail(s). Idempotent: the row is claimed once. Returns the number of e-mails queued.
+def recovery_request_process(job: OutboxJob) -> int:
+    """Handle one "J'ai oublié…" request in the worker (the outbox runs it once, in its
+    transaction): find the matching account(s) and queue the e-mail(s). Returns the number
+    of e-mails queued.
 
     Per-account limit: past ``RECOVERY_LINKS_PER_ACCOUNT_PER_HOUR`` nothing new is sent
     for the hour, and nothing else changes (earlier links stay valid, login works)."""
-    with transaction.atomic():
-        now = timezone.now()
-        claimed = RecoveryRequest.objects.filter(pk=request_id, processed_at__isnull=True).update(
-            processed_at=now
-        )
-        if not claimed:
-            return 0
-        request = RecoveryRequest.objects.get(pk=request_id)
-        since = now - timedelta(hours=1)
-        if request.purpose == RecoveryRequestPurpose.PASSWORD:
-            accounts = ExtranetAccount.objects.filter(
-                identifiant=request.lookup.upper(), is_active=True
+    purpose = job.context["purpose"]
+    lookup = job.context["lookup"]
+    requested_ip_hash = job.context.get("requested_ip_hash", "")
+    since = timezone.now() - timedelta(hours=1)
+    if purpose == RecoveryRequestPurpose.PASSWORD:
+        accounts = ExtranetAccount.objects.filter(identifiant=lookup.upper(), is_active=True)
+    else:
+        accounts = ExtranetAccount.objects.filter(
+            establishment__siret=lookup, is_active=True
+        ).select_related("establishment")
+    queued = 0
+    for account in accounts:
+        if _over_account_limit(account=account, purpose=purpose, since=since):
+            logger.warning("Per-account limit reached for account %s (%s).", account.pk, purpose)
+            continue
+        if purpose == RecoveryRequestPurpose.PASSWORD:
+            recovery_link_create(
+                account=account,
+                purpose=LinkPurpose.PASSWORD_RESET,
+                template="extranet_password_reset",
+                requested_ip_hash=requested_ip_hash,
             )
         else:
-            accounts = ExtranetAccount.objects.filter(
-                establishment__siret=request.lookup, is_active=True
-            ).select_related("establishment")
-        queued = 0
-        for account in accounts:
-            if _over_account_limit(account=account, purpose=request.purpose, since=since):
-                logger.warning(
-                    "Per-account limit reached for account %s (%s).", account.pk, request.purpose
-                )
-                continue
-            if request.purpose == RecoveryRequestPurpose.PASSWORD:
-                recovery_link_create(
-                    account=account,
-                    purpose=LinkPurpose.PASSWORD_RESET,
-                    template="extranet_password_reset",
-                    requested_ip_hash=request.requested_ip_hash,
-                )
-            else:
-                email_queue(
-                    template="extranet_identifiant_reminder",
-                    to_email=account.holder_email,
-                    context={
-                        "account_id": account.pk,
-                        "identifiant": account.identifiant,
-                        "holder_name": account.holder_name,
-                        "denomination": account.establishment.denomination,
-                    },
-                )
-            queued += 1
+            email_queue(
+                template="extranet_identifiant_reminder",
+                to_email=account.holder_email,
+                context={
+                    "account_id": account.pk,
+                    "identifiant": account.identifiant,
+                    "holder_name": account.holder_name,
+                    "denomination": account.establishment.denomination,
+                },
+            )
+        queued += 1
     return queued
-
-
-def recovery_requests_sweep() -> int:
-    """Hand over the requests the broker never got (down at the time) or lost; forget the
-    handled ones after a week. Bounded."""
-    now = timezone.now()
-    due = list(
-        RecoveryRequest.objects.filter(processed_at__isnull=True)
-        .filter(Q(enqueued_at__isnull=True) | Q(enqueued_at__lt=now - REQUEST_REENQUEUE_AFTER))
-        .order_by("created_at")
-        .values_list("pk", flat=True)[:REQUEST_SWEEP_BATCH]
-    )
-    for request_id in due:
-        _enqueue_request(request_id)
-    old = list(
-        RecoveryRequest.objects.filter(
-            processed_at__isnull=False, processed_at__lt=now - REQUEST_RETENTION
-        ).values_list("pk", flat=True)[:REQUEST_SWEEP_BATCH]
-    )
-    if old:
-        RecoveryRequest.objects.filter(pk__in=old).delete()
-    return len(due)
 
 
 # --- The expiry sweep ------------------------------------------------------------------
@@ -380,8 +334,6 @@ def recovery_links_expire_sweep(*, batch_size: int = EXPIRY_SWEEP_BATCH) -> int:
     Bounded batches over the partial index of active links; a ``LINK_EXPIRED`` event on the
     ticket of each link that has one. Returns the number of links recorded.
     """
-    from tickets.models import EventKind, TicketEvent
-
     total = 0
     for _ in range(EXPIRY_SWEEP_MAX_BATCHES):
         with transaction.atomic():

@@ -120,7 +120,7 @@ class RecoveryLink(models.Model):
     requested_ip_hash = models.CharField(max_length=32, blank=True, default="")
     sent_to = models.EmailField(_("envoyé à"), blank=True)
     email = models.ForeignKey(
-        "worker.OutboundEmail",
+        "worker.OutboxJob",
         on_delete=models.SET_NULL,
         null=True,
         blank=True,
@@ -188,37 +188,6 @@ class RecoveryLink(models.Model):
 class RecoveryRequestPurpose(models.TextChoices):
     IDENTIFIANT = "identifiant", _("Identifiant oublié")
     PASSWORD = "password", _("Mot de passe oublié")
-
-
-class RecoveryRequest(models.Model):
-    """A "J'ai oublié…" request, as typed, kept until the worker has handled it.
-
-    The web request does the same thing whether or not an account matches (store this row,
-    hand its id to the broker): the lookup happens in the worker, so neither the answer nor
-    its timing nor the work enqueued can tell an account exists. If the broker is down,
-    the row waits and beat's sweep hands it over later.
-    """
-
-    purpose = models.CharField(max_length=20, choices=RecoveryRequestPurpose.choices)
-    lookup = models.CharField(max_length=100)
-    requested_ip_hash = models.CharField(max_length=32, blank=True, default="")
-    created_at = models.DateTimeField()
-    enqueued_at = models.DateTimeField(null=True, blank=True)
-    processed_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        verbose_name = _("demande de récupération")
-        verbose_name_plural = _("demandes de récupération")
-        indexes = [
-            models.Index(
-                fields=["created_at"],
-                name="recoveryrequest_pending_idx",
-                condition=models.Q(processed_at__isnull=True),
-            ),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.purpose} #{self.pk}"
 
 
 class ReassignmentState(models.TextChoices):

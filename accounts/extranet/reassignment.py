@@ -17,15 +17,20 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from tickets.models import EventKind, Motif, Priority, Status, Ticket, TicketEvent
+from tickets import access
+from tickets.exceptions import TicketNotFound
+from tickets.models import EventKind, Motif, Priority, Status, Ticket
 from tickets.services import ticket_change_status, ticket_event_record
+from tickets.verification import ticket_siret_verification_passed
 from worker.services import email_queue
+from worker.transitions import StaleTransition, transition, transition_rows
 
 from .exceptions import ReassignmentForbidden, ReassignmentRefused
 from .links import recovery_link_create, recovery_links_revoke_for_account
@@ -50,17 +55,6 @@ class ReassignmentResult:
     # True when the same SIRET had another reassignment within the repeat window: shown to
     # the approver.
     repeated_within_window: bool
-
-
-def siret_verification_passed(*, ticket: Ticket) -> bool:
-    """The contract with the SIRET verification: the ticket's LATEST ``siret_verified``
-    event says ``verdict == "passed"``."""
-    latest = (
-        TicketEvent.objects.filter(ticket=ticket, kind=EventKind.SIRET_VERIFIED)
-        .order_by("-created_at", "-id")
-        .first()
-    )
-    return latest is not None and (latest.data or {}).get("verdict") == "passed"
 
 
 def _holder_values(account: ExtranetAccount) -> dict:
@@ -113,31 +107,27 @@ def reassignment_account_for_ticket(*, ticket: Ticket) -> ExtranetAccount | None
 def _check_can_prepare(*, ticket: Ticket, actor) -> None:
     if not (actor and actor.is_authenticated and actor.is_active):
         raise ReassignmentForbidden("Vous devez être connecté.")
-    if not (actor.is_supervisor or ticket.queue.members.filter(pk=actor.pk).exists()):
-        raise ReassignmentForbidden(
-            "Seul un agent de la file de cette demande ou un superviseur peut préparer "
-            "une réattribution."
-        )
+    if not access.can_see_queue(actor, ticket.queue_id, fresh=True):
+        # Outside the actor's queues the ticket does not exist (404), as everywhere.
+        raise TicketNotFound(str(access.TICKET_NOT_FOUND))
 
 
-def _move(reassignment: AccountReassignment, *, to: str, **fields) -> None:
-    """Move along the state machine with a conditional UPDATE on the current state."""
-    source = reassignment.state
-    if to not in REASSIGNMENT_TRANSITIONS[source]:
-        raise ReassignmentRefused(
-            f"Cette réattribution est « {ReassignmentState(source).label} » : "
-            "l'opération n'est plus possible."
-        )
-    moved = AccountReassignment.objects.filter(pk=reassignment.pk, state=source).update(
-        state=to, **fields
+def _refused(source: str, target: str) -> ReassignmentRefused:
+    return ReassignmentRefused(
+        f"Cette réattribution est « {ReassignmentState(source).label} » : "
+        "l'opération n'est plus possible."
     )
-    if moved != 1:
+
+
+def _move(reassignment: AccountReassignment, *, to: str, **fields: Any) -> None:
+    """Move along the state machine (``REASSIGNMENT_TRANSITIONS``) with a conditional
+    UPDATE on the current state: two people or two workers can never both win."""
+    try:
+        transition(reassignment, to=to, table=REASSIGNMENT_TRANSITIONS, refused=_refused, **fields)
+    except StaleTransition as exc:
         raise ReassignmentRefused(
             "Cette réattribution a été modifiée entre-temps : rechargez la page."
-        )
-    reassignment.state = to
-    for name, value in fields.items():
-        setattr(reassignment, name, value)
+        ) from exc
 
 
 def reassignment_prepare(
@@ -165,7 +155,7 @@ def reassignment_prepare(
             )
         if not ticket.is_open:
             raise ReassignmentRefused("Cette demande est close ou résolue.")
-        if not siret_verification_passed(ticket=ticket):
+        if not ticket_siret_verification_passed(ticket):
             raise ReassignmentRefused(
                 "La vérification du SIRET de cette demande n'a pas abouti : la réattribution "
                 "est impossible."
@@ -235,8 +225,9 @@ def reassignment_approve(*, reassignment: AccountReassignment, actor) -> Reassig
     with transaction.atomic():
         reassignment = _lock(reassignment)
         _check_can_decide(reassignment, actor)
-        if reassignment.state == ReassignmentState.PREPARED and not siret_verification_passed(
-            ticket=reassignment.ticket
+        if (
+            reassignment.state == ReassignmentState.PREPARED
+            and not ticket_siret_verification_passed(reassignment.ticket)
         ):
             raise ReassignmentRefused(
                 "La dernière vérification du SIRET de la demande n'a pas abouti."
@@ -414,10 +405,10 @@ def reassignment_apply(*, reassignment_id: int) -> bool:
     get the same id. Returns True when this call applied it."""
     with transaction.atomic():
         now = timezone.now()
-        claimed = AccountReassignment.objects.filter(
-            pk=reassignment_id, state=ReassignmentState.APPROVED, apply_after__lte=now
-        ).update(
-            state=ReassignmentState.APPLIED,
+        claimed = transition_rows(
+            AccountReassignment.objects.filter(pk=reassignment_id, apply_after__lte=now),
+            to=ReassignmentState.APPLIED,
+            table=REASSIGNMENT_TRANSITIONS,
             applied_at=now,
             previous_holder_objection_hash="",
             establishment_objection_hash="",
@@ -456,7 +447,19 @@ def reassignment_apply(*, reassignment_id: int) -> bool:
         account.set_unusable_password()
         account.session_generation += 1
         account.is_active = True
-        account.save()
+        account.save(
+            update_fields=[
+                "holder_last_name",
+                "holder_first_name",
+                "holder_email",
+                "holder_phone",
+                "secret_question",
+                "secret_answer_hash",
+                "password",
+                "session_generation",
+                "is_active",
+            ]
+        )
         link = recovery_link_create(
             account=account,
             purpose=LinkPurpose.ACTIVATION,

@@ -1,20 +1,11 @@
-"""Celery tasks of the accounts app: thin, take ids, call services, idempotent."""
+"""Beat's sweeps of the extranet accounts: thin, idempotent, bounded (they call services).
+The "J'ai oublié…" requests are outbox jobs (``worker``), run and swept there."""
 
 from __future__ import annotations
 
 from celery import shared_task
 
 from . import links, reassignment
-
-
-@shared_task(ignore_result=True)
-def recovery_request_process(request_id: int) -> None:
-    links.recovery_request_process(request_id=request_id)
-
-
-@shared_task(ignore_result=True)
-def recovery_requests_sweep() -> None:
-    links.recovery_requests_sweep()
 
 
 @shared_task(ignore_result=True)

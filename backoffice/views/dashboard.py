@@ -156,7 +156,7 @@ def _figures(request) -> tuple[DashboardFilterForm, dict, str]:
         period_start=start, period_end=end, queue_ids=[queue.pk] if queue else None
     )
     context = _shape(board, queues)
-    context["reassignments"] = reassignments_open_counts()
+    context["reassignments"] = reassignments_open_counts(actor=request.user)
     query = (
         {"date_from": start.isoformat(), "date_to": end.isoformat(), "queue": queue.pk}
         if queue

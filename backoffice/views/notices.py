@@ -1,7 +1,7 @@
 """The agents' incident-notice pages ("Bandeaux"): list, create, edit, preview, schedule,
 unschedule, publish now, withdraw, and reply to and resolve the linked tickets at once.
 Any back-office user (agent, supervisor, admin) manages notices; every write goes through
-backoffice.services, whose French refusals are shown as messages."""
+backoffice.notices.services, whose French refusals are shown as messages."""
 
 from __future__ import annotations
 
@@ -14,12 +14,12 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from tickets.exceptions import TicketError
 from tickets.models import Motif
 
-from .. import selectors
 from ..decorators import backoffice_required
-from ..exceptions import NoticeError
-from ..models import NOTICE_TRANSITIONS, IncidentNotice, NoticeLevel, NoticeState
-from ..notice_forms import NoticeForm, NoticeResolveForm, NoticeWindowForm
-from ..services import (
+from ..notices import selectors
+from ..notices.exceptions import NoticeError
+from ..notices.forms import NoticeForm, NoticeResolveForm, NoticeWindowForm
+from ..notices.models import NOTICE_TRANSITIONS, IncidentNotice, NoticeLevel, NoticeState
+from ..notices.services import (
     notice_create,
     notice_publish_now,
     notice_resolve_linked_tickets,

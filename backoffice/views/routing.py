@@ -3,7 +3,7 @@ who works on which queue, and a preview of where a sample request would go.
 
 Thin: the writes are ``tickets.services.routing_rule_update`` and
 ``tickets.services.queue_members_set`` (validation and audit there); the preview calls the
-intake's own ``route_for_motif`` and ``tickets.sla.add_business_time``."""
+intake's own ``route_for_motif`` and ``tickets.business_hours.add_business_time``."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
 from establishments.models import Establishment
+from tickets.business_hours import PARIS, add_business_time
 from tickets.exceptions import ActionNotAllowed
 from tickets.models import (
     Motif,
@@ -29,7 +30,6 @@ from tickets.models import (
     RoutingRule,
 )
 from tickets.services import queue_members_set, route_for_motif, routing_rule_update
-from tickets.sla import PARIS, add_business_time
 
 from ..decorators import backoffice_required
 from ..forms import QueueMembersForm, RoutingPreviewForm, RoutingRuleForm

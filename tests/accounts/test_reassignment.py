@@ -42,6 +42,7 @@ from tests.factories import (
     UserFactory,
 )
 from tests.support.auth import otp_login
+from tickets.exceptions import TicketNotFound
 from tickets.models import EventKind, Motif, Priority, Status
 
 pytestmark = pytest.mark.django_db
@@ -143,7 +144,8 @@ def test_only_from_a_habilitation_ticket(account, agent):
 
 
 def test_an_agent_outside_the_queue_cannot_prepare(ticket, other_agent):
-    with pytest.raises(ReassignmentForbidden):
+    # Outside the agent's queues the ticket does not exist (the access rule): not found.
+    with pytest.raises(TicketNotFound):
         prepare(ticket, other_agent)
     assert not AccountReassignment.objects.exists()
 

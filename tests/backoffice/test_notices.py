@@ -8,9 +8,9 @@ import pytest
 from django.utils import timezone
 from freezegun import freeze_time
 
-from backoffice.exceptions import NoticeError
-from backoffice.models import IncidentNotice, NoticeState
-from backoffice.services import (
+from backoffice.notices.exceptions import NoticeError
+from backoffice.notices.models import IncidentNotice, NoticeState
+from backoffice.notices.services import (
     notice_create,
     notice_publish_now,
     notice_schedule,

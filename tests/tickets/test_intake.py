@@ -11,9 +11,9 @@ from freezegun import freeze_time
 
 from establishments.models import Establishment
 from tests.factories import EstablishmentFactory
+from tickets.forms import AssistanceRequestForm
 from tickets.models import EventKind, MessageKind, Motif, Queue, RoutingRule, Source, Ticket
 from tickets.services import assistance_request_submit
-from tickets.validation import AssistanceRequestForm
 from worker.models import EmailStatus, OutboundEmail
 
 pytestmark = pytest.mark.django_db

@@ -243,7 +243,7 @@ class Command(BaseCommand):
         actor = users["superviseur@demo.asp.fr"]
         denominations = {row[0]: row[1] for row in DEMO_ESTABLISHMENTS}
         for siret, motif, name, email, phone, status, description in DEMO_TICKETS:
-            from tickets.validation import AssistanceRequestForm
+            from tickets.forms import AssistanceRequestForm
 
             form = AssistanceRequestForm(
                 data={

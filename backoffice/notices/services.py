@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
 from django.core.cache import cache
 from django.db import transaction
@@ -12,12 +13,17 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from tickets.models import STATUS_TRANSITIONS, Motif, Queue, Status, Ticket
-from tickets.services import ticket_change_status, ticket_reply
+from tickets import access
+from tickets.models import STATUS_TRANSITIONS, EventKind, Motif, Status, Ticket
+from tickets.services import ticket_change_status, ticket_event_record, ticket_reply
+from worker.transitions import sources_of, transition, transition_rows
 
 from .exceptions import NoticeError
 from .models import NOTICE_TRANSITIONS, IncidentNotice, NoticeEvent, NoticeLevel, NoticeState
-from .selectors import LIVE_NOTICES_CACHE_KEY
+from .selectors import LIVE_NOTICES_CACHE_KEY, notice_ids_live_for_motif
+
+if TYPE_CHECKING:
+    from accounts.staff.models import User
 
 logger = logging.getLogger(__name__)
 
@@ -51,23 +57,32 @@ def _snapshot(notice: IncidentNotice) -> dict:
     return values
 
 
-def _move(notice: IncidentNotice, new_state: str, *, actor, kind: str) -> IncidentNotice:
-    if new_state not in NOTICE_TRANSITIONS[notice.state]:
-        raise NoticeError(
-            _("Impossible de passer un bandeau de « %(old)s » à « %(new)s ».")
-            % {"old": NoticeState(notice.state).label, "new": NoticeState(new_state).label}
-        )
+def _refused(source: str, target: str) -> NoticeError:
+    return NoticeError(
+        _("Impossible de passer un bandeau de « %(old)s » à « %(new)s ».")
+        % {"old": NoticeState(source).label, "new": NoticeState(target).label}
+    )
+
+
+def _stamps(new_state: str, now: datetime) -> dict:
+    if new_state == NoticeState.PUBLISHED:
+        return {"published_at": now}
+    if new_state in (NoticeState.EXPIRED, NoticeState.WITHDRAWN):
+        return {"ended_at": now}
+    return {}
+
+
+def _move(notice: IncidentNotice, new_state: str, *, actor: User, kind: str) -> IncidentNotice:
     before = notice.state
     now = timezone.now()
-    notice.state = new_state
-    fields = ["state", "updated_at"]
-    if new_state == NoticeState.PUBLISHED:
-        notice.published_at = now
-        fields.append("published_at")
-    elif new_state in (NoticeState.EXPIRED, NoticeState.WITHDRAWN):
-        notice.ended_at = now
-        fields.append("ended_at")
-    notice.save(update_fields=fields)
+    transition(
+        notice,
+        to=new_state,
+        table=NOTICE_TRANSITIONS,
+        refused=_refused,
+        updated_at=now,
+        **_stamps(new_state, now),
+    )
     _record(notice, kind, actor, {"before": before, "after": new_state})
     _live_cache_clear()
     return notice
@@ -180,22 +195,26 @@ def notices_sweep(*, now: datetime | None = None) -> dict[str, int]:
 
     Run by beat every 30 seconds. Idempotent, and it catches up after downtime: a notice
     whose whole window passed while the worker was down is expired without ever being
-    shown. Each row moves with a conditional UPDATE, so two sweeps never both move it.
+    shown. Each row moves through ``transition_rows`` (a conditional UPDATE on the states
+    the table allows), so two sweeps never both move it.
     """
     now = now or timezone.now()
     counts = {"published": 0, "expired": 0}
     ended = Q(ends_at__isnull=False, ends_at__lte=now)
-    expire_ids = list(
+    expire = list(
         IncidentNotice.objects.filter(
-            ended, state__in=[NoticeState.SCHEDULED, NoticeState.PUBLISHED]
-        ).values_list("pk", flat=True)[:SWEEP_BATCH]
+            ended, state__in=sources_of(NOTICE_TRANSITIONS, NoticeState.EXPIRED)
+        ).values_list("pk", "state")[:SWEEP_BATCH]
     )
-    for pk in expire_ids:
+    for pk, before in expire:
         with transaction.atomic():
-            before = IncidentNotice.objects.filter(pk=pk).values_list("state", flat=True).first()
-            moved = IncidentNotice.objects.filter(
-                pk=pk, state__in=[NoticeState.SCHEDULED, NoticeState.PUBLISHED]
-            ).update(state=NoticeState.EXPIRED, ended_at=now, updated_at=now)
+            moved = transition_rows(
+                IncidentNotice.objects.filter(pk=pk, state=before),
+                to=NoticeState.EXPIRED,
+                table=NOTICE_TRANSITIONS,
+                ended_at=now,
+                updated_at=now,
+            )
             if moved:
                 NoticeEvent.objects.create(
                     notice_id=pk,
@@ -211,8 +230,13 @@ def notices_sweep(*, now: datetime | None = None) -> dict[str, int]:
     )
     for pk in publish_ids:
         with transaction.atomic():
-            moved = IncidentNotice.objects.filter(pk=pk, state=NoticeState.SCHEDULED).update(
-                state=NoticeState.PUBLISHED, published_at=now, updated_at=now
+            # Only a scheduled notice is published by the worker (a draft waits for an agent).
+            moved = transition_rows(
+                IncidentNotice.objects.filter(pk=pk, state=NoticeState.SCHEDULED),
+                to=NoticeState.PUBLISHED,
+                table=NOTICE_TRANSITIONS,
+                published_at=now,
+                updated_at=now,
             )
             if moved:
                 NoticeEvent.objects.create(
@@ -232,10 +256,9 @@ def notices_sweep(*, now: datetime | None = None) -> dict[str, int]:
     return counts
 
 
-def notice_link_ticket(*, ticket) -> list[int]:
-    """Link a new ticket to the live notices that name its motif (called at intake)."""
-    from .selectors import notice_ids_live_for_motif
-
+def notice_link_ticket(*, ticket: Ticket) -> list[int]:
+    """Link a new ticket to the live notices that name its motif, and say so on its
+    timeline. Called in the intake's transaction (receiver of ``ticket_created``)."""
     ids = notice_ids_live_for_motif(motif=ticket.motif)
     if ids:
         IncidentNotice.tickets.through.objects.bulk_create(
@@ -245,7 +268,13 @@ def notice_link_ticket(*, ticket) -> list[int]:
             ],
             ignore_conflicts=True,
         )
+        ticket_event_record(ticket=ticket, kind=EventKind.NOTICE_LINKED, data={"notice_ids": ids})
     return ids
+
+
+def on_ticket_created(sender: Any, *, ticket: Ticket, **kwargs: Any) -> None:
+    """Receiver of ``tickets.signals.ticket_created`` (connected in ``BackofficeConfig``)."""
+    notice_link_ticket(ticket=ticket)
 
 
 def notice_resolve_linked_tickets(*, notice: IncidentNotice, actor, body: str) -> dict:
@@ -269,19 +298,11 @@ def notice_resolve_linked_tickets(*, notice: IncidentNotice, actor, body: str) -
         ).values("ticket_id")
         # Locked in id order, as the tickets' bulk operations do, so the two never deadlock.
         tickets = list(Ticket.objects.select_for_update().filter(pk__in=linked_ids).order_by("pk"))
-        if actor.is_supervisor:
-            allowed = None
-        else:
-            allowed = set(
-                Queue.members.through.objects.filter(user_id=actor.pk).values_list(
-                    "queue_id", flat=True
-                )
-            )
         resolved: list[str] = []
         skipped: list[str] = []
         not_accessible = 0
         for ticket in tickets:
-            if allowed is not None and ticket.queue_id not in allowed:
+            if not access.can_see_queue(actor, ticket.queue_id, fresh=True):
                 if ticket.is_open:
                     not_accessible += 1
                 continue

@@ -11,20 +11,21 @@ from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 from accounts.extranet.api import router as accounts_router
-from backoffice.notices_api import router as notices_router
-from establishments.api import router as establishments_router
-from tickets.api import FormValidationFailed
+from accounts.extranet.exceptions import ReassignmentForbidden, ReassignmentRefused
+from backoffice.notices.api import router as notices_router
+from tickets.api import FormValidationFailed, verification_router
 from tickets.api import router as tickets_router
 from tickets.exceptions import (
     ActionNotAllowed,
     InvalidTransition,
     NoTicketAvailable,
+    SiretVerificationRefused,
     StaleTicket,
-    TicketError,
     TicketNotFound,
 )
+from worker.errors import DomainError
 
-from .agent_api import router as agent_router
+from .agent import router as agent_router
 
 api = NinjaAPI(
     title="Assistance activité partielle",
@@ -38,7 +39,7 @@ api.add_router("/v1/", tickets_router)
 api.add_router("/v1/", notices_router)
 api.add_router("/v1/", accounts_router)
 api.add_router("/v1/", agent_router)
-api.add_router("/v1/", establishments_router)
+api.add_router("/v1/", verification_router)
 
 INVALID = "Données invalides."
 
@@ -109,17 +110,24 @@ def not_found(request, exc):
     return api.create_response(request, {"detail": "Ressource introuvable."}, status=404)
 
 
-# Domain refusals of the agent operations → HTTP, with the service's French message.
-_TICKET_ERROR_STATUS = [
+# Domain refusals → HTTP, in one place, with the service's French message. The first class
+# that matches wins: list subclasses before their parents.
+_DOMAIN_ERROR_STATUS: list[tuple[type[DomainError], int]] = [
     (TicketNotFound, 404),
     (ActionNotAllowed, 403),
+    (ReassignmentForbidden, 403),
+    (SiretVerificationRefused, 422),
     (StaleTicket, 409),
     (InvalidTransition, 409),
     (NoTicketAvailable, 409),
+    (ReassignmentRefused, 409),
 ]
 
 
-@api.exception_handler(TicketError)
-def ticket_error(request, exc: TicketError):
-    status = next((code for cls, code in _TICKET_ERROR_STATUS if isinstance(exc, cls)), 409)
-    return api.create_response(request, {"detail": exc.message}, status=status)
+@api.exception_handler(DomainError)
+def domain_error(request, exc: DomainError):
+    status = next((code for cls, code in _DOMAIN_ERROR_STATUS if isinstance(exc, cls)), 409)
+    body: dict = {"detail": exc.message}
+    if status == 422:
+        body["errors"] = {exc.field or "__all__": [exc.message]}
+    return api.create_response(request, body, status=status)

@@ -1,5 +1,5 @@
 """Business time for SLA targets: configurable opening hours, French public holidays
-computed (never typed in), in the Europe/Paris time zone.
+from the ``holidays`` library (never typed in), in the Europe/Paris time zone.
 
 ``SLA_OPENING_HOURS`` (setting): opening intervals per weekday, Monday = 0, e.g.
 ``{0: [("09:00", "12:30"), ("13:30", "17:30")], …}``; days not listed are closed.
@@ -11,44 +11,18 @@ from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
+import holidays
 from django.conf import settings
 
 PARIS = ZoneInfo("Europe/Paris")
 
 
-def easter_sunday(year: int) -> date:
-    """Gregorian Easter (Anonymous Gregorian algorithm, a.k.a. Meeus/Jones/Butcher)."""
-    a = year % 19
-    b, c = divmod(year, 100)
-    d, e = divmod(b, 4)
-    f = (b + 8) // 25
-    g = (b - f + 1) // 3
-    h = (19 * a + b - d - g + 15) % 30
-    i, k = divmod(c, 4)
-    leap = (32 + 2 * e + 2 * i - h - k) % 7
-    m = (a + 11 * h + 22 * leap) // 451
-    month, day = divmod(h + leap - 7 * m + 114, 31)
-    return date(year, month, day + 1)
-
-
 @lru_cache(maxsize=64)
 def french_public_holidays(year: int) -> frozenset[date]:
-    easter = easter_sunday(year)
-    return frozenset(
-        {
-            date(year, 1, 1),  # Jour de l'an
-            easter + timedelta(days=1),  # Lundi de Pâques
-            date(year, 5, 1),  # Fête du travail
-            date(year, 5, 8),  # Victoire 1945
-            easter + timedelta(days=39),  # Ascension
-            easter + timedelta(days=50),  # Lundi de Pentecôte
-            date(year, 7, 14),  # Fête nationale
-            date(year, 8, 15),  # Assomption
-            date(year, 11, 1),  # Toussaint
-            date(year, 11, 11),  # Armistice
-            date(year, 12, 25),  # Noël
-        }
-    )
+    """The eleven public holidays of metropolitan France (the ``holidays`` library, so that
+    a change of law is a dependency update, not a code change). Alsace-Moselle's two extra
+    days are not counted: the ASP's support team works from national opening hours."""
+    return frozenset(holidays.country_holidays("FR", years=year).keys())
 
 
 def _parse(hhmm: str) -> time:

@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from tickets.models import Motif
 
-from .forms import BackofficeForm
+from ..forms import BackofficeForm
 from .models import IncidentNotice, NoticeLevel
 
 # Times are typed in Paris time (TIME_ZONE): the browser's date-time picker sends ISO

@@ -1,10 +1,13 @@
 from __future__ import annotations
 
 from django.core.cache import cache
-from django.db.models import Q, QuerySet
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
-from .models import IncidentNotice, NoticeState
+from tickets import access
+from tickets.models import OPEN_STATUSES, Ticket
+
+from .models import IncidentNotice, NoticeEvent, NoticeState
 
 LIVE_NOTICES_CACHE_KEY = "notices:live:v1"
 # Every page shows the live notices: read them at most once per this many seconds per
@@ -57,10 +60,6 @@ def notices_for_agents() -> QuerySet[IncidentNotice]:
 def notices_for_agents_list(*, state: str | None = None) -> QuerySet[IncidentNotice]:
     """The agents' notices list: each notice with its author, its linked-ticket count and
     the id of its latest event (who changed it last, and when; see notice_last_events)."""
-    from django.db.models import Count, OuterRef, Subquery
-
-    from .models import NoticeEvent
-
     latest = NoticeEvent.objects.filter(notice=OuterRef("pk")).order_by("-created_at", "-id")
     qs = notices_for_agents().annotate(
         linked_count=Count("tickets", distinct=True),
@@ -73,8 +72,6 @@ def notices_for_agents_list(*, state: str | None = None) -> QuerySet[IncidentNot
 
 def notice_last_events(notices) -> dict:
     """The latest event of each notice of a page, with its actor: one query."""
-    from .models import NoticeEvent
-
     ids = [n.last_event_id for n in notices if getattr(n, "last_event_id", None)]
     if not ids:
         return {}
@@ -83,8 +80,6 @@ def notice_last_events(notices) -> dict:
 
 
 def notice_state_counts() -> dict[str, int]:
-    from django.db.models import Count
-
     rows = IncidentNotice.objects.order_by().values("state").annotate(n=Count("id"))
     counts = {state: 0 for state in NoticeState.values}
     counts.update({row["state"]: row["n"] for row in rows})
@@ -98,17 +93,8 @@ def notice_events(*, notice: IncidentNotice) -> QuerySet:
 def notice_linked_summary(*, notice: IncidentNotice, user) -> dict:
     """How many tickets are linked to the notice: open ones the user may work on (those a
     bulk resolution would answer), open ones outside the user's queues, and the others."""
-    from django.db.models import Count, Q
-
-    from tickets.models import OPEN_STATUSES, Queue, Ticket
-
     qs = Ticket.objects.filter(incident_notices=notice).order_by()
-    if user.is_supervisor:
-        mine = Q()
-    else:
-        mine = Q(
-            queue_id__in=Queue.members.through.objects.filter(user_id=user.pk).values("queue_id")
-        )
+    mine = access.queue_visible_q(user)
     is_open = Q(status__in=OPEN_STATUSES)
     figures = qs.aggregate(
         total=Count("id"),
@@ -125,11 +111,5 @@ def notice_linked_summary(*, notice: IncidentNotice, user) -> dict:
 
 def notice_linked_open_tickets(*, notice: IncidentNotice, user, limit: int = 100) -> list:
     """The first open linked tickets the user may work on (shown before a bulk reply)."""
-    from tickets.models import OPEN_STATUSES, Queue, Ticket
-
-    qs = Ticket.objects.filter(incident_notices=notice, status__in=OPEN_STATUSES)
-    if not user.is_supervisor:
-        qs = qs.filter(
-            queue_id__in=Queue.members.through.objects.filter(user_id=user.pk).values("queue_id")
-        )
+    qs = access.tickets_for(user).filter(incident_notices=notice, status__in=OPEN_STATUSES)
     return list(qs.select_related("queue").order_by("pk")[:limit])

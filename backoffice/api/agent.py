@@ -9,11 +9,13 @@ from __future__ import annotations
 from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
+from accounts.extranet.selectors import establishment_card
 from accounts.staff.auth import AgentSessionAuth, PersonalTokenAuth
 from accounts.staff.models import User
 from tickets import selectors
 from tickets.exceptions import TicketNotFound
 from tickets.models import OPEN_STATUSES, Ticket
+from tickets.presenters import describe_event
 from tickets.schemas import ValidationErrorOut
 from tickets.services import (
     ticket_assign,
@@ -24,6 +26,7 @@ from tickets.services import (
     ticket_take_next,
 )
 
+from ..filters import TicketFilter
 from .agent_schemas import (
     AssignIn,
     ErrorOut,
@@ -36,8 +39,6 @@ from .agent_schemas import (
     TicketOut,
     TicketPageOut,
 )
-from .filters import TicketFilter
-from .views.tickets import describe_event
 
 router = Router(tags=["Agents"], auth=[PersonalTokenAuth(), AgentSessionAuth()])
 
@@ -146,7 +147,7 @@ def tickets_list(request, params: Query[TicketListParams]):
 def ticket_detail(request, ticket_id: int):
     user = request.user
     ticket = selectors.ticket_get_for_user(user=user, ticket_id=ticket_id)
-    card = selectors.establishment_card(user=user, ticket=ticket)
+    card = establishment_card(user=user, ticket=ticket)
     events = selectors.ticket_timeline(ticket=ticket)
     messages = selectors.ticket_messages(ticket=ticket)
     return {

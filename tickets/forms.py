@@ -13,7 +13,7 @@ from dsfr.forms import DsfrBaseForm
 
 from establishments.validators import clean_siret
 
-from .models import Motif
+from .models import Motif, SiretVerdict
 
 # Overseas departments and collectivities first, then France: their numbers, as dialled
 # in France (0262…, 0590…, 0596…, 0269…), also match unassigned metropolitan ranges, so
@@ -131,3 +131,27 @@ class PublicAssistanceRequestForm(AssistanceRequestForm):
             "required": _("Veuillez recopier le code de sécurité."),
         },
     )
+
+
+class SiretVerificationForm(DsfrBaseForm):
+    verdict = forms.ChoiceField(
+        label=_("Verdict"),
+        choices=SiretVerdict.choices,
+        widget=forms.RadioSelect,
+        error_messages={"required": _("Choisissez un verdict.")},
+    )
+    comment = forms.CharField(
+        label=_("Commentaire"),
+        help_text=_("Ce que vous avez vérifié et comment (obligatoire)."),
+        widget=forms.Textarea(attrs={"rows": 3}),
+        max_length=4000,
+        error_messages={
+            "required": _("Un commentaire est obligatoire : indiquez ce que vous avez vérifié.")
+        },
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # django-dsfr's input template reads ``group_class`` and only sets it on selects and
+        # radios; without it the strict test templates show an undefined variable.
+        self.fields["comment"].widget.group_class = "fr-input-group"

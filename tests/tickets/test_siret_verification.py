@@ -12,17 +12,16 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from freezegun import freeze_time
 
-from establishments.exceptions import SiretVerificationRefused
-from establishments.selectors import (
-    denomination_compare,
-    denomination_normalize,
-    ticket_siret_checks,
-    ticket_siret_verification_passed,
-)
-from establishments.services import ticket_siret_verify
+from establishments.selectors import denomination_compare, denomination_normalize
 from tests.factories import RegistryEstablishmentFactory, TicketFactory
 from tests.support.auth import otp_login
+from tickets.exceptions import SiretVerificationRefused
 from tickets.models import EventKind, SiretVerification, Status, TicketEvent
+from tickets.verification import (
+    ticket_siret_checks,
+    ticket_siret_verification_passed,
+    ticket_siret_verify,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -415,7 +414,7 @@ def test_api_hides_other_queues_tickets(client, other_agent, ticket):
         content_type="application/json",
     )
     assert response.status_code == 404
-    assert response.json() == {"detail": "Demande introuvable."}
+    assert response.json() == {"detail": "Ce ticket n'existe pas ou ne vous est pas accessible."}
     assert not SiretVerification.objects.exists()
 
 
