@@ -84,9 +84,7 @@ def _status_values(locked: Ticket, new_status: str, now: datetime) -> dict:
     return values
 
 
-def _status_transition(
-    locked: Ticket, *, new_status: str, now: datetime, **values: Any
-) -> None:
+def _status_transition(locked: Ticket, *, new_status: str, now: datetime, **values: Any) -> None:
     """Write the move of a locked ticket to ``new_status`` with its stamps and ``values``,
     bumping its version; no timeline event."""
     old_status = locked.status
