@@ -100,6 +100,7 @@ INSTALLED_APPS = [
     "django_otp",
     "django_otp.plugins.otp_totp",
     "axes",
+    "django_ratelimit",
     "accounts",
     "establishments",
     "tickets",
@@ -213,10 +214,13 @@ AXES_USERNAME_CALLABLE = "accounts.staff.auth.axes_username"
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "backoffice.views.auth.lockout"
 AXES_VERBOSE = False
+# django-ratelimit 4.1 lists django-redis as its Redis backend; Django's own RedisCache
+# increments atomically too (Redis INCR), which is what its counters need.
+SILENCED_SYSTEM_CHECKS = ["django_ratelimit.W001"]
 if not PRODUCTION and "redis" not in CACHES["default"]["BACKEND"].lower():
     # One web process on one machine (make run, tests): its memory cache is shared by
     # every request it serves. Production is refused without Redis (see CACHES above).
-    SILENCED_SYSTEM_CHECKS = ["axes.W001"]
+    SILENCED_SYSTEM_CHECKS += ["axes.W001", "django_ratelimit.E003"]
 
 # --- Internationalisation ---------------------------------------------------------------
 LANGUAGE_CODE = "fr"

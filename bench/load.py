@@ -132,6 +132,7 @@ def run_wrk(name, url, lua_body, *, duration, connections, threads, env_extra=No
 
 def agent_session_cookie() -> str:
     """A logged-in session for the bench agent (see bench.auth)."""
+    # Local: Django is set up by main() before anything project-side is imported.
     from bench.auth import bench_agent_session_cookie
 
     return bench_agent_session_cookie()

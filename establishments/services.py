@@ -23,6 +23,7 @@ from typing import TextIO
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from .exceptions import RegistryImportError
 from .models import AdministrativeStatus, Establishment, RegistryEstablishment
@@ -158,7 +159,7 @@ def sirene_file_open(path: str | Path) -> Iterator[TextIO]:
     CSV member inside, as INSEE ships it). Always streamed, never read whole."""
     path = Path(path)
     if not path.is_file():
-        raise RegistryImportError(f"Fichier introuvable : {path}")
+        raise RegistryImportError(_("Fichier introuvable : %(path)s") % {"path": path})
     name = path.name.lower()
     try:
         if name.endswith(".zip"):
@@ -166,8 +167,11 @@ def sirene_file_open(path: str | Path) -> Iterator[TextIO]:
                 members = [m for m in archive.namelist() if m.lower().endswith(".csv")]
                 if len(members) != 1:
                     raise RegistryImportError(
-                        f"L'archive {path.name} doit contenir exactement un fichier CSV "
-                        f"({len(members)} trouvé(s))."
+                        _(
+                            "L'archive %(name)s doit contenir exactement un fichier CSV "
+                            "(%(count)s trouvé(s))."
+                        )
+                        % {"name": path.name, "count": len(members)}
                     )
                 with archive.open(members[0]) as raw:
                     yield io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
@@ -178,10 +182,13 @@ def sirene_file_open(path: str | Path) -> Iterator[TextIO]:
             with open(path, encoding="utf-8-sig", newline="") as text:
                 yield text
     except (zipfile.BadZipFile, gzip.BadGzipFile, EOFError) as exc:
-        raise RegistryImportError(f"Archive illisible : {path.name} ({exc}).") from exc
+        raise RegistryImportError(
+            _("Archive illisible : %(name)s (%(error)s).") % {"name": path.name, "error": exc}
+        ) from exc
     except UnicodeDecodeError as exc:
         raise RegistryImportError(
-            f"Le fichier {path.name} n'est pas encodé en UTF-8 (octet {exc.start})."
+            _("Le fichier %(name)s n'est pas encodé en UTF-8 (octet %(offset)s).")
+            % {"name": path.name, "offset": exc.start}
         ) from exc
 
 
@@ -237,7 +244,7 @@ def registry_import(
     try:
         _line, header = next(reader)
     except StopIteration:
-        raise RegistryImportError("Le fichier est vide : l'en-tête INSEE est attendu.") from None
+        raise RegistryImportError(_("Le fichier est vide : l'en-tête INSEE est attendu.")) from None
     header = [name.strip() for name in header]
     missing = [name for name in COLUMNS if name not in header]
     if missing:

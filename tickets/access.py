@@ -126,7 +126,7 @@ def ticket_for(
     forbidden look the same)."""
     if (pk is None) == (reference is None):
         raise ValueError("Give exactly one of pk or reference.")
-    lookup = {"pk": pk} if pk is not None else {"reference": reference}
+    lookup: dict[str, int | str] = {"pk": pk} if pk is not None else {"reference": reference or ""}
     ticket = tickets_for(user).select_related(*select_related).filter(**lookup).first()
     if ticket is None:
         raise TicketNotFound(str(TICKET_NOT_FOUND))

@@ -140,7 +140,7 @@ def _decode_cursor(raw: str | None, fields: tuple[str, ...]) -> list | None:
         values = json.loads(base64.urlsafe_b64decode(padded.encode()))
         if not isinstance(values, list) or len(values) != len(fields):
             return None
-        decoded = []
+        decoded: list = []
         for field, value in zip(fields, values, strict=True):
             if field in _DATETIME_FIELDS:
                 parsed = parse_datetime(value) if isinstance(value, str) else None
@@ -208,6 +208,8 @@ def ticket_page(
 
     if not rows:
         return TicketPage([], None, None, name, descending)
+    next_cursor: str | None
+    previous_cursor: str | None
     if backwards:
         next_cursor = cursor_of(rows[-1])
         previous_cursor = cursor_of(rows[0]) if has_more else None

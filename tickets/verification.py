@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 
 from establishments.selectors import siret_passed_refusal, siret_registry_checks, warning_entry
 
+from .access import ticket_lock_for
 from .exceptions import SiretVerificationRefused
 from .models import EventKind, SiretVerdict, SiretVerification, Status, Ticket
 from .services.events import ticket_event_record
@@ -68,8 +69,6 @@ def ticket_siret_verify(
     ``{"verdict", "comment", "checks"}``. The latest row is the ticket's verdict
     (``ticket_siret_verification_passed``).
     """
-    from .access import ticket_lock_for
-
     if verdict not in SiretVerdict.values:
         raise SiretVerificationRefused(
             _("Choisissez un verdict : conforme, non conforme ou non concluant.")

@@ -53,6 +53,7 @@ def _enqueue(job_id: int, kind: str) -> None:
     with the row; the sweep stamps it before calling this): a worker may pick the task up,
     and even record a failure that clears the stamp, before ``delay`` returns here.
     """
+    # Local: tasks.py imports this module (the tasks call the services).
     from .tasks import run_job, send_email
 
     task = send_email if kind == EMAIL else run_job

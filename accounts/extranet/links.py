@@ -16,16 +16,18 @@ from __future__ import annotations
 
 import logging
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.staff.models import secret_digest
-from tickets.models import EventKind, TicketEvent
+from tickets.models import EventKind, Ticket, TicketEvent
 from tickets.services import ticket_event_record
 from worker.models import OutboundEmail, OutboxJob
 from worker.services import email_queue, job_queue
@@ -40,6 +42,9 @@ from .models import (
     RecoveryLink,
     RecoveryRequestPurpose,
 )
+
+if TYPE_CHECKING:
+    from accounts.staff.models import User
 
 logger = logging.getLogger(__name__)
 
@@ -87,8 +92,8 @@ def recovery_link_create(
     purpose: str,
     template: str,
     context: dict | None = None,
-    ticket=None,
-    actor=None,
+    ticket: Ticket | None = None,
+    actor: User | None = None,
     requested_ip_hash: str = "",
 ) -> RecoveryLink:
     """Create a link for ``account`` and queue the e-mail that carries it.
@@ -153,7 +158,7 @@ def secret_link_issue(*, spec: dict) -> dict | None:
         ).update(token_hash=digest, expires_at=now + _validity())
         if not issued:
             return None
-        path = reverse(LANDING_URL_NAMES[link.purpose], args=[raw])
+        path = reverse(LANDING_URL_NAMES[LinkPurpose(link.purpose)], args=[raw])
     elif spec.get("kind") == "objection":
         field = {
             ObjectionParty.PREVIOUS_HOLDER: "previous_holder_objection_hash",
@@ -213,12 +218,12 @@ def recovery_link_use(*, purpose: str, token_hash: str, new_password: str) -> Ex
         now = timezone.now()
         link = recovery_link_find_usable(purpose=purpose, token_hash=token_hash)
         if link is None:
-            raise LinkInvalid("Ce lien n'est plus valable.")
+            raise LinkInvalid(_("Ce lien n'est plus valable."))
         claimed = RecoveryLink.objects.filter(
             _active_links(), pk=link.pk, token_hash=token_hash, expires_at__gt=now
         ).update(used_at=now)
         if claimed != 1:
-            raise LinkInvalid("Ce lien n'est plus valable.")
+            raise LinkInvalid(_("Ce lien n'est plus valable."))
         account = ExtranetAccount.objects.select_for_update().get(pk=link.account_id)
         account.set_password(new_password)
         account.session_generation += 1
@@ -266,7 +271,7 @@ def recovery_request_record(*, purpose: str, lookup: str, requested_ip_hash: str
         )
 
 
-def _over_account_limit(*, account: ExtranetAccount, purpose: str, since) -> bool:
+def _over_account_limit(*, account: ExtranetAccount, purpose: str, since: datetime) -> bool:
     limit = settings.RECOVERY_LINKS_PER_ACCOUNT_PER_HOUR
     if purpose == RecoveryRequestPurpose.PASSWORD:
         sent = RecoveryLink.objects.filter(
@@ -335,7 +340,7 @@ def recovery_links_expire_sweep(*, batch_size: int = EXPIRY_SWEEP_BATCH) -> int:
     ticket of each link that has one. Returns the number of links recorded.
     """
     total = 0
-    for _ in range(EXPIRY_SWEEP_MAX_BATCHES):
+    for _batch in range(EXPIRY_SWEEP_MAX_BATCHES):
         with transaction.atomic():
             now = timezone.now()
             # One statement per batch: UPDATE … WHERE id IN (SELECT id … LIMIT n), the

@@ -17,12 +17,13 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from tickets import access
 from tickets.exceptions import TicketNotFound
@@ -42,7 +43,11 @@ from .models import (
     LinkPurpose,
     ObjectionParty,
     ReassignmentState,
+    RecoveryLink,
 )
+
+if TYPE_CHECKING:
+    from accounts.staff.models import User
 
 logger = logging.getLogger(__name__)
 
@@ -75,7 +80,9 @@ def _new_holder_values(reassignment: AccountReassignment) -> dict:
     }
 
 
-def _event(reassignment: AccountReassignment, *, step: str, actor, **data) -> None:
+def _event(
+    reassignment: AccountReassignment, *, step: str, actor: User | None, **data: Any
+) -> None:
     ticket_event_record(
         ticket=reassignment.ticket,
         kind=EventKind.REASSIGNMENT,
@@ -104,9 +111,9 @@ def reassignment_account_for_ticket(*, ticket: Ticket) -> ExtranetAccount | None
     )
 
 
-def _check_can_prepare(*, ticket: Ticket, actor) -> None:
+def _check_can_prepare(*, ticket: Ticket, actor: User) -> None:
     if not (actor and actor.is_authenticated and actor.is_active):
-        raise ReassignmentForbidden("Vous devez être connecté.")
+        raise ReassignmentForbidden(_("Vous devez être connecté."))
     if not access.can_see_queue(actor, ticket.queue_id, fresh=True):
         # Outside the actor's queues the ticket does not exist (404), as everywhere.
         raise TicketNotFound(str(access.TICKET_NOT_FOUND))
@@ -114,8 +121,8 @@ def _check_can_prepare(*, ticket: Ticket, actor) -> None:
 
 def _refused(source: str, target: str) -> ReassignmentRefused:
     return ReassignmentRefused(
-        f"Cette réattribution est « {ReassignmentState(source).label} » : "
-        "l'opération n'est plus possible."
+        _("Cette réattribution est « %(state)s » : l'opération n'est plus possible.")
+        % {"state": ReassignmentState(source).label}
     )
 
 
@@ -126,14 +133,14 @@ def _move(reassignment: AccountReassignment, *, to: str, **fields: Any) -> None:
         transition(reassignment, to=to, table=REASSIGNMENT_TRANSITIONS, refused=_refused, **fields)
     except StaleTransition as exc:
         raise ReassignmentRefused(
-            "Cette réattribution a été modifiée entre-temps : rechargez la page."
+            _("Cette réattribution a été modifiée entre-temps : rechargez la page.")
         ) from exc
 
 
 def reassignment_prepare(
     *,
     ticket: Ticket,
-    actor,
+    actor: User,
     new_holder_last_name: str,
     new_holder_first_name: str,
     new_holder_email: str,
@@ -150,21 +157,25 @@ def reassignment_prepare(
         _check_can_prepare(ticket=ticket, actor=actor)
         if ticket.motif != Motif.HABILITATION_EXTRANET:
             raise ReassignmentRefused(
-                "Une réattribution ne se prépare que depuis une demande « Habilitation à "
-                "l'extranet »."
+                _(
+                    "Une réattribution ne se prépare que depuis une demande « Habilitation à "
+                    "l'extranet »."
+                )
             )
         if not ticket.is_open:
-            raise ReassignmentRefused("Cette demande est close ou résolue.")
+            raise ReassignmentRefused(_("Cette demande est close ou résolue."))
         if not ticket_siret_verification_passed(ticket):
             raise ReassignmentRefused(
-                "La vérification du SIRET de cette demande n'a pas abouti : la réattribution "
-                "est impossible."
+                _(
+                    "La vérification du SIRET de cette demande n'a pas abouti : la réattribution "
+                    "est impossible."
+                )
             )
         if not evidence_notes.strip():
-            raise ReassignmentRefused("Indiquez les éléments vérifiés.")
+            raise ReassignmentRefused(_("Indiquez les éléments vérifiés."))
         account = reassignment_account_for_ticket(ticket=ticket)
         if account is None:
-            raise ReassignmentRefused("Cet établissement n'a pas de compte extranet.")
+            raise ReassignmentRefused(_("Cet établissement n'a pas de compte extranet."))
         now = timezone.now()
         recent = _recent_count(establishment_id=account.establishment_id)
         try:
@@ -184,7 +195,9 @@ def reassignment_prepare(
                     recent_reassignments=recent,
                 )
         except IntegrityError as exc:
-            raise ReassignmentRefused("Une réattribution de ce compte est déjà en cours.") from exc
+            raise ReassignmentRefused(
+                _("Une réattribution de ce compte est déjà en cours.")
+            ) from exc
         _event(
             reassignment,
             step="prepared",
@@ -209,16 +222,16 @@ def _lock(reassignment: AccountReassignment) -> AccountReassignment:
     )
 
 
-def _check_can_decide(reassignment: AccountReassignment, actor) -> None:
+def _check_can_decide(reassignment: AccountReassignment, actor: User) -> None:
     if not (actor and actor.is_authenticated and actor.is_active and actor.is_supervisor):
-        raise ReassignmentForbidden("Seul un superviseur peut valider ou refuser.")
+        raise ReassignmentForbidden(_("Seul un superviseur peut valider ou refuser."))
     if actor.pk == reassignment.prepared_by_id:
         raise ReassignmentForbidden(
-            "Vous avez préparé cette réattribution : une autre personne doit la valider."
+            _("Vous avez préparé cette réattribution : une autre personne doit la valider.")
         )
 
 
-def reassignment_approve(*, reassignment: AccountReassignment, actor) -> ReassignmentResult:
+def reassignment_approve(*, reassignment: AccountReassignment, actor: User) -> ReassignmentResult:
     """A supervisor other than the preparer approves. Notices with an objection link go
     to the holder's address and to the establishment's address on record; the change
     waits ``REASSIGNMENT_WAITING_PERIOD_HOURS``."""
@@ -230,7 +243,7 @@ def reassignment_approve(*, reassignment: AccountReassignment, actor) -> Reassig
             and not ticket_siret_verification_passed(reassignment.ticket)
         ):
             raise ReassignmentRefused(
-                "La dernière vérification du SIRET de la demande n'a pas abouti."
+                _("La dernière vérification du SIRET de la demande n'a pas abouti.")
             )
         now = timezone.now()
         apply_after = now + timedelta(hours=settings.REASSIGNMENT_WAITING_PERIOD_HOURS)
@@ -282,7 +295,7 @@ def _notice_recipients(reassignment: AccountReassignment) -> list[tuple[str, str
 
 
 def reassignment_reject(
-    *, reassignment: AccountReassignment, actor, comment: str = ""
+    *, reassignment: AccountReassignment, actor: User, comment: str = ""
 ) -> AccountReassignment:
     with transaction.atomic():
         reassignment = _lock(reassignment)
@@ -307,7 +320,7 @@ def reassignment_reject(
 
 
 def reassignment_cancel(
-    *, reassignment: AccountReassignment, actor, comment: str = ""
+    *, reassignment: AccountReassignment, actor: User, comment: str = ""
 ) -> AccountReassignment:
     """The preparer or a supervisor withdraws a change that has not applied yet."""
     with transaction.atomic():
@@ -316,7 +329,7 @@ def reassignment_cancel(
             actor.is_supervisor or actor.pk == reassignment.prepared_by_id
         ):
             raise ReassignmentForbidden(
-                "Seul l'agent qui l'a préparée ou un superviseur peut annuler une réattribution."
+                _("Seul l'agent qui l'a préparée ou un superviseur peut annuler une réattribution.")
             )
         before = reassignment.state
         _move(
@@ -364,13 +377,15 @@ def reassignment_object(*, token_hash: str) -> AccountReassignment:
     with transaction.atomic():
         found = reassignment_find_for_objection(token_hash=token_hash)
         if found is None:
-            raise ReassignmentRefused("Ce lien d'opposition n'est pas valable.")
+            raise ReassignmentRefused(_("Ce lien d'opposition n'est pas valable."))
         reassignment, party = found
         reassignment = _lock(reassignment)
         if reassignment.state != ReassignmentState.APPROVED:
             raise ReassignmentRefused(
-                "Cette réattribution n'est plus en attente : l'opposition n'est plus possible "
-                "par ce lien. Contactez l'assistance."
+                _(
+                    "Cette réattribution n'est plus en attente : l'opposition n'est plus possible "
+                    "par ce lien. Contactez l'assistance."
+                )
             )
         now = timezone.now()
         _move(
@@ -519,7 +534,7 @@ def reassignments_apply_due() -> int:
     return applied
 
 
-def activation_link_resend(*, reassignment: AccountReassignment, actor):
+def activation_link_resend(*, reassignment: AccountReassignment, actor: User) -> RecoveryLink:
     """An agent has a fresh activation link sent to the new holder of an applied
     reassignment (the previous link is revoked). The agent never sees the link."""
     with transaction.atomic():
@@ -535,8 +550,10 @@ def activation_link_resend(*, reassignment: AccountReassignment, actor):
             or account.holder_email != reassignment.new_holder_email
         ):
             raise ReassignmentRefused(
-                "Le lien d'activation ne se renvoie qu'après une réattribution appliquée, "
-                "au titulaire qu'elle a désigné."
+                _(
+                    "Le lien d'activation ne se renvoie qu'après une réattribution appliquée, "
+                    "au titulaire qu'elle a désigné."
+                )
             )
         link = recovery_link_create(
             account=account,

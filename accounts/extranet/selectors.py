@@ -28,7 +28,9 @@ if TYPE_CHECKING:
 RECOVERY_LINKS_SHOWN = 20
 
 
-def recovery_links_for_establishment(establishment, *, limit: int = RECOVERY_LINKS_SHOWN):
+def recovery_links_for_establishment(
+    establishment: Establishment, *, limit: int = RECOVERY_LINKS_SHOWN
+) -> list[RecoveryLink]:
     """The latest recovery / activation links of the establishment's accounts, newest
     first, for the establishment card (S7: sends, send failures, uses, expiries). Each
     link has ``state`` / ``state_label``; never a token."""
@@ -98,13 +100,15 @@ def reassignments_recent(*, actor: User, limit: int = 50) -> QuerySet[AccountRea
     )
 
 
-def reassignments_for_ticket(*, ticket) -> QuerySet[AccountReassignment]:
+def reassignments_for_ticket(*, ticket: Ticket) -> QuerySet[AccountReassignment]:
     return ticket.reassignments.select_related("prepared_by", "approved_by").order_by(
         "-prepared_at"
     )
 
 
-def other_reassignments_of_establishment(*, actor: User, reassignment: AccountReassignment):
+def other_reassignments_of_establishment(
+    *, actor: User, reassignment: AccountReassignment
+) -> QuerySet[AccountReassignment]:
     return (
         reassignments_visible(actor=actor)
         .filter(account__establishment_id=reassignment.account.establishment_id)
@@ -114,11 +118,11 @@ def other_reassignments_of_establishment(*, actor: User, reassignment: AccountRe
     )
 
 
-def holder_history(*, account) -> QuerySet[ExtranetHolderHistory]:
+def holder_history(*, account: ExtranetAccount) -> QuerySet[ExtranetHolderHistory]:
     return account.holder_history.all()
 
 
-def can_decide(*, reassignment: AccountReassignment, user) -> bool:
+def can_decide(*, reassignment: AccountReassignment, user: User) -> bool:
     return (
         reassignment.state == ReassignmentState.PREPARED
         and user.is_authenticated

@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import functools
 import logging
+from collections.abc import Callable
+from typing import Any
 
 from django.contrib.auth.hashers import check_password, make_password
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.utils import timezone
 
@@ -50,7 +53,7 @@ def extranet_authenticate(*, identifiant: str, password: str) -> ExtranetAccount
     return account
 
 
-def extranet_login(request, account: ExtranetAccount) -> None:
+def extranet_login(request: HttpRequest, account: ExtranetAccount) -> None:
     # A new session key at login: a session id planted before login is worth nothing.
     request.session.cycle_key()
     request.session[SESSION_ACCOUNT_KEY] = account.pk
@@ -58,13 +61,13 @@ def extranet_login(request, account: ExtranetAccount) -> None:
     ExtranetAccount.objects.filter(pk=account.pk).update(last_login=timezone.now())
 
 
-def extranet_logout(request) -> None:
+def extranet_logout(request: HttpRequest) -> None:
     request.session.pop(SESSION_ACCOUNT_KEY, None)
     request.session.pop(SESSION_GENERATION_KEY, None)
     request.session.cycle_key()
 
 
-def extranet_account_from_request(request) -> ExtranetAccount | None:
+def extranet_account_from_request(request: HttpRequest) -> ExtranetAccount | None:
     """The account of this session if the session is still valid; a session whose
     generation is stale (password changed, holder detached) is ended here."""
     account_id = request.session.get(SESSION_ACCOUNT_KEY)
@@ -81,15 +84,15 @@ def extranet_account_from_request(request) -> ExtranetAccount | None:
     return account
 
 
-def extranet_login_required(view):
+def extranet_login_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
     """Protects the "Mon espace" pages; checks the session on every request."""
 
     @functools.wraps(view)
-    def wrapper(request, *args, **kwargs):
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         account = extranet_account_from_request(request)
         if account is None:
             return redirect("home")
-        request.extranet_account = account
+        request.extranet_account = account  # type: ignore[attr-defined]
         return view(request, *args, **kwargs)
 
     return wrapper

@@ -9,6 +9,7 @@ import unicodedata
 
 from django.contrib.auth.hashers import make_password
 from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
 
 from establishments.models import Establishment, RegistryEstablishment
 
@@ -61,7 +62,7 @@ def extranet_space_create(
     try:
         with transaction.atomic():
             if establishment_is_known(siret=siret):
-                raise EstablishmentAlreadyKnown("Cet établissement dispose déjà d'un compte.")
+                raise EstablishmentAlreadyKnown(_("Cet établissement dispose déjà d'un compte."))
             record = Establishment.objects.create(
                 siret=siret,
                 registry_status=registry.administrative_status if registry else "",
@@ -88,6 +89,6 @@ def extranet_space_create(
             )
     except IntegrityError as exc:
         # The SIRET's unique constraint: a simultaneous creation won.
-        raise EstablishmentAlreadyKnown("Cet établissement dispose déjà d'un compte.") from exc
+        raise EstablishmentAlreadyKnown(_("Cet établissement dispose déjà d'un compte.")) from exc
     logger.info("Extranet space created for establishment %s.", record.pk)
     return account

@@ -4,8 +4,10 @@ import secrets
 
 from django.db import transaction
 from django.utils import timezone
+from django_otp import user_has_device
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from .models import ApiKey, PersonalToken
+from .models import ApiKey, PersonalToken, User
 
 
 def api_key_create(*, name: str, raw_key: str | None = None) -> tuple[ApiKey, str]:
@@ -45,7 +47,7 @@ def api_key_revoke(*, key: ApiKey) -> None:
 # --- Personal tokens (agent API) ---------------------------------------------------------
 
 
-def personal_token_create(*, user, name: str) -> tuple[PersonalToken, str]:
+def personal_token_create(*, user: User, name: str) -> tuple[PersonalToken, str]:
     """Create a personal token for ``user`` and return it with its raw value, shown once."""
     prefix = secrets.token_hex(PersonalToken.PREFIX_LENGTH // 2)
     raw = f"{prefix}.{secrets.token_urlsafe(32)}"
@@ -56,7 +58,7 @@ def personal_token_create(*, user, name: str) -> tuple[PersonalToken, str]:
     return token, raw
 
 
-def personal_token_revoke(*, user, token_id: int) -> bool:
+def personal_token_revoke(*, user: User, token_id: int) -> bool:
     """Revoke one of ``user``'s own tokens. Returns False when there is no such active token
     (another user's token id gets the same answer as a missing one)."""
     with transaction.atomic():
@@ -67,14 +69,12 @@ def personal_token_revoke(*, user, token_id: int) -> bool:
         )
 
 
-def personal_token_authenticate(*, raw_token: str):
+def personal_token_authenticate(*, raw_token: str) -> User | None:
     """The user a raw personal token stands for, or None.
 
     The user must be active and have a confirmed second factor: a token is a way to call
     the API from a script, never a way around the second factor.
     """
-    from django_otp import user_has_device
-
     if not raw_token or "." not in raw_token:
         return None
     prefix = raw_token.split(".", 1)[0]
@@ -96,15 +96,13 @@ def personal_token_authenticate(*, raw_token: str):
 # --- Second factor (TOTP) -----------------------------------------------------------------
 
 
-def totp_enrolment_device(*, user):
+def totp_enrolment_device(*, user: User) -> TOTPDevice | None:
     """The unconfirmed TOTP device an agent is enrolling, created on first call.
 
     Only for a user without a confirmed device: once enrolled, a new device can only come
     from an administrator resetting the old one (a stolen password must not be enough to
     add a second factor).
     """
-    from django_otp.plugins.otp_totp.models import TOTPDevice
-
     if TOTPDevice.objects.filter(user=user, confirmed=True).exists():
         return None
     with transaction.atomic():
@@ -116,7 +114,7 @@ def totp_enrolment_device(*, user):
     return device
 
 
-def totp_enrolment_confirm(*, user, device, token: str) -> bool:
+def totp_enrolment_confirm(*, user: User, device: TOTPDevice, token: str) -> bool:
     """Confirm the enrolling device when ``token`` is a valid code from it."""
     if device.user_id != user.pk or device.confirmed:
         return False
@@ -129,10 +127,8 @@ def totp_enrolment_confirm(*, user, device, token: str) -> bool:
     return True
 
 
-def totp_device_set_demo(*, user, hex_key: str):
+def totp_device_set_demo(*, user: User, hex_key: str) -> TOTPDevice:
     """Give a demo user a confirmed TOTP device with a fixed, documented secret (seed_demo)."""
-    from django_otp.plugins.otp_totp.models import TOTPDevice
-
     device, _created = TOTPDevice.objects.update_or_create(
         user=user, name="Démonstration", defaults={"key": hex_key, "confirmed": True}
     )

@@ -6,6 +6,7 @@ domain exceptions become 403/404/409 in ``backoffice.api``."""
 
 from __future__ import annotations
 
+from django.utils.translation import gettext as _
 from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
@@ -111,10 +112,10 @@ def tickets_list(request, params: Query[TicketListParams]):
     queue = None
     if params.scope == selectors.SCOPE_QUEUE:
         if not params.queue:
-            raise TicketNotFound("Précisez la file (`queue`).")
+            raise TicketNotFound(_("Précisez la file (`queue`)."))
         queue = selectors.queue_get_for_user(user=user, slug=params.queue)
     elif params.scope not in (selectors.SCOPE_MINE, selectors.SCOPE_UNASSIGNED):
-        raise TicketNotFound("Périmètre inconnu.")
+        raise TicketNotFound(_("Périmètre inconnu."))
     base = selectors.ticket_list_qs(user=user, scope=params.scope, queue=queue)
     filterset = TicketFilter(request.GET, queryset=base, request=request)
     if not filterset.is_valid():
@@ -247,7 +248,7 @@ def ticket_assign_op(request, ticket_id: int, payload: AssignIn):
     if payload.assignee_id is not None:
         assignee = User.objects.filter(pk=payload.assignee_id).first()
         if assignee is None:
-            raise TicketNotFound("Cet agent n'existe pas.")
+            raise TicketNotFound(_("Cet agent n'existe pas."))
     ticket_assign(
         ticket=ticket, actor=request.user, assignee=assignee, expected_version=payload.version
     )

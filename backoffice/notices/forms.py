@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django import forms
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from tickets.models import Motif
 
@@ -87,7 +88,7 @@ class NoticeForm(NoticeWindowForm):
     def clean_link(self):
         link = self.cleaned_data.get("link", "")
         if link and not link.lower().startswith("https://"):
-            raise forms.ValidationError("Le lien doit commencer par https://.")
+            raise forms.ValidationError(_("Le lien doit commencer par https://."))
         return link
 
     def clean_title(self):

@@ -1,5 +1,9 @@
 from __future__ import annotations
 
+from collections.abc import Iterable
+from datetime import datetime
+from typing import TYPE_CHECKING
+
 from django.core.cache import cache
 from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
@@ -9,13 +13,17 @@ from tickets.models import OPEN_STATUSES, Ticket
 
 from .models import IncidentNotice, NoticeEvent, NoticeState
 
+if TYPE_CHECKING:
+    from accounts.staff.models import User
+
+
 LIVE_NOTICES_CACHE_KEY = "notices:live:v1"
 # Every page shows the live notices: read them at most once per this many seconds per
 # cache; publishing or withdrawing clears the entry on commit.
 LIVE_NOTICES_CACHE_SECONDS = 15
 
 
-def notices_live_queryset(*, now=None) -> QuerySet[IncidentNotice]:
+def notices_live_queryset(*, now: datetime | None = None) -> QuerySet[IncidentNotice]:
     """Published notices whose end has not passed. The end is checked here too, so a notice
     never outlives its end even if the sweep is late."""
     now = now or timezone.now()
@@ -70,9 +78,10 @@ def notices_for_agents_list(*, state: str | None = None) -> QuerySet[IncidentNot
     return qs
 
 
-def notice_last_events(notices) -> dict:
+def notice_last_events(notices: Iterable[IncidentNotice]) -> dict[int, NoticeEvent]:
     """The latest event of each notice of a page, with its actor: one query."""
-    ids = [n.last_event_id for n in notices if getattr(n, "last_event_id", None)]
+    # ``last_event_id`` is annotated by ``notices_for_agents_list``.
+    ids = [event_id for n in notices if (event_id := getattr(n, "last_event_id", None))]
     if not ids:
         return {}
     events = NoticeEvent.objects.select_related("actor").filter(pk__in=ids)
@@ -90,7 +99,7 @@ def notice_events(*, notice: IncidentNotice) -> QuerySet:
     return notice.events.select_related("actor").order_by("created_at", "id")
 
 
-def notice_linked_summary(*, notice: IncidentNotice, user) -> dict:
+def notice_linked_summary(*, notice: IncidentNotice, user: User) -> dict:
     """How many tickets are linked to the notice: open ones the user may work on (those a
     bulk resolution would answer), open ones outside the user's queues, and the others."""
     qs = Ticket.objects.filter(incident_notices=notice).order_by()
@@ -109,7 +118,7 @@ def notice_linked_summary(*, notice: IncidentNotice, user) -> dict:
     }
 
 
-def notice_linked_open_tickets(*, notice: IncidentNotice, user, limit: int = 100) -> list:
+def notice_linked_open_tickets(*, notice: IncidentNotice, user: User, limit: int = 100) -> list:
     """The first open linked tickets the user may work on (shown before a bulk reply)."""
     qs = access.tickets_for(user).filter(incident_notices=notice, status__in=OPEN_STATUSES)
     return list(qs.select_related("queue").order_by("pk")[:limit])

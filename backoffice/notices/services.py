@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -35,7 +36,9 @@ def _live_cache_clear() -> None:
     transaction.on_commit(lambda: cache.delete(LIVE_NOTICES_CACHE_KEY))
 
 
-def _check_values(*, starts_at: datetime, ends_at: datetime | None, level: str, motifs) -> None:
+def _check_values(
+    *, starts_at: datetime, ends_at: datetime | None, level: str, motifs: Iterable[str]
+) -> None:
     if ends_at is not None and ends_at <= starts_at:
         raise NoticeError(_("La fin doit être postérieure au début."))
     if level not in NoticeLevel.values:
@@ -45,7 +48,7 @@ def _check_values(*, starts_at: datetime, ends_at: datetime | None, level: str, 
         raise NoticeError(_("Motif inconnu : %(motifs)s.") % {"motifs": ", ".join(sorted(unknown))})
 
 
-def _record(notice: IncidentNotice, kind: str, actor, data: dict | None = None) -> None:
+def _record(notice: IncidentNotice, kind: str, actor: User, data: dict | None = None) -> None:
     NoticeEvent.objects.create(notice=notice, kind=kind, actor=actor, data=data or {})
 
 
@@ -90,7 +93,7 @@ def _move(notice: IncidentNotice, new_state: str, *, actor: User, kind: str) -> 
 
 def notice_create(
     *,
-    actor,
+    actor: User,
     title: str,
     text: str,
     level: str,
@@ -117,7 +120,7 @@ def notice_create(
     return notice
 
 
-def notice_update(*, notice: IncidentNotice, actor, **values) -> IncidentNotice:
+def notice_update(*, notice: IncidentNotice, actor: User, **values: Any) -> IncidentNotice:
     unknown = set(values) - set(NOTICE_FIELDS)
     if unknown:
         raise TypeError(f"Unknown notice fields: {unknown}")
@@ -146,7 +149,7 @@ def notice_update(*, notice: IncidentNotice, actor, **values) -> IncidentNotice:
     return locked
 
 
-def notice_schedule(*, notice: IncidentNotice, actor) -> IncidentNotice:
+def notice_schedule(*, notice: IncidentNotice, actor: User) -> IncidentNotice:
     """Hand the notice to the worker: published at its start, expired at its end."""
     with transaction.atomic():
         locked = IncidentNotice.objects.select_for_update().get(pk=notice.pk)
@@ -155,13 +158,13 @@ def notice_schedule(*, notice: IncidentNotice, actor) -> IncidentNotice:
         return _move(locked, NoticeState.SCHEDULED, actor=actor, kind="scheduled")
 
 
-def notice_unschedule(*, notice: IncidentNotice, actor) -> IncidentNotice:
+def notice_unschedule(*, notice: IncidentNotice, actor: User) -> IncidentNotice:
     with transaction.atomic():
         locked = IncidentNotice.objects.select_for_update().get(pk=notice.pk)
         return _move(locked, NoticeState.DRAFT, actor=actor, kind="unscheduled")
 
 
-def notice_publish_now(*, notice: IncidentNotice, actor) -> IncidentNotice:
+def notice_publish_now(*, notice: IncidentNotice, actor: User) -> IncidentNotice:
     with transaction.atomic():
         locked = IncidentNotice.objects.select_for_update().get(pk=notice.pk)
         now = timezone.now()
@@ -174,7 +177,7 @@ def notice_publish_now(*, notice: IncidentNotice, actor) -> IncidentNotice:
 
 
 def notice_schedule_at(
-    *, notice: IncidentNotice, actor, starts_at: datetime, ends_at: datetime | None
+    *, notice: IncidentNotice, actor: User, starts_at: datetime, ends_at: datetime | None
 ) -> IncidentNotice:
     """Set the notice's window and schedule it, both or neither (the agents' "Programmer"
     form): one transaction around the two services."""
@@ -184,7 +187,7 @@ def notice_schedule_at(
         return notice_schedule(notice=notice, actor=actor)
 
 
-def notice_withdraw(*, notice: IncidentNotice, actor) -> IncidentNotice:
+def notice_withdraw(*, notice: IncidentNotice, actor: User) -> IncidentNotice:
     with transaction.atomic():
         locked = IncidentNotice.objects.select_for_update().get(pk=notice.pk)
         return _move(locked, NoticeState.WITHDRAWN, actor=actor, kind="withdrawn")
@@ -277,7 +280,7 @@ def on_ticket_created(sender: Any, *, ticket: Ticket, **kwargs: Any) -> None:
     notice_link_ticket(ticket=ticket)
 
 
-def notice_resolve_linked_tickets(*, notice: IncidentNotice, actor, body: str) -> dict:
+def notice_resolve_linked_tickets(*, notice: IncidentNotice, actor: User, body: str) -> dict:
     """Reply to and resolve, at once, the open tickets linked to ``notice`` that ``actor``
     works on (an agent: its queues; a supervisor: all).
 

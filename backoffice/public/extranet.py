@@ -32,6 +32,7 @@ def too_many_requests(request):
 
 def public_form_limited(request, scope: str) -> bool:
     return rate_limit_exceeded(
+        request,
         scope=scope,
         key=client_ip(request),
         limit=settings.PUBLIC_FORM_POSTS_PER_IP_PER_HOUR,
@@ -44,6 +45,7 @@ def home(request):
     account = extranet_account_from_request(request)
     if request.method == "POST":
         if rate_limit_exceeded(
+            request,
             scope="extranet-login",
             key=client_ip(request),
             limit=settings.EXTRANET_LOGIN_ATTEMPTS_PER_IP_PER_15_MIN,

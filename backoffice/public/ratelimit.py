@@ -1,4 +1,5 @@
-"""Fixed-window counters in the shared cache (Redis in production).
+"""Rate limits of the public pages: fixed-window counters in the shared cache (Redis in
+production), through django-ratelimit.
 
 They only ever slow a client down: nothing here locks an account, so the legitimate holder
 can always log in and use a link already sent.
@@ -8,10 +9,11 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import time
 
 from django.conf import settings
-from django.core.cache import cache
+from django.http import HttpRequest
+from django_ratelimit import ALL
+from django_ratelimit.core import is_ratelimited
 
 
 def keyed_digest(value: str, *, length: int = 32) -> str:
@@ -20,21 +22,23 @@ def keyed_digest(value: str, *, length: int = 32) -> str:
     return mac.hexdigest()[:length]
 
 
-def client_ip(request) -> str:
+def client_ip(request: HttpRequest) -> str:
     # Behind the production reverse proxy REMOTE_ADDR must be set to the client's address
     # by the proxy (never trust a header the client can forge).
     return request.META.get("REMOTE_ADDR", "") or "unknown"
 
 
-def rate_limit_exceeded(*, scope: str, key: str, limit: int, window_seconds: int) -> bool:
+def rate_limit_exceeded(
+    request: HttpRequest, *, scope: str, key: str, limit: int, window_seconds: int
+) -> bool:
     """Count one hit for ``key`` in ``scope``; True when the window's count is over
-    ``limit``."""
-    bucket = int(time.time() // window_seconds)
-    cache_key = f"rl:{scope}:{keyed_digest(key)}:{bucket}"
-    cache.add(cache_key, 0, timeout=window_seconds + 5)
-    try:
-        count = cache.incr(cache_key)
-    except ValueError:  # evicted between add and incr
-        cache.set(cache_key, 1, timeout=window_seconds + 5)
-        count = 1
-    return count > limit
+    ``limit``. django-ratelimit's fixed windows in the shared cache; the key is stored as a
+    keyed hash (an identifiant or an IP address never appears in the cache)."""
+    return is_ratelimited(
+        request,
+        group=f"rl:{scope}",
+        key=lambda _group, _request: keyed_digest(key),
+        rate=f"{limit}/{window_seconds}s",
+        method=ALL,
+        increment=True,
+    )

@@ -16,6 +16,7 @@ import functools
 from django.conf import settings
 from django.contrib import messages
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from accounts.extranet.exceptions import LinkInvalid, ReassignmentRefused
@@ -145,8 +146,11 @@ def _set_password(request, purpose: str):
             request.session.pop(SESSION_LINK[purpose], None)
             messages.success(
                 request,
-                "Votre mot de passe est enregistré. Connectez-vous avec votre identifiant "
-                f"{link.account.identifiant}.",
+                _(
+                    "Votre mot de passe est enregistré. Connectez-vous avec votre identifiant "
+                    "%(identifiant)s."
+                )
+                % {"identifiant": link.account.identifiant},
             )
             return redirect("home")
     else:

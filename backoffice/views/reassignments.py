@@ -12,6 +12,7 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.extranet import selectors
@@ -71,13 +72,16 @@ def reassignment_prepare_view(request, reference):
                 form.add_error(None, exc.message)
             else:
                 messages.success(
-                    request, "Réattribution préparée : elle attend la validation d'un superviseur."
+                    request,
+                    _("Réattribution préparée : elle attend la validation d'un superviseur."),
                 )
                 if result.repeated_within_window:
                     messages.warning(
                         request,
-                        "Attention : ce SIRET a déjà fait l'objet d'une "
-                        "réattribution ces 90 derniers jours.",
+                        _(
+                            "Attention : ce SIRET a déjà fait l'objet d'une "
+                            "réattribution ces 90 derniers jours."
+                        ),
                     )
                 return redirect("backoffice:reassignment_detail", pk=result.reassignment.pk)
     else:
@@ -149,7 +153,7 @@ def _decide(request, pk, action, success_message):
             if result.repeated_within_window:
                 messages.warning(
                     request,
-                    "Ce SIRET a déjà fait l'objet d'une réattribution ces 90 derniers jours.",
+                    _("Ce SIRET a déjà fait l'objet d'une réattribution ces 90 derniers jours."),
                 )
         else:
             action(reassignment=reassignment, actor=request.user, comment=comment)
@@ -201,5 +205,5 @@ def reassignment_activation_resend_view(request, pk):
     except ReassignmentRefused as exc:
         messages.error(request, exc.message)
     else:
-        messages.success(request, "Un nouveau lien d'activation part vers le nouveau titulaire.")
+        messages.success(request, _("Un nouveau lien d'activation part vers le nouveau titulaire."))
     return redirect("backoffice:reassignment_detail", pk=pk)

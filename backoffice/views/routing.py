@@ -16,6 +16,7 @@ from django.db.models import Count
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
 from establishments.models import Establishment
@@ -186,7 +187,10 @@ def routing_rule_edit(request, pk):
             except ValidationError as exc:
                 form.add_error(None, exc)
             else:
-                messages.success(request, f"Règle « {rule.get_motif_display()} » enregistrée.")
+                messages.success(
+                    request,
+                    _("Règle « %(motif)s » enregistrée.") % {"motif": rule.get_motif_display()},
+                )
                 return redirect("backoffice:routing")
     else:
         form = RoutingRuleForm(
@@ -228,8 +232,15 @@ def routing_queue_members(request, slug):
             else:
                 messages.success(
                     request,
-                    f"Agents de la file « {queue.name} » enregistrés "
-                    f"({len(result['added'])} ajouté(s), {len(result['removed'])} retiré(s)).",
+                    _(
+                        "Agents de la file « %(queue)s » enregistrés "
+                        "(%(added)s ajouté(s), %(removed)s retiré(s))."
+                    )
+                    % {
+                        "queue": queue.name,
+                        "added": len(result["added"]),
+                        "removed": len(result["removed"]),
+                    },
                 )
                 return redirect("backoffice:routing")
     else:

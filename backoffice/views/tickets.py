@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.extranet import selectors as accounts_selectors
@@ -103,7 +104,7 @@ def _act(request, pk, action):
 
 def _invalid(request, pk, form):
     errors = "; ".join(str(e) for errs in form.errors.values() for e in errs)
-    messages.error(request, f"Formulaire invalide : {errors}")
+    messages.error(request, _("Formulaire invalide : %(errors)s") % {"errors": errors})
     return redirect("backoffice:ticket_detail", pk=pk)
 
 
@@ -132,7 +133,7 @@ def ticket_assign_view(request, pk):
         if form.cleaned_data["assignee"] is not None:
             assignee = User.objects.filter(pk=form.cleaned_data["assignee"]).first()
             if assignee is None:
-                raise TicketError("Cet agent n'existe pas.")
+                raise TicketError(_("Cet agent n'existe pas."))
         ticket_assign(
             ticket=ticket,
             actor=request.user,

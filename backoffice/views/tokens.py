@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.staff.selectors import personal_tokens_for_user
@@ -39,7 +40,7 @@ def token_list(request):
 @backoffice_required
 def token_revoke(request, pk):
     if personal_token_revoke(user=request.user, token_id=pk):
-        messages.success(request, "Jeton révoqué.")
+        messages.success(request, _("Jeton révoqué."))
     else:
-        messages.error(request, "Ce jeton n'existe pas ou est déjà révoqué.")
+        messages.error(request, _("Ce jeton n'existe pas ou est déjà révoqué."))
     return redirect("backoffice:tokens")

@@ -189,7 +189,7 @@ def test_the_api_serves_live_notices_with_etag_and_304(
 
 
 def test_new_tickets_with_affected_motifs_are_linked_to_the_live_notice(agent, valid_request_data):
-    from tests.tickets.test_intake import submit
+    from tests.support.intake import submit
 
     with freeze_time(T0):
         notice = notice_publish_now(

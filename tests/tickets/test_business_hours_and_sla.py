@@ -103,7 +103,7 @@ def test_settings_opening_hours_are_used(settings):
 
 @pytest.mark.django_db
 def test_the_intake_sets_due_dates_in_business_hours(valid_request_data):
-    from tests.tickets.test_intake import submit
+    from tests.support.intake import submit
 
     with freeze_time(paris(2026, 3, 13, 16, 30)):  # Friday, Habilitation: 8 h / 24 h
         ticket = submit(valid_request_data).ticket

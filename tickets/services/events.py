@@ -25,6 +25,8 @@ def ticket_event_record(
     the requester). ``data`` holds before/after values and details, never a secret."""
     if ticket is not None:
         ticket_id = ticket.pk
+    if ticket_id is None:
+        raise ValueError("ticket or ticket_id is required")
     return TicketEvent.objects.create(
         ticket_id=ticket_id, kind=kind, actor=actor, data=data or {}, created_at=timezone.now()
     )

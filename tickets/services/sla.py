@@ -48,7 +48,7 @@ def sla_breaches_mark(*, now: datetime | None = None) -> dict[str, int]:
     now = now or timezone.now()
     running = (Status.NOUVEAU, Status.EN_COURS)
     counts = {"first_response": 0, "resolution": 0}
-    targets = (
+    targets: tuple[tuple[str, str, str, dict], ...] = (
         (
             "first_response",
             "sla_first_response_due",

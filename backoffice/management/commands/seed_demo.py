@@ -17,8 +17,10 @@ from accounts.staff.models import ApiKey, Role, User
 from accounts.staff.services import api_key_create, totp_device_set_demo
 from establishments.models import Establishment, RegistryEstablishment
 from establishments.services import registry_import, sirene_file_open
-from tickets.models import Motif, Queue, Source, Status, Ticket
+from tickets.forms import AssistanceRequestForm
+from tickets.models import Motif, Queue, SiretVerdict, Source, Status, Ticket
 from tickets.services import assistance_request_submit, ticket_change_status
+from tickets.verification import ticket_siret_verify
 
 # Demo only: these logins are printed by `make run` and must never exist in production.
 DEMO_PASSWORD = "Demo-ActivitePartielle-2026"
@@ -243,8 +245,6 @@ class Command(BaseCommand):
         actor = users["superviseur@demo.asp.fr"]
         denominations = {row[0]: row[1] for row in DEMO_ESTABLISHMENTS}
         for siret, motif, name, email, phone, status, description in DEMO_TICKETS:
-            from tickets.forms import AssistanceRequestForm
-
             form = AssistanceRequestForm(
                 data={
                     "siret": siret,
@@ -270,21 +270,20 @@ class Command(BaseCommand):
             account.save(update_fields=["password"])
 
     def _verified_habilitation_ticket(self, users: dict[str, User]) -> None:
-        from tickets.models import EventKind
-        from tickets.services import ticket_event_record
-
         ticket = (
             Ticket.objects.filter(siret=DEMO_VERIFIED_SIRET, motif=Motif.HABILITATION_EXTRANET)
             .order_by("created_at")
             .first()
         )
-        if ticket is None or ticket.events.filter(kind=EventKind.SIRET_VERIFIED).exists():
+        if ticket is None or ticket.siret_verifications.exists():
             return
-        ticket_event_record(
+        # Through the real service: the registry checks run on the imported sample.
+        ticket_siret_verify(
             ticket=ticket,
-            kind=EventKind.SIRET_VERIFIED,
             actor=users["agent@demo.asp.fr"],
-            data={"verdict": "passed", "source": "demo_seed"},
+            verdict=SiretVerdict.PASSED,
+            comment="Démonstration : SIRET actif au registre, dénomination conforme, "
+            "Kbis et pièce d'identité vérifiés.",
         )
 
     def _print_logins(self) -> None:
