@@ -3,7 +3,7 @@ objection, assistance form). Not namespaced: e-mails and the extranet link to th
 
 from django.urls import path
 
-from . import assistance, extranet, recovery
+from . import assistance, extranet, followup, recovery
 
 urlpatterns = [
     path("", extranet.home, name="home"),
@@ -29,4 +29,9 @@ urlpatterns = [
     path("compte/reinitialisation/<str:token>/", recovery.reset_landing, name="reset_landing"),
     path("opposition/", recovery.objection, name="objection"),
     path("opposition/<str:token>/", recovery.objection_landing, name="objection_landing"),
+    # The requester's follow-up space. Only ``suivi/<token>/`` holds a secret (the landing);
+    # the other pages of the prefix are token-free.
+    path("suivi/", followup.followup, name="followup"),
+    path("suivi/lien-invalide/", followup.followup_invalid, name="followup_invalid"),
+    path("suivi/<str:token>/", followup.followup_landing, name="followup_landing"),
 ]
