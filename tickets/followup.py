@@ -185,11 +185,6 @@ def followup_link_renew(*, ticket: Ticket, actor: User) -> FollowUpLink:
     return FollowUpLink.objects.get(pk=spec["id"])
 
 
-def followup_links_for_ticket(*, ticket: Ticket) -> list[FollowUpLink]:
-    """The links of a ticket, newest first (the agents' view of who got what, when)."""
-    return list(FollowUpLink.objects.filter(ticket_id=ticket.pk).order_by("-created_at", "-id"))
-
-
 # --- The requester's page -------------------------------------------------------------------
 
 # The status as the requester reads it.

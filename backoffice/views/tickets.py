@@ -14,7 +14,7 @@ from accounts.staff.models import User
 from tickets import selectors
 from tickets.documents import documents_for_ticket
 from tickets.exceptions import TicketError, TicketNotFound
-from tickets.followup import expected_kinds, followup_links_for_ticket
+from tickets.followup import expected_kinds
 from tickets.forms import DocumentsRequestForm
 from tickets.models import DocumentKind, DocumentStatus, Motif, Status
 from tickets.presenters import describe_event
@@ -50,17 +50,11 @@ def _requester_side(request, ticket, ticket_messages) -> dict:
     for message in ticket_messages:
         message.attached = by_message.get(message.pk, [])
     received = {d.kind for d in documents if d.status == DocumentStatus.RECEIVED}
-    links = followup_links_for_ticket(ticket=ticket)
     return {
         "documents": documents,
         "expected_documents": [
             (DocumentKind(kind).label, kind in received) for kind in expected_kinds(ticket_messages)
         ],
-        "followup_links": links,
-        "followup_last_sent": max((link.sent_at for link in links if link.sent_at), default=None),
-        "followup_last_used": max(
-            (link.last_used_at for link in links if link.last_used_at), default=None
-        ),
         "documents_request_form": (
             DocumentsRequestForm() if ticket.motif == Motif.HABILITATION_EXTRANET else None
         ),
@@ -70,7 +64,10 @@ def _requester_side(request, ticket, ticket_messages) -> dict:
 @require_GET
 @backoffice_required
 def ticket_detail(request, pk):
-    ticket = _ticket_or_404(request, pk)
+    try:
+        ticket = selectors.ticket_page_get(user=request.user, ticket_id=pk)
+    except TicketNotFound as exc:
+        raise Http404(exc.message) from exc
     unread_since = ticket.requester_unread_at
     ticket_mark_read(ticket=ticket, actor=request.user)
     events = selectors.ticket_timeline(ticket=ticket)
