@@ -27,7 +27,15 @@ from accounts.staff.models import User
 
 from . import access
 from .exceptions import TicketNotFound
-from .models import OPEN_STATUSES, FollowUpLink, Queue, Ticket, TicketEvent, TicketMessage
+from .models import (
+    OPEN_STATUSES,
+    FollowUpLink,
+    Queue,
+    Ticket,
+    TicketDocument,
+    TicketEvent,
+    TicketMessage,
+)
 
 COUNT_CAP = 1000
 PAGE_SIZE = 25
@@ -60,8 +68,15 @@ def ticket_get_for_user(*, user: User, ticket_id: int) -> Ticket:
 def ticket_page_get(*, user: User, ticket_id: int) -> Ticket:
     """The ticket of the ticket page, through the access rule, with what the page shows of
     its follow-up links folded into the same query (``followup_last_sent``,
-    ``followup_last_used``, ``followup_link_count``: the number of links)."""
+    ``followup_last_used``, ``followup_link_count``: the number of links), and its number of
+    documents (``document_count``: most tickets have none, and then the page does not ask
+    for them)."""
     links = FollowUpLink.objects.filter(ticket_id=OuterRef("pk")).order_by().values("ticket_id")
+    documents = (
+        TicketDocument.objects.filter(ticket_id=OuterRef("pk"), erased_at__isnull=True)
+        .order_by()
+        .values("ticket_id")
+    )
     ticket = (
         access.tickets_for(user)
         .select_related("queue", "assignee", "establishment")
@@ -69,6 +84,7 @@ def ticket_page_get(*, user: User, ticket_id: int) -> Ticket:
             followup_last_sent=Subquery(links.annotate(v=Max("sent_at")).values("v")[:1]),
             followup_last_used=Subquery(links.annotate(v=Max("last_used_at")).values("v")[:1]),
             followup_link_count=Subquery(links.annotate(v=Count("id")).values("v")[:1]),
+            document_count=Subquery(documents.annotate(v=Count("id")).values("v")[:1]),
         )
         .filter(pk=ticket_id)
         .first()

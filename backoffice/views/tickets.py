@@ -42,7 +42,7 @@ def _ticket_or_404(request, pk: int):
 def _requester_side(request, ticket, ticket_messages) -> dict:
     """The ticket page's part about the requester: documents (each attached to its
     message too), the evidence asked for and received, the follow-up links."""
-    documents = documents_for_ticket(ticket=ticket)
+    documents = documents_for_ticket(ticket=ticket) if ticket.document_count else []
     by_message: dict[int, list] = {}
     for document in documents:
         if document.message_id is not None:

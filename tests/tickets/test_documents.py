@@ -507,4 +507,6 @@ def test_the_ticket_page_keeps_its_query_budget_with_20_messages_and_20_document
     assert "Message 19" in page
     assert first <= 12, first
     assert steady <= 12, steady
-    assert steady == small and first == steady + 1
+    # Only a ticket with documents asks for them; the first view after the requester's
+    # documents also marks the ticket read.
+    assert steady == small + 1 and first == steady + 1
