@@ -88,8 +88,9 @@ DOCUMENTS_TICKET_REFERENCE = "BNDOC-000001"
 
 
 def _documents_ticket(queue: Queue, agent) -> int:
-    """A ticket of the bench agent with 20 messages and 20 documents, the page DESIGN.md section 9 measures. The documents
-    share one small stored file: the page reads their rows, never the files."""
+    """A ticket of the bench agent with 20 messages and 20 documents, the page DESIGN.md
+    section 9 measures. The documents share one small stored file: the page reads their
+    rows, never the files."""
     from django.core.files.base import ContentFile
     from django.utils import timezone
 
