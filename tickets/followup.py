@@ -103,7 +103,7 @@ def followup_link_issue(*, spec: dict) -> dict:
         pk=int(spec.get("id") or 0), revoked_at__isnull=True
     ).update(token_hash=token_digest(raw))
     if not issued:
-        return {"followup_url": ""}
+        return {"followup_url": "", "followup_revoked": True}
     path = reverse(LANDING_URL_NAME, args=[raw])
     return {
         "followup_url": f"{settings.SITE_BASE_URL}{path}",

@@ -333,3 +333,23 @@ def test_the_token_is_in_no_log_record(client, filed, caplog, agent,
     for record in caplog.records:
         text = record.getMessage()
         assert not any(t in text for t in tokens), text
+
+
+def test_an_answer_without_the_csrf_token_is_refused(filed):
+    from django.test import Client
+
+    _ticket, ack = filed
+    browser = Client(enforce_csrf_checks=True)
+    page = open_page(browser, followup_link(ack)[0])[1]
+    assert page.status_code == 200
+    assert browser.post(reverse("followup"), {"body": "Sans jeton."}).status_code == 403
+    token = browser.cookies["csrftoken"].value
+    response = browser.post(
+        reverse("followup"), {"body": "Avec jeton.", "csrfmiddlewaretoken": token}
+    )
+    assert response.status_code == 302
+    assert list(
+        TicketMessage.objects.filter(kind=MessageKind.REQUESTER_REPLY).values_list(
+            "body", flat=True
+        )
+    ) == ["Avec jeton."]
