@@ -8,7 +8,7 @@ import re
 
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import TestCase
-from PIL import Image
+from PIL import Image, ImageDraw
 
 from tickets.documents import IncomingDocument
 from tickets.models import DocumentKind, Ticket, TicketDocument
@@ -21,10 +21,19 @@ def image_bytes(fmt: str, size=(320, 200), color=(0, 90, 160)) -> bytes:
     return buffer.getvalue()
 
 
+def _page() -> Image.Image:
+    page = Image.new("RGB", (595, 842), (255, 255, 255))
+    draw = ImageDraw.Draw(page)
+    draw.rectangle((60, 60, 535, 130), fill=(0, 0, 145))
+    for y in range(180, 700, 30):
+        draw.rectangle((60, y, 60 + (y * 7) % 400 + 75, y + 12), fill=(60, 60, 60))
+    return page
+
+
 def pdf_bytes(pages: int = 1) -> bytes:
-    """A real PDF (Pillow writes one page per image)."""
+    """A real PDF (Pillow writes one page per image), with something drawn on it."""
     buffer = io.BytesIO()
-    first, *rest = [Image.new("RGB", (595, 842), (255, 255, 255)) for _ in range(pages)]
+    first, *rest = [_page() for _ in range(pages)]
     first.save(buffer, "PDF", save_all=True, append_images=rest)
     return buffer.getvalue()
 
