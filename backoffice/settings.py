@@ -138,11 +138,13 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "backoffice.context_processors.live_notices",
+                "backoffice.public.context_processors.public_settings",
             ],
         },
     },
 ]
-FORM_RENDERER = "django.forms.renderers.TemplatesSetting"
+# One form layout for the whole site (DSFR): templates/forms/, backoffice/forms_rendering.py.
+FORM_RENDERER = "backoffice.forms_rendering.DsfrFormRenderer"
 
 # --- Database ---------------------------------------------------------------------------
 VAR_DIR.mkdir(parents=True, exist_ok=True)
@@ -368,12 +370,17 @@ REASSIGNMENT_WAITING_PERIOD_HOURS = _strict_positive_float(
 # A second reassignment on one SIRET within this many days is flagged to the approver.
 REASSIGNMENT_REPEAT_WINDOW_DAYS = _strict_int("REASSIGNMENT_REPEAT_WINDOW_DAYS", 90, minimum=1)
 
+# The indemnisation simulator of the home page (not ours: only the link, DESIGN.md § 2).
+SIMULATOR_URL = env.str("SIMULATOR_URL", default="https://www.simulateurap.emploi.gouv.fr/")
+
 # --- django-dsfr ------------------------------------------------------------------------
 DSFR_MARK_OPTIONAL_FIELDS = True
 # Agents write banner text: never render it as HTML (STACK.md pitfall 6).
 DSFR_CONTENT_IS_SAFE = False
 
 # --- Captcha (offline) ------------------------------------------------------------------
+# Digits only, with an audio version and a "Nouveau code" button (tickets/captcha.py).
+CAPTCHA_CHALLENGE_FUNCT = "tickets.captcha.digits_challenge"
 CAPTCHA_LENGTH = 6
 CAPTCHA_TIMEOUT = 10
 CAPTCHA_IMAGE_SIZE = (160, 50)
