@@ -396,6 +396,8 @@ X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
+# A refused form (expired page, cookies blocked) gets the site's French error page.
+CSRF_FAILURE_VIEW = "backoffice.public.errors.csrf_failure"
 if PRODUCTION:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = _strict_bool("SECURE_SSL_REDIRECT", default=True)
