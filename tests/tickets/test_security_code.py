@@ -21,7 +21,7 @@ def test_the_code_is_made_of_digits(settings):
     for _ in range(20):
         challenge, response = digits_challenge()
         assert challenge == response
-        assert re.fullmatch(r"[0-9]{%d}" % settings.CAPTCHA_LENGTH, challenge)
+        assert re.fullmatch(rf"[0-9]{{{settings.CAPTCHA_LENGTH}}}", challenge)
 
 
 def test_every_public_form_offers_the_audio_version_and_a_new_code(client):
