@@ -60,6 +60,16 @@ def _required(name: str) -> str:
     return value
 
 
+def _dev_site_base_url() -> str:
+    """Outside production, e-mail links default to the server this machine runs: HOST and
+    PORT are what `make run` (and the Procfile's web process) listen on."""
+    host = env.str("HOST", default="127.0.0.1") or "127.0.0.1"
+    if host in {"0.0.0.0", "::"}:
+        host = "127.0.0.1"
+    port = _strict_int("PORT", 8000, minimum=1)
+    return f"http://{host}:{port}"
+
+
 DEBUG = _strict_bool("DEBUG", default=not PRODUCTION and APP_ENV != "test")
 if PRODUCTION and DEBUG:
     raise ImproperlyConfigured("DEBUG cannot be on when APP_ENV=production.")
@@ -78,7 +88,7 @@ else:
         "SECRET_KEY", default="dev-only-insecure-key-apsupport-0123456789-abcdefghijklmnop"
     )
     ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
-    SITE_BASE_URL = env.str("SITE_BASE_URL", default="http://127.0.0.1:8000").rstrip("/")
+    SITE_BASE_URL = env.str("SITE_BASE_URL", default=_dev_site_base_url()).rstrip("/")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -259,8 +269,9 @@ if EMAIL_HOST:
 elif PRODUCTION:
     raise ImproperlyConfigured("Production sends real e-mail: set EMAIL_HOST (SMTP).")
 else:
-    # One file per e-mail under var/mail: readable by whoever runs `make run`.
-    EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
+    # One file per e-mail under var/mail, named by time, kind and recipient (readable by
+    # whoever runs `make run`, see worker/mail_backends.py).
+    EMAIL_BACKEND = "worker.mail_backends.NamedFileEmailBackend"
     EMAIL_FILE_PATH = env.str("EMAIL_FILE_PATH", default=str(VAR_DIR / "mail"))
 
 # How many times the worker tries an e-mail before it is shown to agents as failed.
