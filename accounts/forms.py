@@ -9,10 +9,11 @@ from types import SimpleNamespace
 
 from django import forms
 from django.contrib.auth.password_validation import (
-    password_validators_help_text_html,
+    password_validators_help_texts,
     validate_password,
 )
 from django.core.exceptions import ValidationError
+from django.utils.functional import lazy
 from django.utils.translation import gettext_lazy as _
 from dsfr.forms import DsfrBaseForm
 
@@ -96,10 +97,7 @@ class SpaceStartForm(DsfrBaseForm):
 
     siret = SiretField(
         label=_("N° de Siret"),
-        help_text=_(
-            "Numéro de Siret de l'établissement pour lequel vous demandez une création de "
-            "compte : 14 chiffres, par exemple 732 829 320 00074"
-        ),
+        help_text=_("14 chiffres, par exemple 732 829 320 00074"),
         widget=forms.TextInput(attrs={"autocomplete": "off", "inputmode": "numeric"}),
     )
     captcha = _captcha()
@@ -275,7 +273,8 @@ class SetPasswordForm(DsfrBaseForm):
         strip=False,
         max_length=200,
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
-        help_text=password_validators_help_text_html(),
+        # Plain sentences: the hint sits inside the label (DSFR), where a list cannot go.
+        help_text=lazy(lambda: " ".join(password_validators_help_texts()), str)(),
     )
     new_password2 = forms.CharField(
         label=_("Confirmation du mot de passe"),

@@ -54,7 +54,7 @@ def test_required_fields_have_an_asterisk_and_the_legend_says_so():
         "Les champs marqués d'un astérisque (*) sont obligatoires." in html
     )
     label = re.search(r'<label class="fr-label" for="id_denomination">(.*?)</label>', html, re.S)
-    assert '<span class="ap-required"> *</span>' in label.group(1)
+    assert '<span class="ap-required">&nbsp;*</span>' in label.group(1)
     optional = re.search(r'<label class="fr-label" for="id_fax">(.*?)</label>', html, re.S)
     assert "*" not in optional.group(1)
     assert "Optionnel" not in html

@@ -13,7 +13,6 @@ code's "Nouveau code" button and its audio version.
 
 from __future__ import annotations
 
-import json
 import re
 import wave
 from datetime import timedelta
@@ -26,92 +25,14 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from tests.e2e.conftest import captcha_answer, mail_identifiant, mail_link_path
+from tests.e2e.looking import VIEWPORTS, Inspector
 from tests.factories import VALID_SIRETS, EstablishmentFactory, ExtranetAccountFactory
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
-AXE = Path(__file__).resolve().parent / "vendor" / "axe.min.js"
-AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"]
-BLOCKING = {"critical", "serious"}
-VIEWPORTS = {
-    "desktop-1366": {"width": 1366, "height": 900},
-    "mobile-390": {"width": 390, "height": 844},
-}
 # In the SIRENE sample (Bordeaux, 33000), unknown to the extranet: case 1 with a town list.
 UNKNOWN_SIRET = "90830166600016"
 PASSWORD = "Atelier-Copeaux-Vernis-2026"
-
-
-class Inspector:
-    """Screenshots and axe results of the pages of one journey at one viewport."""
-
-    def __init__(self, page, folder: Path, viewport: str):
-        self.page, self.folder, self.viewport = page, folder, viewport
-        self.folder.mkdir(parents=True, exist_ok=True)
-        self.results: dict[str, list[dict]] = {}
-
-    def look(self, name: str) -> None:
-        page = self.page
-        page.wait_for_load_state("load")
-        number = len(self.results) + 1
-        page.screenshot(path=str(self.folder / f"{number:02d}-{name}.png"), full_page=True)
-        page.add_script_tag(path=str(AXE))
-        found = page.evaluate(
-            """async (tags) => {
-                const result = await axe.run(document, {runOnly: {type: "tag", values: tags}});
-                return result.violations.map(v => ({
-                    id: v.id, impact: v.impact, help: v.help,
-                    targets: v.nodes.map(n => n.target.join(" ")).slice(0, 5),
-                }));
-            }""",
-            AXE_TAGS,
-        )
-        self.results[name] = found
-
-    def blocking(self) -> list[str]:
-        return [
-            f"{self.viewport} {name}: {v['impact']} {v['id']} ({v['help']}) at {v['targets']}"
-            for name, violations in self.results.items()
-            for v in violations
-            if v["impact"] in BLOCKING
-        ]
-
-    def save_report(self) -> None:
-        report = {
-            "viewport": self.viewport,
-            "pages": len(self.results),
-            "by_impact": {
-                impact: sum(1 for vs in self.results.values() for v in vs if v["impact"] == impact)
-                for impact in ("critical", "serious", "moderate", "minor")
-            },
-            "violations": self.results,
-        }
-        (self.folder / "axe-report.json").write_text(json.dumps(report, indent=2))
-
-
-@pytest.fixture
-def output_dir(pytestconfig) -> Path:
-    return Path(pytestconfig.getoption("--output"))
-
-
-@pytest.fixture
-def checked_context(browser, browser_context_args):
-    """``checked_context(viewport)``: a French browser context of that size in which axe
-    can be injected (CSP bypassed)."""
-    contexts = []
-
-    def make(viewport: str):
-        context = browser.new_context(
-            **{**browser_context_args, "viewport": VIEWPORTS[viewport], "bypass_csp": True}
-        )
-        contexts.append(context)
-        page = context.new_page()
-        page.set_default_timeout(8_000)
-        return page
-
-    yield make
-    for context in contexts:
-        context.close()
 
 
 @pytest.fixture
