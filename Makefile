@@ -57,10 +57,12 @@ test-e2e: $(E2E_STAMP)
 	$(BIN)/python -m pytest tests/e2e -m e2e --liveserver 127.0.0.1 \
 		--screenshot only-on-failure --output test-results $(PYTEST_ARGS)
 
-## lint: ruff (checks and formatting).
+## lint: ruff (checks and formatting), the import contract of the layers, and mypy.
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
+	$(BIN)/mypy
 
 ## flower: watch the workers (loopback only, basic auth from FLOWER_BASIC_AUTH=user:password).
 flower: $(STAMP)

@@ -10,7 +10,7 @@ from .models import (
     RecoveryLink,
     User,
 )
-from .services import api_key_create, api_key_revoke, personal_token_revoke
+from .staff.services import api_key_create, api_key_revoke, personal_token_revoke
 
 
 @admin.register(User)

@@ -1,6 +1,6 @@
-from .selectors import notices_live
+from .notices.selectors import notices_live
 
 
 def live_notices(request):
-    """The live incident notices, on every page (cached, see backoffice.selectors)."""
+    """The live incident notices, on every page (cached, see backoffice.notices.selectors)."""
     return {"live_notices": notices_live}

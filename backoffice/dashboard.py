@@ -18,8 +18,8 @@ from django.db.models import Count, F, FloatField, Func, Q, QuerySet
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
+from tickets.business_hours import PARIS
 from tickets.models import OPEN_STATUSES, Ticket
-from tickets.sla import PARIS
 
 CACHE_SECONDS = 60
 AGE_BUCKETS = (

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from django import forms
+from django.utils.translation import gettext as _
 from dsfr.forms import DsfrBaseForm
 
-from tickets.models import Status
+from accounts.staff.models import User
+from tickets.models import Motif, Priority, Queue, Status
 
 
 class BackofficeForm(DsfrBaseForm):
@@ -127,10 +129,10 @@ class DashboardFilterForm(BackofficeForm):
         if "date_from" in self.errors or "date_to" in self.errors:
             return cleaned
         if start > end:
-            raise forms.ValidationError("La date de début doit précéder la date de fin.")
+            raise forms.ValidationError(_("La date de début doit précéder la date de fin."))
         if (end - start).days + 1 > DASHBOARD_MAX_DAYS:
             raise forms.ValidationError(
-                f"La période ne peut pas dépasser {DASHBOARD_MAX_DAYS} jours."
+                _("La période ne peut pas dépasser %(days)s jours.") % {"days": DASHBOARD_MAX_DAYS}
             )
         cleaned["date_from"], cleaned["date_to"] = start, end
         return cleaned
@@ -190,8 +192,6 @@ class RoutingRuleForm(BackofficeForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        from tickets.models import Priority, Queue
-
         self.fields["queue"].queryset = Queue.objects.order_by("name")
         self.fields["priority"].choices = Priority.choices
 
@@ -210,8 +210,6 @@ class QueueMembersForm(BackofficeForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        from accounts.models import User
-
         self.fields["members"].queryset = User.objects.filter(is_active=True).order_by(
             "last_name", "first_name", "email"
         )
@@ -234,12 +232,10 @@ class RoutingPreviewForm(BackofficeForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        from tickets.models import Motif
-
         self.fields["motif"].choices = [("", "— Choisir —"), *Motif.choices]
 
     def clean_siret(self):
         siret = "".join(self.cleaned_data["siret"].split())
         if siret and (len(siret) != 14 or not siret.isdigit()):
-            raise forms.ValidationError("Le SIRET compte 14 chiffres.")
+            raise forms.ValidationError(_("Le SIRET compte 14 chiffres."))
         return siret

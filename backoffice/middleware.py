@@ -16,6 +16,7 @@ from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth.signals import user_logged_in
 from django.dispatch import receiver
+from django.utils.translation import gettext as _
 
 LOGIN_AT_KEY = "backoffice_login_at"
 SEEN_AT_KEY = "backoffice_seen_at"
@@ -51,7 +52,7 @@ class SessionExpiryMiddleware:
         # A session without a login stamp was not opened by a login: treat it as expired.
         if login_at is None or now - login_at > max_age or now - (seen_at or 0) > idle:
             logout(request)
-            messages.info(request, "Votre session a expiré. Reconnectez-vous.")
+            messages.info(request, _("Votre session a expiré. Reconnectez-vous."))
             return
         if now - seen_at >= SEEN_RESOLUTION_SECONDS:
             session[SEEN_AT_KEY] = now

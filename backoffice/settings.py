@@ -13,6 +13,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -109,6 +110,7 @@ INSTALLED_APPS = [
     "django_otp",
     "django_otp.plugins.otp_totp",
     "axes",
+    "django_ratelimit",
     "accounts",
     "establishments",
     "tickets",
@@ -220,14 +222,17 @@ AXES_CACHE = "default"
 AXES_FAILURE_LIMIT = _strict_int("AXES_FAILURE_LIMIT", 5, minimum=1)
 AXES_COOLOFF_TIME = timedelta(minutes=_strict_int("AXES_COOLOFF_MINUTES", 15, minimum=1))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
-AXES_USERNAME_CALLABLE = "accounts.auth.axes_username"
+AXES_USERNAME_CALLABLE = "accounts.staff.auth.axes_username"
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "backoffice.views.auth.lockout"
 AXES_VERBOSE = False
+# django-ratelimit 4.1 lists django-redis as its Redis backend; Django's own RedisCache
+# increments atomically too (Redis INCR), which is what its counters need.
+SILENCED_SYSTEM_CHECKS = ["django_ratelimit.W001"]
 if not PRODUCTION and "redis" not in CACHES["default"]["BACKEND"].lower():
     # One web process on one machine (make run, tests): its memory cache is shared by
     # every request it serves. Production is refused without Redis (see CACHES above).
-    SILENCED_SYSTEM_CHECKS = ["axes.W001"]
+    SILENCED_SYSTEM_CHECKS += ["axes.W001", "django_ratelimit.E003"]
 
 # --- Internationalisation ---------------------------------------------------------------
 LANGUAGE_CODE = "fr"
@@ -316,6 +321,33 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {
     "interval_max": 0.5,
 }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Task modules of sub-packages (the apps' own ``tasks.py`` are autodiscovered).
+CELERY_IMPORTS = ("accounts.extranet.tasks", "backoffice.notices.tasks")
+# One beat process runs these. Every sweep is idempotent and bounded, so a missed or a
+# repeated run does no harm. Each task lives beside the services it calls.
+CELERY_BEAT_SCHEDULE = {
+    # E-mails and "J'ai oublié…" requests the broker never got (it was down), or that a
+    # dead worker left half-done, are handed over again.
+    "outbox-sweep": {"task": "worker.tasks.outbox_sweep", "schedule": 30.0},
+    # Notices must go up and down within a minute of their start and end.
+    "notices-sweep": {"task": "backoffice.notices.tasks.notices_sweep", "schedule": 30.0},
+    "sla-breaches": {"task": "tickets.tasks.sla_breaches_mark", "schedule": 60.0},
+    "dashboard-refresh": {"task": "backoffice.tasks.dashboard_refresh", "schedule": 60.0},
+    "tickets-anonymize": {
+        "task": "tickets.tasks.tickets_anonymize_expired",
+        "schedule": crontab(hour=3, minute=17),
+    },
+    # Records the expiry of recovery links (validity itself is checked at use).
+    "recovery-links-expire": {
+        "task": "accounts.extranet.tasks.recovery_links_expire_sweep",
+        "schedule": 60.0,
+    },
+    # Applies approved account reassignments once their waiting period is over.
+    "reassignments-apply": {
+        "task": "accounts.extranet.tasks.reassignments_apply_due",
+        "schedule": 30.0,
+    },
+}
 
 # --- Product settings -------------------------------------------------------------------
 TICKET_REFERENCE_PREFIX = "AP"
@@ -343,7 +375,7 @@ def _opening_hours(raw: str) -> dict[int, list[tuple[str, str]]]:
 # Personal data of closed tickets is erased this many months after closure.
 TICKET_RETENTION_MONTHS = _strict_int("TICKET_RETENTION_MONTHS", 24, minimum=1)
 
-# Business hours for SLA targets (French public holidays are computed, see tickets/sla.py).
+# Business hours for SLA targets (French public holidays: see tickets/business_hours.py).
 SLA_OPENING_HOURS = _opening_hours(env.str("SLA_OPENING_HOURS", default="09:00-12:30,13:30-17:30"))
 
 

@@ -19,3 +19,12 @@ STORAGES = {
 CAPTCHA_TEST_MODE = False
 # An undefined variable in a template is a bug: make it visible in tests.
 TEMPLATES[0]["OPTIONS"]["string_if_invalid"] = "!!MISSING %s!!"
+
+# django-zeal: every request a test makes fails on an N+1 query (the same query repeated
+# per row from one line of code), so a list page that loses a select_related is caught
+# by whatever test loads it, not only by the query-count tests.
+from .settings import INSTALLED_APPS, MIDDLEWARE  # noqa: E402
+
+INSTALLED_APPS = [*INSTALLED_APPS, "zeal"]
+MIDDLEWARE = ["zeal.middleware.zeal_middleware", *MIDDLEWARE]
+ZEAL_RAISE = True

@@ -9,6 +9,7 @@ from django.urls import reverse
 
 
 def _bench_agent():
+    # Local: bench/ runs as a script and imports project code after django.setup().
     from backoffice.benchmark.seed import bench_users
 
     return bench_users()[0]

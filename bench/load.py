@@ -132,6 +132,7 @@ def run_wrk(name, url, lua_body, *, duration, connections, threads, env_extra=No
 
 def agent_session_cookie() -> str:
     """A logged-in session for the bench agent (see bench.auth)."""
+    # Local: Django is set up by main() before anything project-side is imported.
     from bench.auth import bench_agent_session_cookie
 
     return bench_agent_session_cookie()
@@ -154,8 +155,8 @@ def main(argv: list[str] | None = None) -> int:
     import django
 
     django.setup()
-    from accounts.models import ApiKey
-    from accounts.services import api_key_create
+    from accounts.staff.models import ApiKey
+    from accounts.staff.services import api_key_create
 
     ApiKey.objects.filter(name="bench-load").delete()
     raw_key = api_key_create(name="bench-load")[1]

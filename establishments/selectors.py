@@ -1,24 +1,18 @@
-"""Reads on establishments and the registry, and the SIRET checks shown on a ticket."""
+"""Reads on establishments and the registry: the SIRET checks an agent judges a request by
+(checksum, registry row, state, declared vs registry name). Knows nothing of tickets: the
+ticket side adds its own figures (``tickets.verification``)."""
 
 from __future__ import annotations
 
 import re
 import unicodedata
-from datetime import timedelta
 from difflib import SequenceMatcher
 
 from django.core.exceptions import ValidationError
-from django.utils import timezone
 from django.utils.translation import gettext as _
-
-from tickets.models import EventKind, SiretVerification, Ticket, TicketEvent
 
 from .models import AdministrativeStatus, RegistryEstablishment
 from .validators import clean_siret
-
-# Other requests on the same SIRET within this many days are shown to the agent: repeated
-# requests on one establishment were the mark of the 2020 fraud wave (DESIGN.md section 6).
-RECENT_REQUESTS_DAYS = 30
 
 # Legal forms are noise when comparing names ("Transports Martin SARL" is "TRANSPORTS
 # MARTIN" in the registry). Compared after accents, case and punctuation are removed.
@@ -73,26 +67,21 @@ def _warning(code: str, message: str) -> dict:
     return {"code": code, "message": message}
 
 
-def ticket_siret_checks(*, ticket: Ticket) -> dict:
-    """Everything an agent needs to judge the SIRET of a ticket, as plain JSON values (it is
-    stored with the verdict, returned by the API and rendered on the ticket page).
+def siret_registry_checks(*, siret: str, declared_denomination: str) -> dict:
+    """What the registry says of a SIRET and of the name a requester declared for it, as
+    plain JSON values (stored with a verdict, returned by the API, rendered on the ticket
+    page). One query: the registry row.
 
-    Two queries: the registry row and the count of recent requests on the same SIRET.
+    ``warnings`` lists what an agent must look at, each a ``{"code", "message"}``.
     """
     try:
-        clean_siret(ticket.siret)
+        clean_siret(siret)
         checksum_valid = True
     except ValidationError:
         checksum_valid = False
-    registry = RegistryEstablishment.objects.filter(siret=ticket.siret).first()
-    since = timezone.now() - timedelta(days=RECENT_REQUESTS_DAYS)
-    recent = (
-        Ticket.objects.filter(siret=ticket.siret, created_at__gte=since)
-        .exclude(pk=ticket.pk)
-        .count()
-    )
+    registry = RegistryEstablishment.objects.filter(siret=siret).first()
     name_match, ratio = denomination_compare(
-        ticket.denomination, registry.denomination if registry else ""
+        declared_denomination, registry.denomination if registry else ""
     )
 
     warnings = []
@@ -125,17 +114,9 @@ def ticket_siret_checks(*, ticket: Ticket) -> dict:
                 _("Le registre ne donne pas de dénomination pour cet établissement."),
             )
         )
-    if recent:
-        warnings.append(
-            _warning(
-                "recent_requests",
-                _("%(count)d autre(s) demande(s) sur ce SIRET ces %(days)d derniers jours.")
-                % {"count": recent, "days": RECENT_REQUESTS_DAYS},
-            )
-        )
 
     return {
-        "siret": ticket.siret,
+        "siret": siret,
         "checksum_valid": checksum_valid,
         "registry_found": registry is not None,
         "administrative_status": registry.administrative_status if registry else None,
@@ -144,13 +125,16 @@ def ticket_siret_checks(*, ticket: Ticket) -> dict:
         "registry_started_on": (
             registry.started_on.isoformat() if registry and registry.started_on else None
         ),
-        "declared_denomination": ticket.denomination,
+        "declared_denomination": declared_denomination,
         "name_match": name_match,
         "name_similarity": ratio,
-        "recent_requests": recent,
-        "recent_requests_days": RECENT_REQUESTS_DAYS,
         "warnings": warnings,
     }
+
+
+def warning_entry(code: str, message: str) -> dict:
+    """One entry of a checks' ``warnings`` list."""
+    return _warning(code, message)
 
 
 def siret_passed_refusal(checks: dict) -> str | None:
@@ -172,43 +156,3 @@ def siret_passed_refusal(checks: dict) -> str | None:
             "être déclaré conforme."
         )
     return None
-
-
-def ticket_siret_verification_latest_event(ticket: Ticket) -> TicketEvent | None:
-    return (
-        TicketEvent.objects.filter(ticket=ticket, kind=EventKind.SIRET_VERIFIED)
-        .order_by("-created_at", "-id")
-        .first()
-    )
-
-
-def ticket_siret_verification_passed(ticket: Ticket) -> bool:
-    """The contract the reassignment workflow relies on: the LATEST ``SIRET_VERIFIED``
-    event of the ticket has ``data["verdict"] == "passed"``. A later "failed" or
-    "inconclusive" verdict withdraws an earlier "passed"."""
-    event = ticket_siret_verification_latest_event(ticket)
-    return event is not None and event.data.get("verdict") == "passed"
-
-
-def ticket_siret_verifications(ticket: Ticket):
-    """The verdicts recorded on a ticket, newest first, with their author."""
-    return (
-        SiretVerification.objects.filter(ticket=ticket)
-        .select_related("actor")
-        .order_by("-created_at", "-id")
-    )
-
-
-def ticket_for_siret_verification(*, actor, ticket_id: int) -> Ticket | None:
-    """The ticket if ``actor`` may work on it: supervisors and admins see every queue,
-    agents only their queues' tickets. None otherwise, so that callers answer 404 and never
-    reveal whether a ticket of another queue exists.
-
-    The back-office's own scoped ticket selector replaces this one when both exist.
-    """
-    if actor is None or not actor.is_authenticated or not actor.is_active:
-        return None
-    tickets = Ticket.objects.select_related("queue")
-    if not actor.is_supervisor:
-        tickets = tickets.filter(queue__members=actor)
-    return tickets.filter(pk=ticket_id).first()

@@ -25,12 +25,8 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from tickets.models import EventKind, SiretVerdict, SiretVerification, Status, Ticket
-from tickets.services import ticket_event_record
-
-from .exceptions import SiretVerificationRefused
+from .exceptions import RegistryImportError
 from .models import AdministrativeStatus, Establishment, RegistryEstablishment
-from .selectors import siret_passed_refusal, ticket_siret_checks
 from .validators import clean_siret
 
 # The INSEE columns the import reads. The real file has about fifty more (activity codes,
@@ -132,10 +128,6 @@ _UPDATE_FIELDS = [
 _COMPARED_FIELDS = [f for f in _UPDATE_FIELDS if f != "imported_at"]
 
 
-class RegistryImportError(Exception):
-    """The file cannot be imported at all (unreadable, missing columns). French message."""
-
-
 @dataclass
 class RegistryImportReport:
     read: int = 0
@@ -167,7 +159,7 @@ def sirene_file_open(path: str | Path) -> Iterator[TextIO]:
     CSV member inside, as INSEE ships it). Always streamed, never read whole."""
     path = Path(path)
     if not path.is_file():
-        raise RegistryImportError(f"Fichier introuvable : {path}")
+        raise RegistryImportError(_("Fichier introuvable : %(path)s") % {"path": path})
     name = path.name.lower()
     try:
         if name.endswith(".zip"):
@@ -175,8 +167,11 @@ def sirene_file_open(path: str | Path) -> Iterator[TextIO]:
                 members = [m for m in archive.namelist() if m.lower().endswith(".csv")]
                 if len(members) != 1:
                     raise RegistryImportError(
-                        f"L'archive {path.name} doit contenir exactement un fichier CSV "
-                        f"({len(members)} trouvé(s))."
+                        _(
+                            "L'archive %(name)s doit contenir exactement un fichier CSV "
+                            "(%(count)s trouvé(s))."
+                        )
+                        % {"name": path.name, "count": len(members)}
                     )
                 with archive.open(members[0]) as raw:
                     yield io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
@@ -187,10 +182,13 @@ def sirene_file_open(path: str | Path) -> Iterator[TextIO]:
             with open(path, encoding="utf-8-sig", newline="") as text:
                 yield text
     except (zipfile.BadZipFile, gzip.BadGzipFile, EOFError) as exc:
-        raise RegistryImportError(f"Archive illisible : {path.name} ({exc}).") from exc
+        raise RegistryImportError(
+            _("Archive illisible : %(name)s (%(error)s).") % {"name": path.name, "error": exc}
+        ) from exc
     except UnicodeDecodeError as exc:
         raise RegistryImportError(
-            f"Le fichier {path.name} n'est pas encodé en UTF-8 (octet {exc.start})."
+            _("Le fichier %(name)s n'est pas encodé en UTF-8 (octet %(offset)s).")
+            % {"name": path.name, "offset": exc.start}
         ) from exc
 
 
@@ -246,7 +244,7 @@ def registry_import(
     try:
         _line, header = next(reader)
     except StopIteration:
-        raise RegistryImportError("Le fichier est vide : l'en-tête INSEE est attendu.") from None
+        raise RegistryImportError(_("Le fichier est vide : l'en-tête INSEE est attendu.")) from None
     header = [name.strip() for name in header]
     missing = [name for name in COLUMNS if name not in header]
     if missing:
@@ -371,50 +369,3 @@ def _flush(batch: dict[str, RegistryEstablishment], report: RegistryImportReport
                     .exclude(registry_status=status)
                     .update(registry_status=status, updated_at=now)
                 )
-
-
-def ticket_siret_verify(*, ticket: Ticket, actor, verdict: str, comment: str) -> SiretVerification:
-    """Record an agent's verdict on the SIRET of a ticket.
-
-    The checks are recomputed here, inside the transaction, from the registry as it is now:
-    never taken from what the agent's page showed. They are stored on the
-    ``SiretVerification`` row and in a ``SIRET_VERIFIED`` event whose data is exactly
-    ``{"verdict", "comment", "checks"}``; the reassignment workflow reads the latest such
-    event (``establishments.selectors.ticket_siret_verification_passed``).
-    """
-    if verdict not in SiretVerdict.values:
-        raise SiretVerificationRefused(
-            _("Choisissez un verdict : conforme, non conforme ou non concluant.")
-        )
-    comment = (comment or "").strip()
-    if not comment:
-        raise SiretVerificationRefused(
-            _("Un commentaire est obligatoire : indiquez ce que vous avez vérifié."),
-            field="comment",
-        )
-    with transaction.atomic():
-        # The row lock orders concurrent verdicts on one ticket, so the latest event is
-        # also the latest decision.
-        locked = Ticket.objects.select_for_update().get(pk=ticket.pk)
-        if locked.status == Status.CLOS:
-            raise SiretVerificationRefused(_("Ce ticket est clos : il ne peut plus être modifié."))
-        checks = ticket_siret_checks(ticket=locked)
-        if verdict == SiretVerdict.PASSED:
-            refusal = siret_passed_refusal(checks)
-            if refusal:
-                raise SiretVerificationRefused(refusal)
-        verification = SiretVerification.objects.create(
-            ticket=locked,
-            actor=actor,
-            verdict=verdict,
-            comment=comment,
-            checks=checks,
-            created_at=timezone.now(),
-        )
-        ticket_event_record(
-            ticket=locked,
-            kind=EventKind.SIRET_VERIFIED,
-            actor=actor,
-            data={"verdict": verdict, "comment": comment, "checks": checks},
-        )
-    return verification

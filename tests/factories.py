@@ -4,7 +4,8 @@ import factory
 from django.contrib.auth.hashers import make_password
 from django.utils import timezone
 
-from accounts.models import ExtranetAccount, Role, User
+from accounts.extranet.models import ExtranetAccount
+from accounts.staff.models import Role, User
 from establishments.models import Establishment, RegistryEstablishment
 from tickets.models import Motif, Queue, Source, Status, Ticket
 

@@ -2,20 +2,31 @@ from __future__ import annotations
 
 from ninja import Router, Status
 
-from accounts.auth import ApiKeyAuth
+from accounts.staff.auth import AgentSessionAuth, ApiKeyAuth, PersonalTokenAuth
 
-from .models import Source
+from . import access
+from .exceptions import SiretVerificationRefused
+from .forms import AssistanceRequestForm
+from .models import Source, Ticket
 from .schemas import (
     AssistanceRequestAttachedOut,
     AssistanceRequestIn,
     AssistanceRequestOut,
+    DetailOut,
     ErrorOut,
+    RefusalOut,
+    SiretChecksOut,
+    SiretVerificationIn,
+    SiretVerificationOut,
     ValidationErrorOut,
 )
 from .services import assistance_request_submit
-from .validation import AssistanceRequestForm
+from .verification import ticket_siret_checks, ticket_siret_verify
 
 router = Router(tags=["Demandes d'assistance"])
+verification_router = Router(
+    tags=["Vérification du SIRET"], auth=[PersonalTokenAuth(), AgentSessionAuth()]
+)
 
 
 class FormValidationFailed(Exception):
@@ -57,3 +68,57 @@ def create_assistance_request(request, payload: AssistanceRequestIn):
     if result.attached_to_existing:
         return Status(200, {**body, "attached_to_existing": True})
     return Status(201, body)
+
+
+def _ticket(request, ticket_id: int) -> Ticket:
+    """The ticket if the caller may see it (``TicketNotFound`` → 404 otherwise)."""
+    return access.ticket_for(request.auth, pk=ticket_id)
+
+
+@verification_router.get(
+    "/tickets/{ticket_id}/siret-check",
+    response={
+        200: SiretChecksOut,
+        401: DetailOut,
+        403: DetailOut,
+        404: DetailOut,
+        422: RefusalOut,
+    },
+    summary="Contrôles du SIRET d'une demande",
+    description=(
+        "Clé de contrôle, présence et état au registre SIRENE, comparaison de la "
+        "dénomination déclarée, demandes récentes sur le même SIRET, et alertes."
+    ),
+)
+def siret_check(request, ticket_id: int):
+    ticket = _ticket(request, ticket_id)
+    return ticket_siret_checks(ticket=ticket)
+
+
+@verification_router.post(
+    "/tickets/{ticket_id}/siret-verification",
+    response={
+        201: SiretVerificationOut,
+        400: DetailOut,
+        401: DetailOut,
+        403: DetailOut,
+        404: DetailOut,
+        422: RefusalOut,
+    },
+    summary="Enregistrer le verdict de vérification du SIRET",
+    description=(
+        "Enregistre le verdict de l'agent avec son commentaire (obligatoire) et les contrôles "
+        "recalculés au moment du verdict ; ajoute un événement « SIRET vérifié » au ticket. "
+        "« passed » est refusé (422) pour un SIRET invalide, inconnu du registre, un "
+        "établissement fermé ou une dénomination différente."
+    ),
+)
+def siret_verification_create(request, ticket_id: int, payload: SiretVerificationIn):
+    ticket = _ticket(request, ticket_id)
+    try:
+        verification = ticket_siret_verify(
+            ticket=ticket, actor=request.auth, verdict=payload.verdict, comment=payload.comment
+        )
+    except SiretVerificationRefused as exc:
+        return Status(422, {"detail": exc.message, "errors": {exc.field: [exc.message]}})
+    return Status(201, verification)

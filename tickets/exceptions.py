@@ -1,9 +1,8 @@
-class TicketError(Exception):
-    """A domain rule refused the operation. ``message`` is French and shown to the user."""
+from worker.errors import DomainError
 
-    def __init__(self, message: str):
-        super().__init__(message)
-        self.message = message
+
+class TicketError(DomainError):
+    """A rule on tickets refused the operation. ``message`` is French and shown to the user."""
 
 
 class InvalidTransition(TicketError):
@@ -25,3 +24,11 @@ class ActionNotAllowed(TicketError):
 
 class NoTicketAvailable(TicketError):
     pass
+
+
+class SiretVerificationRefused(TicketError):
+    """A verdict the rules refuse. ``field`` names the input at fault ("verdict" or
+    "comment"), so that forms and the API can show the message next to it."""
+
+    def __init__(self, message: str, *, field: str = "verdict"):
+        super().__init__(message, field=field)

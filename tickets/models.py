@@ -4,6 +4,8 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from worker.audit import AppendOnlyModel
+
 
 class Motif(models.TextChoices):
     """The six motifs of the extranet's assistance form, in its order and wording. The
@@ -303,26 +305,6 @@ class EventKind(models.TextChoices):
     SLA_BREACHED = "sla_breached", _("Délai dépassé")
 
 
-class AppendOnlyError(Exception):
-    pass
-
-
-class AppendOnlyModel(models.Model):
-    """An audit row: written once, never updated or deleted (the admin shows these rows
-    read-only too)."""
-
-    class Meta:
-        abstract = True
-
-    def save(self, *args, **kwargs):
-        if not self._state.adding:
-            raise AppendOnlyError(f"{type(self).__name__} rows are append-only.")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise AppendOnlyError(f"{type(self).__name__} rows are append-only.")
-
-
 class TicketEvent(AppendOnlyModel):
     """One line of a ticket's timeline. Append-only: rows are never updated or deleted."""
 
@@ -413,8 +395,9 @@ class SiretVerdict(models.TextChoices):
 class SiretVerification(models.Model):
     """An agent's verdict on a ticket's SIRET, with the checks it was given when deciding
     (a snapshot: the registry may change afterwards). Written only by
-    ``establishments.services.ticket_siret_verify``, together with a ``SIRET_VERIFIED``
-    event on the ticket; the latest event is what the reassignment workflow reads."""
+    ``tickets.verification.ticket_siret_verify``, together with a ``SIRET_VERIFIED``
+    event on the ticket. The latest row is what the reassignment workflow reads
+    (``tickets.verification.ticket_siret_verification_passed``)."""
 
     ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="siret_verifications")
     actor = models.ForeignKey(

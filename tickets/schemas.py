@@ -44,3 +44,73 @@ class ValidationErrorOut(Schema):
 
 class ErrorOut(Schema):
     detail: str
+
+
+# --- SIRET verification ------------------------------------------------------------------
+
+VerdictValue = Literal["passed", "failed", "inconclusive"]
+
+
+class SiretWarningOut(Schema):
+    code: Literal[
+        "invalid_checksum",
+        "unknown_siret",
+        "closed",
+        "name_mismatch",
+        "name_unverifiable",
+        "recent_requests",
+    ]
+    message: str
+
+
+class SiretChecksOut(Schema):
+    siret: str
+    checksum_valid: bool = Field(description="Clé de contrôle (Luhn, exception La Poste).")
+    registry_found: bool = Field(description="Présent dans le registre SIRENE importé.")
+    administrative_status: Literal["A", "F"] | None = Field(
+        description="État administratif au registre : A (actif) ou F (fermé)."
+    )
+    registry_denomination: str
+    registry_address: list[str]
+    registry_started_on: str | None
+    declared_denomination: str = Field(description="Dénomination saisie par le demandeur.")
+    name_match: Literal["exact", "close", "different", "unknown"] = Field(
+        description=(
+            "Comparaison des dénominations, sans casse, accents, ponctuation ni forme "
+            "juridique (SARL, SAS, EURL, SA…)."
+        )
+    )
+    name_similarity: float
+    recent_requests: int = Field(
+        description=(
+            "Autres demandes sur ce SIRET pendant les `recent_requests_days` derniers jours."
+        )
+    )
+    recent_requests_days: int
+    warnings: list[SiretWarningOut]
+
+
+class SiretVerificationIn(Schema):
+    verdict: VerdictValue = Field(
+        description="passed (conforme), failed (non conforme), inconclusive (non concluant)."
+    )
+    comment: str = Field(description="Ce que l'agent a vérifié (obligatoire).")
+
+
+class SiretVerificationOut(Schema):
+    id: int
+    ticket_id: int
+    verdict: VerdictValue
+    comment: str
+    actor_id: int
+    created_at: datetime
+    checks: SiretChecksOut
+
+
+class DetailOut(Schema):
+    detail: str
+
+
+class RefusalOut(Schema):
+    detail: str
+    errors: dict[str, list[str]]

@@ -1,9 +1,7 @@
-"""Reads on tickets, scoped to the actor.
-
-Every query an agent's page or the agent API runs goes through here, so the visibility
-rule is written once: agents see the tickets of the queues they are members of;
-supervisors and admins see every queue. A ticket outside the actor's queues is reported as
-missing (``TicketNotFound``), never as forbidden, so ids reveal nothing.
+"""Reads on tickets, scoped to the actor through the access rule (``tickets.access``):
+agents see the tickets of the queues they are members of; supervisors and admins see every
+queue. A ticket outside the actor's queues is reported as missing (``TicketNotFound``),
+never as forbidden, so ids reveal nothing.
 
 The list pages are designed for millions of rows: keyset pagination on the sort key plus
 the id (never OFFSET), counts capped at ``COUNT_CAP`` (shown "1 000+"), and queue counts
@@ -25,10 +23,9 @@ from django.db.models.fields.tuple_lookups import Tuple, TupleGreaterThan, Tuple
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from accounts.models import ExtranetAccount, User
-from establishments.models import Establishment, RegistryEstablishment
+from accounts.staff.models import User
 
-from .exceptions import TicketNotFound
+from . import access
 from .models import OPEN_STATUSES, Queue, Ticket, TicketEvent, TicketMessage
 
 COUNT_CAP = 1000
@@ -36,56 +33,27 @@ PAGE_SIZE = 25
 QUEUE_COUNTS_CACHE_SECONDS = 5
 
 
-# --- Visibility -----------------------------------------------------------------------------
+# --- Visibility (the rule itself is in tickets.access) -----------------------------------
 
 
 def queues_for_user(user: User) -> list[Queue]:
-    """The queues ``user`` works on (all of them for supervisors and admins). Memoised on
-    the user object: a request asks several times."""
-    cached = getattr(user, "_backoffice_queues", None)
-    if cached is None:
-        qs = Queue.objects.only("pk", "slug", "name", "is_default").order_by("name")
-        if not user.is_supervisor:
-            qs = qs.filter(members=user)
-        cached = list(qs)
-        user._backoffice_queues = cached
-    return cached
+    return access.queues_for(user)
 
 
 def visible_queue_ids(user: User) -> list[int]:
-    return [queue.pk for queue in queues_for_user(user)]
-
-
-def user_can_see_queue(*, user: User, queue_id: int) -> bool:
-    """Fresh from the database (services call it under their lock; no memoised value)."""
-    if not user.is_active:
-        return False
-    if user.is_supervisor:
-        return True
-    return Queue.members.through.objects.filter(queue_id=queue_id, user_id=user.pk).exists()
+    return access.queue_ids_for(user)
 
 
 def queue_get_for_user(*, user: User, slug: str) -> Queue:
-    for queue in queues_for_user(user):
-        if queue.slug == slug:
-            return queue
-    raise TicketNotFound("Cette file n'existe pas ou ne vous est pas accessible.")
+    return access.queue_for(user, slug=slug)
 
 
 def ticket_visible_qs(user: User) -> QuerySet[Ticket]:
-    return Ticket.objects.filter(queue_id__in=visible_queue_ids(user))
+    return access.tickets_for(user)
 
 
 def ticket_get_for_user(*, user: User, ticket_id: int) -> Ticket:
-    ticket = (
-        ticket_visible_qs(user)
-        .select_related("queue", "assignee", "establishment")
-        .filter(pk=ticket_id)
-        .first()
-    )
-    if ticket is None:
-        raise TicketNotFound("Ce ticket n'existe pas ou ne vous est pas accessible.")
-    return ticket
+    return access.ticket_for(user, pk=ticket_id)
 
 
 def assignable_users(*, user: User, queue_ids: list[int] | None = None) -> list[User]:
@@ -172,7 +140,7 @@ def _decode_cursor(raw: str | None, fields: tuple[str, ...]) -> list | None:
         values = json.loads(base64.urlsafe_b64decode(padded.encode()))
         if not isinstance(values, list) or len(values) != len(fields):
             return None
-        decoded = []
+        decoded: list = []
         for field, value in zip(fields, values, strict=True):
             if field in _DATETIME_FIELDS:
                 parsed = parse_datetime(value) if isinstance(value, str) else None
@@ -240,6 +208,8 @@ def ticket_page(
 
     if not rows:
         return TicketPage([], None, None, name, descending)
+    next_cursor: str | None
+    previous_cursor: str | None
     if backwards:
         next_cursor = cursor_of(rows[-1])
         previous_cursor = cursor_of(rows[0]) if has_more else None
@@ -362,49 +332,6 @@ def queue_counts(*, user: User) -> QueueCounts:
 
 
 # --- The ticket page ------------------------------------------------------------------------
-
-
-@dataclass
-class EstablishmentCard:
-    siret: str
-    establishment: Establishment | None
-    registry: RegistryEstablishment | None
-    account: ExtranetAccount | None
-    earlier_tickets: list[Ticket]
-    earlier_more: bool
-
-
-EARLIER_TICKETS_SHOWN = 10
-
-
-def establishment_card(*, user: User, ticket: Ticket) -> EstablishmentCard:
-    """What the agent needs to know about the SIRET of a ticket: the registry row, the
-    establishment known to the extranet and its current account holder, and the earlier
-    tickets on this SIRET in the agent's queues. Three queries, whatever the history."""
-    registry = RegistryEstablishment.objects.filter(siret=ticket.siret).first()
-    account = (
-        ExtranetAccount.objects.select_related("establishment")
-        .filter(establishment__siret=ticket.siret, is_active=True)
-        .order_by("-created_at", "-pk")
-        .first()
-    )
-    establishment = ticket.establishment or (account.establishment if account else None)
-    earlier = list(
-        ticket_visible_qs(user)
-        .filter(siret=ticket.siret)
-        .exclude(pk=ticket.pk)
-        .select_related("queue")
-        .only("pk", "reference", "motif", "status", "created_at", "queue__name", "queue__slug")
-        .order_by("-created_at", "-id")[: EARLIER_TICKETS_SHOWN + 1]
-    )
-    return EstablishmentCard(
-        siret=ticket.siret,
-        establishment=establishment,
-        registry=registry,
-        account=account,
-        earlier_tickets=earlier[:EARLIER_TICKETS_SHOWN],
-        earlier_more=len(earlier) > EARLIER_TICKETS_SHOWN,
-    )
 
 
 def ticket_timeline(*, ticket: Ticket) -> list[TicketEvent]:

@@ -1,31 +1,49 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+EMAIL = "email"
+
 
 class EmailStatus(models.TextChoices):
-    PENDING = "pending", _("À envoyer")
-    SENDING = "sending", _("En cours d'envoi")
-    SENT = "sent", _("Envoyé")
+    """The life of an outbox job (an e-mail, or another job kind)."""
+
+    PENDING = "pending", _("À traiter")
+    SENDING = "sending", _("En cours")
+    SENT = "sent", _("Fait")
     FAILED = "failed", _("Échec")
-    # Not sent because it no longer had an object (e.g. a recovery link replaced by a
+    # Not done because it no longer had an object (e.g. a recovery link replaced by a
     # newer one before its e-mail left).
     CANCELLED = "cancelled", _("Sans objet")
 
 
-class OutboundEmail(models.Model):
-    """An e-mail to send: the outbox.
+JobStatus = EmailStatus
 
-    Written in the same transaction as the change that needs it, so an e-mail exists exactly
-    when its change committed. The task is enqueued on commit; if the broker is down at that
-    moment, the row stays pending and the beat sweep hands it over once the broker is back.
-    The message is rendered at send time from ``template`` and ``context``.
+
+class OutboxJob(models.Model):
+    """The outbox: work that must happen exactly once after a change commits.
+
+    Written in the same transaction as the change that needs it, so a job exists exactly
+    when its change committed. The job is handed to the broker on commit; if the broker is
+    down at that moment, the row stays pending and beat's sweep hands it over once the
+    broker is back. A worker claims it with a conditional UPDATE (two workers given the same
+    id cannot both run it), runs it, and retries transient failures with backoff.
+
+    ``kind`` says what to do: ``"email"`` (render ``template`` with ``context`` and send it
+    to ``to_email``) or the name of a handler an app registered (``worker.hooks``), whose
+    payload is ``context``. The worker knows no domain: what a job needs from an app at run
+    time goes through the hooks that app registered.
     """
 
-    template = models.CharField(_("modèle"), max_length=100)
-    to_email = models.EmailField(_("destinataire"))
+    kind = models.CharField(_("type"), max_length=50, default=EMAIL)
+    template = models.CharField(_("modèle"), max_length=100, blank=True)
+    to_email = models.EmailField(_("destinataire"), blank=True)
     context = models.JSONField(_("contexte"), default=dict)
+    # An optional ticket the job belongs to (by name: the worker imports no domain model),
+    # so that the ticket page can show its e-mails and retention can erase them.
     ticket = models.ForeignKey(
         "tickets.Ticket",
         on_delete=models.CASCADE,
@@ -42,18 +60,49 @@ class OutboundEmail(models.Model):
     next_attempt_at = models.DateTimeField(_("prochaine tentative"))
     enqueued_at = models.DateTimeField(_("confié au broker le"), null=True, blank=True)
     claimed_at = models.DateTimeField(_("pris par un worker le"), null=True, blank=True)
-    sent_at = models.DateTimeField(_("envoyé le"), null=True, blank=True)
+    sent_at = models.DateTimeField(_("fait le"), null=True, blank=True)
 
     class Meta:
-        verbose_name = _("courriel sortant")
-        verbose_name_plural = _("courriels sortants")
+        verbose_name = _("tâche sortante")
+        verbose_name_plural = _("tâches sortantes")
         indexes = [
             models.Index(
                 fields=["next_attempt_at"],
                 name="outbox_pending_idx",
                 condition=models.Q(status__in=["pending", "sending"]),
-            )
+            ),
+            # The retention of finished jobs of kinds that are not kept (e.g. the
+            # "J'ai oublié…" requests, which hold what a visitor typed).
+            models.Index(
+                fields=["kind", "created_at"],
+                name="outbox_done_kind_idx",
+                condition=~models.Q(kind=EMAIL),
+            ),
         ]
 
     def __str__(self) -> str:
-        return f"{self.template} #{self.pk}"
+        return f"{self.template or self.kind} #{self.pk}"
+
+    @property
+    def is_email(self) -> bool:
+        return self.kind == EMAIL
+
+
+class OutboundEmailManager(models.Manager["OutboundEmail"]):
+    def get_queryset(self) -> models.QuerySet[OutboundEmail]:
+        return super().get_queryset().filter(kind=EMAIL)
+
+
+class OutboundEmail(OutboxJob):
+    """The e-mails of the outbox (the jobs of kind ``"email"``)."""
+
+    objects = OutboundEmailManager()
+
+    class Meta:
+        proxy = True
+        verbose_name = _("courriel sortant")
+        verbose_name_plural = _("courriels sortants")
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        self.kind = EMAIL
+        super().save(*args, **kwargs)

@@ -1,4 +1,5 @@
-"""Celery tasks: thin interfaces that take ids and call services."""
+"""The outbox's Celery tasks: thin interfaces that take ids and call services. The domain
+apps' tasks live beside their services (``<app>/tasks.py``)."""
 
 from __future__ import annotations
 
@@ -18,29 +19,5 @@ def outbox_sweep() -> None:
 
 
 @shared_task(ignore_result=True)
-def notices_sweep() -> None:
-    from backoffice.services import notices_sweep as sweep
-
-    sweep()
-
-
-@shared_task(ignore_result=True)
-def sla_breaches_mark() -> None:
-    from tickets.services import sla_breaches_mark as mark
-
-    mark()
-
-
-@shared_task(ignore_result=True)
-def tickets_anonymize_expired() -> None:
-    from tickets.services import tickets_anonymize_expired as anonymize
-
-    while anonymize():
-        pass
-
-
-@shared_task(ignore_result=True)
-def dashboard_refresh() -> None:
-    from backoffice.dashboard import dashboard_refresh as refresh
-
-    refresh()
+def run_job(job_id: int) -> None:
+    services.job_run(job_id=job_id)

@@ -11,8 +11,8 @@ from django.db import connection, reset_queries
 from django.db.models import Max, Min
 from django.test.utils import CaptureQueriesContext
 
-from accounts.models import ApiKey
-from accounts.services import api_key_create
+from accounts.staff.models import ApiKey
+from accounts.staff.services import api_key_create
 from tickets.models import Queue, Status, Ticket, TicketEvent
 
 from .scenarios import SCENARIOS, BenchContext, session_login

@@ -30,8 +30,10 @@ from django.db.models import Count, Q
 from django.test import Client
 from django.urls import reverse
 
-from accounts.models import User
+from accounts.staff.models import User
+from backoffice.dashboard import dashboard_compute, dashboard_refresh, default_period
 from tickets.models import OPEN_STATUSES, Motif, Queue, Status, Ticket
+from tickets.selectors import _encode_cursor, queue_counts, queue_counts_forget
 
 
 @dataclass
@@ -227,8 +229,6 @@ def sql_open_counts(ctx: BenchContext):
 
 
 def _cursor(values) -> str:
-    from tickets.selectors import _encode_cursor
-
     return _encode_cursor(list(values))
 
 
@@ -277,8 +277,6 @@ def page_ticket(ctx: BenchContext):
 
 @scenario("page_queue_counts", "Compteurs des files (navigation, sans cache)")
 def page_queue_counts(ctx: BenchContext):
-    from tickets.selectors import queue_counts, queue_counts_forget
-
     def run(i: int):
         queue_counts_forget(user=ctx.agent)
         return queue_counts(user=ctx.agent)
@@ -305,8 +303,6 @@ def api_ticket_detail(ctx: BenchContext):
     targeted=False,
 )
 def page_dashboard_figures(ctx: BenchContext):
-    from backoffice.dashboard import dashboard_compute, default_period
-
     start, end = default_period()
     return lambda i: dashboard_compute(period_start=start, period_end=end)
 
@@ -317,8 +313,6 @@ def page_dashboard_figures(ctx: BenchContext):
 def page_dashboard(ctx: BenchContext):
     # As in production: beat's dashboard-refresh keeps the default view's figures in the
     # cache, and the page reads them (the cold computation is measured separately).
-    from backoffice.dashboard import dashboard_refresh
-
     client = Client()
     session_login(client, ctx.supervisor)
     url = reverse("backoffice:dashboard")

@@ -19,7 +19,7 @@ from datetime import UTC, datetime, timedelta
 
 from django.db import connection, transaction
 
-from accounts.models import Role, User
+from accounts.staff.models import Role, User
 from establishments.models import RegistryEstablishment
 from tickets.models import (
     EventKind,

@@ -5,9 +5,9 @@ from __future__ import annotations
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
+from tickets.forms import PublicAssistanceRequestForm
 from tickets.models import Source
 from tickets.services import assistance_request_submit
-from tickets.validation import PublicAssistanceRequestForm
 
 SESSION_KEY = "assistance_last_request"
 

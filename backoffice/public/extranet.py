@@ -9,17 +9,16 @@ from django.urls import reverse
 from django.utils.http import urlencode
 from django.views.decorators.http import require_http_methods, require_POST
 
-from accounts.exceptions import EstablishmentAlreadyKnown
-from accounts.extranet import (
-    establishment_is_known,
+from accounts.extranet.exceptions import EstablishmentAlreadyKnown
+from accounts.extranet.forms import ExtranetLoginForm, SpaceCreateForm, SpaceStartForm
+from accounts.extranet.session import (
     extranet_account_from_request,
     extranet_login,
     extranet_login_required,
     extranet_logout,
-    extranet_space_create,
 )
-from accounts.forms import ExtranetLoginForm, SpaceCreateForm, SpaceStartForm
-from accounts.ratelimit import client_ip, keyed_digest, rate_limit_exceeded
+from accounts.extranet.spaces import establishment_is_known, extranet_space_create
+from backoffice.public.ratelimit import client_ip, keyed_digest, rate_limit_exceeded
 from tickets.models import Motif
 
 SESSION_CREATE_SIRET = "space_create_siret"
@@ -33,6 +32,7 @@ def too_many_requests(request):
 
 def public_form_limited(request, scope: str) -> bool:
     return rate_limit_exceeded(
+        request,
         scope=scope,
         key=client_ip(request),
         limit=settings.PUBLIC_FORM_POSTS_PER_IP_PER_HOUR,
@@ -45,6 +45,7 @@ def home(request):
     account = extranet_account_from_request(request)
     if request.method == "POST":
         if rate_limit_exceeded(
+            request,
             scope="extranet-login",
             key=client_ip(request),
             limit=settings.EXTRANET_LOGIN_ATTEMPTS_PER_IP_PER_15_MIN,

@@ -16,19 +16,20 @@ import functools
 from django.conf import settings
 from django.contrib import messages
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
-from accounts.exceptions import LinkInvalid, ReassignmentRefused
-from accounts.forms import ForgotIdentifiantForm, ForgotPasswordForm, SetPasswordForm
-from accounts.models import LinkPurpose, RecoveryRequestPurpose
-from accounts.ratelimit import client_ip, keyed_digest
-from accounts.reassignments import reassignment_find_for_objection, reassignment_object
-from accounts.recovery import (
+from accounts.extranet.exceptions import LinkInvalid, ReassignmentRefused
+from accounts.extranet.forms import ForgotIdentifiantForm, ForgotPasswordForm, SetPasswordForm
+from accounts.extranet.links import (
     recovery_link_find_usable,
     recovery_link_use,
     recovery_request_record,
     token_digest,
 )
+from accounts.extranet.models import LinkPurpose, RecoveryRequestPurpose
+from accounts.extranet.reassignment import reassignment_find_for_objection, reassignment_object
+from backoffice.public.ratelimit import client_ip, keyed_digest
 
 from .extranet import public_form_limited, too_many_requests
 
@@ -145,8 +146,11 @@ def _set_password(request, purpose: str):
             request.session.pop(SESSION_LINK[purpose], None)
             messages.success(
                 request,
-                "Votre mot de passe est enregistré. Connectez-vous avec votre identifiant "
-                f"{link.account.identifiant}.",
+                _(
+                    "Votre mot de passe est enregistré. Connectez-vous avec votre identifiant "
+                    "%(identifiant)s."
+                )
+                % {"identifiant": link.account.identifiant},
             )
             return redirect("home")
     else:

@@ -14,6 +14,7 @@ from django.db import transaction
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.debug import sensitive_post_parameters
@@ -21,7 +22,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from django_otp import devices_for_user, user_has_device
 from django_otp import login as otp_login
 
-from accounts.services import totp_enrolment_confirm, totp_enrolment_device
+from accounts.staff.services import totp_enrolment_confirm, totp_enrolment_device
 
 from ..forms import LoginForm, OTPTokenForm
 
@@ -75,7 +76,7 @@ def _count_otp_failure(request) -> bool:
     failures = request.session.get(OTP_FAILURES_KEY, 0) + 1
     if failures >= OTP_MAX_FAILURES:
         logout(request)
-        messages.error(request, "Trop de codes erronés : reconnectez-vous.")
+        messages.error(request, _("Trop de codes erronés : reconnectez-vous."))
         return True
     request.session[OTP_FAILURES_KEY] = failures
     return False
@@ -131,7 +132,7 @@ def otp_enrol(request):
         token = form.cleaned_data["token"]
         if totp_enrolment_confirm(user=request.user, device=device, token=token):
             otp_login(request, device)
-            messages.success(request, "Votre application d'authentification est enregistrée.")
+            messages.success(request, _("Votre application d'authentification est enregistrée."))
             return redirect(next_url)
         if _count_otp_failure(request):
             return redirect("backoffice:login")
@@ -153,7 +154,7 @@ def otp_enrol(request):
 @csrf_protect
 def logout_view(request):
     logout(request)
-    messages.info(request, "Vous êtes déconnecté.")
+    messages.info(request, _("Vous êtes déconnecté."))
     return redirect("backoffice:login")
 
 

@@ -20,7 +20,7 @@ from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET
 
-from accounts.selectors import reassignments_open_counts
+from accounts.extranet.selectors import reassignments_open_counts
 from tickets.models import OPEN_STATUSES, Status
 from tickets.selectors import queues_for_user
 
@@ -156,7 +156,7 @@ def _figures(request) -> tuple[DashboardFilterForm, dict, str]:
         period_start=start, period_end=end, queue_ids=[queue.pk] if queue else None
     )
     context = _shape(board, queues)
-    context["reassignments"] = reassignments_open_counts()
+    context["reassignments"] = reassignments_open_counts(actor=request.user)
     query = (
         {"date_from": start.isoformat(), "date_to": end.isoformat(), "queue": queue.pk}
         if queue

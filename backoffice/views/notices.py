@@ -1,7 +1,7 @@
 """The agents' incident-notice pages ("Bandeaux"): list, create, edit, preview, schedule,
 unschedule, publish now, withdraw, and reply to and resolve the linked tickets at once.
 Any back-office user (agent, supervisor, admin) manages notices; every write goes through
-backoffice.services, whose French refusals are shown as messages."""
+backoffice.notices.services, whose French refusals are shown as messages."""
 
 from __future__ import annotations
 
@@ -9,17 +9,18 @@ from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from tickets.exceptions import TicketError
 from tickets.models import Motif
 
-from .. import selectors
 from ..decorators import backoffice_required
-from ..exceptions import NoticeError
-from ..models import NOTICE_TRANSITIONS, IncidentNotice, NoticeLevel, NoticeState
-from ..notice_forms import NoticeForm, NoticeResolveForm, NoticeWindowForm
-from ..services import (
+from ..notices import selectors
+from ..notices.exceptions import NoticeError
+from ..notices.forms import NoticeForm, NoticeResolveForm, NoticeWindowForm
+from ..notices.models import NOTICE_TRANSITIONS, IncidentNotice, NoticeLevel, NoticeState
+from ..notices.services import (
     notice_create,
     notice_publish_now,
     notice_resolve_linked_tickets,
@@ -123,7 +124,7 @@ def notice_create_view(request):
         except NoticeError as exc:
             messages.error(request, exc.message)
         else:
-            messages.success(request, "Bandeau créé (brouillon) : programmez-le ou publiez-le.")
+            messages.success(request, _("Bandeau créé (brouillon) : programmez-le ou publiez-le."))
             return redirect("backoffice:notice_detail", pk=notice.pk)
     return render(
         request,
@@ -142,7 +143,7 @@ def notice_create_view(request):
 def notice_edit_view(request, pk):
     notice = _notice_or_404(pk)
     if not notice.is_editable:
-        messages.error(request, "Un bandeau expiré ou retiré ne peut plus être modifié.")
+        messages.error(request, _("Un bandeau expiré ou retiré ne peut plus être modifié."))
         return redirect("backoffice:notice_detail", pk=notice.pk)
     if request.method == "POST":
         form = NoticeForm(data=request.POST)
@@ -152,7 +153,7 @@ def notice_edit_view(request, pk):
             except NoticeError as exc:
                 messages.error(request, exc.message)
             else:
-                messages.success(request, "Bandeau modifié.")
+                messages.success(request, _("Bandeau modifié."))
                 return redirect("backoffice:notice_detail", pk=notice.pk)
         preview = [_preview_item(form)]
     else:
@@ -227,7 +228,9 @@ def _act(request, pk, action, success: str):
 def notice_schedule_view(request, pk):
     form = NoticeWindowForm(data=request.POST)
     if not form.is_valid():
-        messages.error(request, f"Programmation impossible : {_errors(form)}")
+        messages.error(
+            request, _("Programmation impossible : %(errors)s") % {"errors": _errors(form)}
+        )
         return redirect("backoffice:notice_detail", pk=pk)
     return _act(
         request,
@@ -294,7 +297,10 @@ def notice_resolve_view(request, pk):
             except TicketError as exc:
                 # One ticket refused (e.g. moved to another queue meanwhile): the whole
                 # transaction rolled back, nothing was written or sent.
-                messages.error(request, f"Aucun ticket n'a été modifié : {exc.message}")
+                messages.error(
+                    request,
+                    _("Aucun ticket n'a été modifié : %(reason)s") % {"reason": exc.message},
+                )
             else:
                 _report(request, counts)
                 return redirect("backoffice:notice_detail", pk=notice.pk)
@@ -315,18 +321,27 @@ def notice_resolve_view(request, pk):
 def _report(request, counts: dict) -> None:
     messages.success(
         request,
-        f"{counts['resolved']} ticket(s) résolu(s) ; la réponse part par courriel à "
-        "chaque demandeur.",
+        _("%(count)s ticket(s) résolu(s) ; la réponse part par courriel à chaque demandeur.")
+        % {"count": counts["resolved"]},
     )
     if counts["skipped"]:
         messages.warning(
             request,
-            f"{counts['skipped']} ticket(s) ignoré(s), leur statut ne permet pas de les "
-            f"résoudre : {', '.join(counts['skipped_references'])}.",
+            _(
+                "%(count)s ticket(s) ignoré(s), leur statut ne permet pas de les résoudre : "
+                "%(references)s."
+            )
+            % {
+                "count": counts["skipped"],
+                "references": ", ".join(counts["skipped_references"]),
+            },
         )
     if counts["not_accessible"]:
         messages.info(
             request,
-            f"{counts['not_accessible']} ticket(s) ouvert(s) rattaché(s) à ce bandeau "
-            "relèvent d'autres files que les vôtres et n'ont pas été modifiés.",
+            _(
+                "%(count)s ticket(s) ouvert(s) rattaché(s) à ce bandeau relèvent d'autres "
+                "files que les vôtres et n'ont pas été modifiés."
+            )
+            % {"count": counts["not_accessible"]},
         )

@@ -9,9 +9,10 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from accounts.models import User
+from accounts.staff.models import User
 from tickets import selectors
 from tickets.exceptions import TicketError, TicketNotFound
 from tickets.models import Status
@@ -199,7 +200,9 @@ def queue_take_next(request, slug):
         messages.warning(request, exc.message)
         return redirect("backoffice:queue", slug=queue.slug)
     selectors.queue_counts_forget(user=request.user)
-    messages.success(request, f"Le ticket {ticket.reference} vous est assigné.")
+    messages.success(
+        request, _("Le ticket %(reference)s vous est assigné.") % {"reference": ticket.reference}
+    )
     return redirect("backoffice:ticket_detail", pk=ticket.pk)
 
 
@@ -211,7 +214,7 @@ def tickets_bulk(request):
     if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}):
         back = reverse("backoffice:home")
     if not form.is_valid():
-        messages.error(request, "Action groupée invalide.")
+        messages.error(request, _("Action groupée invalide."))
         return redirect(back)
     ids = form.ticket_ids()
     try:
@@ -224,9 +227,9 @@ def tickets_bulk(request):
             elif raw.isdigit():
                 assignee = User.objects.filter(pk=int(raw)).first()
                 if assignee is None:
-                    raise TicketNotFound("Cet agent n'existe pas.")
+                    raise TicketNotFound(_("Cet agent n'existe pas."))
             else:
-                raise TicketNotFound("Choisissez un agent.")
+                raise TicketNotFound(_("Choisissez un agent."))
             done = ticket_bulk_assign(ticket_ids=ids, actor=request.user, assignee=assignee)
         else:
             done = ticket_bulk_change_status(
@@ -236,5 +239,5 @@ def tickets_bulk(request):
         messages.error(request, exc.message)
         return redirect(back)
     selectors.queue_counts_forget(user=request.user)
-    messages.success(request, f"{len(done)} ticket(s) mis à jour.")
+    messages.success(request, _("%(count)s ticket(s) mis à jour.") % {"count": len(done)})
     return redirect(back)

@@ -2,32 +2,43 @@
 supervisors' approval queue, a reassignment's page with its decision buttons.
 
 Thin: the rules (who may prepare, who may approve, the SIRET verification, the state
-machine) live in ``accounts.reassignments`` and hold whatever calls them. ``login_required``
-is the placeholder for the back-office's OTP-enforcing decorator.
+machine) live in ``accounts.extranet.reassignment`` and hold whatever calls them. Every
+page looks its object up through the access rule: outside one's queues, 404.
 """
 
 from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.shortcuts import get_object_or_404, redirect, render
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from accounts import selectors
-from accounts.exceptions import ReassignmentForbidden, ReassignmentRefused
-from accounts.forms import ReassignmentDecisionForm, ReassignmentPrepareForm
-from accounts.models import AccountReassignment
-from accounts.reassignments import (
+from accounts.extranet import selectors
+from accounts.extranet.exceptions import ReassignmentForbidden, ReassignmentRefused
+from accounts.extranet.forms import ReassignmentDecisionForm, ReassignmentPrepareForm
+from accounts.extranet.models import AccountReassignment
+from accounts.extranet.reassignment import (
     activation_link_resend,
     reassignment_account_for_ticket,
     reassignment_approve,
     reassignment_cancel,
     reassignment_prepare,
     reassignment_reject,
-    siret_verification_passed,
 )
-from backoffice.decorators import backoffice_required as staff_required
-from tickets.models import EventKind, Ticket
+from backoffice.decorators import backoffice_required
+from tickets import access
+from tickets.exceptions import TicketNotFound
+from tickets.models import EventKind
+from tickets.verification import ticket_siret_verification_passed
+
+
+def _reassignment_or_404(request, pk: int) -> AccountReassignment:
+    reassignment = selectors.reassignment_for(actor=request.user, pk=pk)
+    if reassignment is None:
+        raise Http404
+    return reassignment
 
 
 def _split_name(full_name: str) -> tuple[str, str]:
@@ -38,10 +49,13 @@ def _split_name(full_name: str) -> tuple[str, str]:
     return parts[0], " ".join(parts[1:])
 
 
-@staff_required
+@backoffice_required
 @require_http_methods(["GET", "POST"])
 def reassignment_prepare_view(request, reference):
-    ticket = get_object_or_404(Ticket.objects.select_related("queue"), reference=reference)
+    try:
+        ticket = access.ticket_for(request.user, reference=reference)
+    except TicketNotFound as exc:
+        raise Http404(exc.message) from exc
     account = reassignment_account_for_ticket(ticket=ticket)
     if request.method == "POST":
         form = ReassignmentPrepareForm(data=request.POST)
@@ -50,19 +64,24 @@ def reassignment_prepare_view(request, reference):
                 result = reassignment_prepare(
                     ticket=ticket, actor=request.user, **form.cleaned_data
                 )
+            except TicketNotFound as exc:
+                raise Http404(exc.message) from exc
             except ReassignmentForbidden as exc:
                 raise PermissionDenied(exc.message) from exc
             except ReassignmentRefused as exc:
                 form.add_error(None, exc.message)
             else:
                 messages.success(
-                    request, "Réattribution préparée : elle attend la validation d'un superviseur."
+                    request,
+                    _("Réattribution préparée : elle attend la validation d'un superviseur."),
                 )
                 if result.repeated_within_window:
                     messages.warning(
                         request,
-                        "Attention : ce SIRET a déjà fait l'objet d'une "
-                        "réattribution ces 90 derniers jours.",
+                        _(
+                            "Attention : ce SIRET a déjà fait l'objet d'une "
+                            "réattribution ces 90 derniers jours."
+                        ),
                     )
                 return redirect("backoffice:reassignment_detail", pk=result.reassignment.pk)
     else:
@@ -81,14 +100,14 @@ def reassignment_prepare_view(request, reference):
         {
             "ticket": ticket,
             "account": account,
-            "verification_passed": siret_verification_passed(ticket=ticket),
+            "verification_passed": ticket_siret_verification_passed(ticket),
             "existing": selectors.reassignments_for_ticket(ticket=ticket),
             "form": form,
         },
     )
 
 
-@staff_required
+@backoffice_required
 @require_http_methods(["GET"])
 def reassignment_list_view(request):
     return render(
@@ -96,20 +115,15 @@ def reassignment_list_view(request):
         "backoffice/reassignments/list.html",
         {
             "pending": selectors.reassignments_pending(actor=request.user),
-            "recent": selectors.reassignments_recent(),
+            "recent": selectors.reassignments_recent(actor=request.user),
         },
     )
 
 
-@staff_required
+@backoffice_required
 @require_http_methods(["GET"])
 def reassignment_detail_view(request, pk):
-    try:
-        reassignment = selectors.reassignment_detail(pk=pk)
-    except AccountReassignment.DoesNotExist as exc:
-        from django.http import Http404
-
-        raise Http404 from exc
+    reassignment = _reassignment_or_404(request, pk)
     return render(
         request,
         "backoffice/reassignments/detail.html",
@@ -117,7 +131,9 @@ def reassignment_detail_view(request, pk):
             "reassignment": reassignment,
             "can_decide": selectors.can_decide(reassignment=reassignment, user=request.user),
             "is_preparer": reassignment.prepared_by_id == request.user.pk,
-            "others": selectors.other_reassignments_of_establishment(reassignment=reassignment),
+            "others": selectors.other_reassignments_of_establishment(
+                actor=request.user, reassignment=reassignment
+            ),
             "events": reassignment.ticket.events.filter(kind=EventKind.REASSIGNMENT)
             .select_related("actor")
             .order_by("created_at", "id"),
@@ -128,7 +144,7 @@ def reassignment_detail_view(request, pk):
 
 
 def _decide(request, pk, action, success_message):
-    reassignment = get_object_or_404(AccountReassignment, pk=pk)
+    reassignment = _reassignment_or_404(request, pk)
     form = ReassignmentDecisionForm(data=request.POST)
     comment = form.cleaned_data["comment"] if form.is_valid() else ""
     try:
@@ -137,10 +153,12 @@ def _decide(request, pk, action, success_message):
             if result.repeated_within_window:
                 messages.warning(
                     request,
-                    "Ce SIRET a déjà fait l'objet d'une réattribution ces 90 derniers jours.",
+                    _("Ce SIRET a déjà fait l'objet d'une réattribution ces 90 derniers jours."),
                 )
         else:
             action(reassignment=reassignment, actor=request.user, comment=comment)
+    except TicketNotFound as exc:
+        raise Http404(exc.message) from exc
     except ReassignmentForbidden as exc:
         raise PermissionDenied(exc.message) from exc
     except ReassignmentRefused as exc:
@@ -150,7 +168,7 @@ def _decide(request, pk, action, success_message):
     return redirect("backoffice:reassignment_detail", pk=pk)
 
 
-@staff_required
+@backoffice_required
 @require_POST
 def reassignment_approve_view(request, pk):
     return _decide(
@@ -162,28 +180,30 @@ def reassignment_approve_view(request, pk):
     )
 
 
-@staff_required
+@backoffice_required
 @require_POST
 def reassignment_reject_view(request, pk):
     return _decide(request, pk, reassignment_reject, "Réattribution refusée.")
 
 
-@staff_required
+@backoffice_required
 @require_POST
 def reassignment_cancel_view(request, pk):
     return _decide(request, pk, reassignment_cancel, "Réattribution annulée.")
 
 
-@staff_required
+@backoffice_required
 @require_POST
 def reassignment_activation_resend_view(request, pk):
-    reassignment = get_object_or_404(AccountReassignment, pk=pk)
+    reassignment = _reassignment_or_404(request, pk)
     try:
         activation_link_resend(reassignment=reassignment, actor=request.user)
+    except TicketNotFound as exc:
+        raise Http404(exc.message) from exc
     except ReassignmentForbidden as exc:
         raise PermissionDenied(exc.message) from exc
     except ReassignmentRefused as exc:
         messages.error(request, exc.message)
     else:
-        messages.success(request, "Un nouveau lien d'activation part vers le nouveau titulaire.")
+        messages.success(request, _("Un nouveau lien d'activation part vers le nouveau titulaire."))
     return redirect("backoffice:reassignment_detail", pk=pk)

@@ -3,7 +3,7 @@ who works on which queue, and a preview of where a sample request would go.
 
 Thin: the writes are ``tickets.services.routing_rule_update`` and
 ``tickets.services.queue_members_set`` (validation and audit there); the preview calls the
-intake's own ``route_for_motif`` and ``tickets.sla.add_business_time``."""
+intake's own ``route_for_motif`` and ``tickets.business_hours.add_business_time``."""
 
 from __future__ import annotations
 
@@ -16,9 +16,11 @@ from django.db.models import Count
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
 from establishments.models import Establishment
+from tickets.business_hours import PARIS, add_business_time
 from tickets.exceptions import ActionNotAllowed
 from tickets.models import (
     Motif,
@@ -29,7 +31,6 @@ from tickets.models import (
     RoutingRule,
 )
 from tickets.services import queue_members_set, route_for_motif, routing_rule_update
-from tickets.sla import PARIS, add_business_time
 
 from ..decorators import backoffice_required
 from ..forms import QueueMembersForm, RoutingPreviewForm, RoutingRuleForm
@@ -186,7 +187,10 @@ def routing_rule_edit(request, pk):
             except ValidationError as exc:
                 form.add_error(None, exc)
             else:
-                messages.success(request, f"Règle « {rule.get_motif_display()} » enregistrée.")
+                messages.success(
+                    request,
+                    _("Règle « %(motif)s » enregistrée.") % {"motif": rule.get_motif_display()},
+                )
                 return redirect("backoffice:routing")
     else:
         form = RoutingRuleForm(
@@ -228,8 +232,15 @@ def routing_queue_members(request, slug):
             else:
                 messages.success(
                     request,
-                    f"Agents de la file « {queue.name} » enregistrés "
-                    f"({len(result['added'])} ajouté(s), {len(result['removed'])} retiré(s)).",
+                    _(
+                        "Agents de la file « %(queue)s » enregistrés "
+                        "(%(added)s ajouté(s), %(removed)s retiré(s))."
+                    )
+                    % {
+                        "queue": queue.name,
+                        "added": len(result["added"]),
+                        "removed": len(result["removed"]),
+                    },
                 )
                 return redirect("backoffice:routing")
     else:

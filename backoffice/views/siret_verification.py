@@ -1,10 +1,7 @@
-"""SIRET verification on a ticket: the checks, and the agent's verdict.
-
-``ticket_siret_verify_view`` is protected by ``login_required`` in this branch; at merge it
-takes the back-office's own decorator (second factor verified, agent role), and the ticket
-page includes ``backoffice/tickets/_siret_verification.html`` with
-``siret_verification_context(...)``. Access to the ticket itself is checked here in every
-case: an agent of another queue gets a 404, never a hint that the ticket exists.
+"""SIRET verification on a ticket: the checks, and the agent's verdict. The ticket page
+loads the panel (``_siret_verification.html``) through htmx. The ticket is looked up
+through the access rule: an agent of another queue gets a 404, never a hint that the
+ticket exists.
 """
 
 from __future__ import annotations
@@ -18,15 +15,15 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from backoffice.decorators import backoffice_required
-from establishments.exceptions import SiretVerificationRefused
-from establishments.forms import SiretVerificationForm
-from establishments.selectors import (
-    ticket_for_siret_verification,
+from tickets import access
+from tickets.exceptions import SiretVerificationRefused, TicketNotFound
+from tickets.forms import SiretVerificationForm
+from tickets.models import Ticket
+from tickets.verification import (
     ticket_siret_checks,
     ticket_siret_verifications,
+    ticket_siret_verify,
 )
-from establishments.services import ticket_siret_verify
-from tickets.models import Ticket
 
 
 def siret_verification_context(
@@ -55,9 +52,10 @@ def _safe_next(request) -> str:
 @backoffice_required
 @require_http_methods(["GET", "POST"])
 def ticket_siret_verify_view(request, pk: int):
-    ticket = ticket_for_siret_verification(actor=request.user, ticket_id=pk)
-    if ticket is None:
-        raise Http404
+    try:
+        ticket = access.ticket_for(request.user, pk=pk)
+    except TicketNotFound as exc:
+        raise Http404(exc.message) from exc
     next_url = _safe_next(request)
     status = 200
     if request.method == "POST":

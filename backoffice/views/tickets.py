@@ -5,13 +5,16 @@ from __future__ import annotations
 from django.contrib import messages
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from accounts import selectors as accounts_selectors
-from accounts.models import User
+from accounts.extranet import selectors as accounts_selectors
+from accounts.extranet.selectors import establishment_card
+from accounts.staff.models import User
 from tickets import selectors
 from tickets.exceptions import TicketError, TicketNotFound
-from tickets.models import EventKind, Motif, Status
+from tickets.models import Motif, Status
+from tickets.presenters import describe_event
 from tickets.services import (
     ticket_assign,
     ticket_change_status,
@@ -32,25 +35,6 @@ def _ticket_or_404(request, pk: int):
         raise Http404(exc.message) from exc
 
 
-def describe_event(event) -> str:
-    """One line of the timeline, in French."""
-    data = event.data or {}
-    if event.kind == EventKind.STATUS_CHANGED:
-        before = Status(data["before"]).label if data.get("before") in Status.values else "?"
-        after = Status(data["after"]).label if data.get("after") in Status.values else "?"
-        suffix = " (action groupée)" if data.get("bulk") else ""
-        return f"Statut : {before} → {after}{suffix}"
-    if event.kind == EventKind.ASSIGNED:
-        return f"Assigné à {data.get('assignee', '?')}"
-    if event.kind == EventKind.ROUTED:
-        return f"Routée vers la file « {data.get('queue', '?')} »"
-    if event.kind == EventKind.REPLY_SENT:
-        return f"Réponse envoyée à {data.get('to', 'demandeur')}"
-    if event.kind in (EventKind.EMAIL_SENT, EventKind.EMAIL_FAILED):
-        return f"{event.get_kind_display()} ({data.get('template', '')})"
-    return event.get_kind_display()
-
-
 @require_GET
 @backoffice_required
 def ticket_detail(request, pk):
@@ -59,7 +43,7 @@ def ticket_detail(request, pk):
     context = {
         **nav_context(request, current=f"queue:{ticket.queue.slug}"),
         "ticket": ticket,
-        "card": selectors.establishment_card(user=request.user, ticket=ticket),
+        "card": establishment_card(user=request.user, ticket=ticket),
         "timeline": [(event, describe_event(event)) for event in events],
         "ticket_messages": selectors.ticket_messages(ticket=ticket),
         "transitions": [
@@ -81,7 +65,7 @@ def ticket_extranet_panel(request, pk):
     ticket = _ticket_or_404(request, pk)
     if ticket.motif != Motif.HABILITATION_EXTRANET:
         raise Http404
-    card = selectors.establishment_card(user=request.user, ticket=ticket)
+    card = establishment_card(user=request.user, ticket=ticket)
     context = {
         "ticket": ticket,
         "card": card,
@@ -120,7 +104,7 @@ def _act(request, pk, action):
 
 def _invalid(request, pk, form):
     errors = "; ".join(str(e) for errs in form.errors.values() for e in errs)
-    messages.error(request, f"Formulaire invalide : {errors}")
+    messages.error(request, _("Formulaire invalide : %(errors)s") % {"errors": errors})
     return redirect("backoffice:ticket_detail", pk=pk)
 
 
@@ -149,7 +133,7 @@ def ticket_assign_view(request, pk):
         if form.cleaned_data["assignee"] is not None:
             assignee = User.objects.filter(pk=form.cleaned_data["assignee"]).first()
             if assignee is None:
-                raise TicketError("Cet agent n'existe pas.")
+                raise TicketError(_("Cet agent n'existe pas."))
         ticket_assign(
             ticket=ticket,
             actor=request.user,

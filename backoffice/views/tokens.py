@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from accounts.selectors import personal_tokens_for_user
-from accounts.services import personal_token_create, personal_token_revoke
+from accounts.staff.selectors import personal_tokens_for_user
+from accounts.staff.services import personal_token_create, personal_token_revoke
 
 from ..decorators import backoffice_required
 from ..forms import PersonalTokenForm
@@ -39,7 +40,7 @@ def token_list(request):
 @backoffice_required
 def token_revoke(request, pk):
     if personal_token_revoke(user=request.user, token_id=pk):
-        messages.success(request, "Jeton révoqué.")
+        messages.success(request, _("Jeton révoqué."))
     else:
-        messages.error(request, "Ce jeton n'existe pas ou est déjà révoqué.")
+        messages.error(request, _("Ce jeton n'existe pas ou est déjà révoqué."))
     return redirect("backoffice:tokens")

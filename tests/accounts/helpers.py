@@ -6,8 +6,9 @@ import re
 
 from captcha.models import CaptchaStore
 from django.core import mail
+from django.utils import timezone
 
-from tickets.models import EventKind
+from tickets.models import EventKind, SiretVerification
 from tickets.services import ticket_event_record
 
 LINK_RE = re.compile(
@@ -38,7 +39,20 @@ def last_link(to: str | None = None) -> tuple[str, str]:
 
 
 def record_siret_verification(ticket, *, verdict: str = "passed", actor=None):
-    """What the SIRET verification (another module) records on the ticket."""
+    """What a verdict leaves on the ticket (``tickets.verification``): the typed row, which
+    the reassignment reads, and its timeline event. Bypasses the registry checks that
+    ``ticket_siret_verify`` runs, so that tests of the reassignment choose the verdict."""
+    from tests.factories import UserFactory
+
+    actor = actor or UserFactory(supervisor=True)
+    SiretVerification.objects.create(
+        ticket=ticket,
+        actor=actor,
+        verdict=verdict,
+        comment="Vérifié pour le test.",
+        checks={},
+        created_at=timezone.now(),
+    )
     return ticket_event_record(
         ticket=ticket, kind=EventKind.SIRET_VERIFIED, actor=actor, data={"verdict": verdict}
     )

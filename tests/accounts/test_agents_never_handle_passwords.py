@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from django import forms as django_forms
 
-from accounts import forms as account_forms
-from accounts.models import AccountReassignment, ReassignmentState
+from accounts.extranet import forms as account_forms
+from accounts.extranet.models import AccountReassignment, ReassignmentState
 from tests.accounts.helpers import record_siret_verification
 from tests.factories import EstablishmentFactory, ExtranetAccountFactory, TicketFactory
 from tests.support.auth import otp_login

@@ -6,8 +6,8 @@ import pytest
 from django.contrib.auth.hashers import check_password
 from django.core import mail
 
-from accounts.extranet import normalize_secret_answer
-from accounts.models import ExtranetAccount, LinkPurpose, RecoveryLink
+from accounts.extranet.models import ExtranetAccount, LinkPurpose, RecoveryLink
+from accounts.extranet.spaces import normalize_secret_answer
 from establishments.models import Establishment
 from tests.accounts.helpers import assert_no_missing_variable, last_link, with_captcha
 from tests.factories import EstablishmentFactory, ExtranetAccountFactory

@@ -7,7 +7,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from pytest_django.asserts import assertContains, assertNotContains
 
-from accounts.extranet import SESSION_ACCOUNT_KEY
+from accounts.extranet.session import SESSION_ACCOUNT_KEY
 from tests.accounts.helpers import assert_no_missing_variable
 from tests.factories import EXTRANET_TEST_PASSWORD, ExtranetAccountFactory
 

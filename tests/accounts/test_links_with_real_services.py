@@ -13,18 +13,21 @@ from django.conf import settings
 from django.db import connection, connections
 from django.utils import timezone
 
-from accounts.exceptions import LinkInvalid
-from accounts.models import LinkPurpose, RecoveryLink, RecoveryRequest
-from accounts.recovery import (
+from accounts.extranet.exceptions import LinkInvalid
+from accounts.extranet.links import (
+    RECOVERY_REQUEST_JOB,
     recovery_link_create,
     recovery_link_use,
     recovery_request_record,
     token_digest,
 )
-from accounts.tasks import recovery_links_expire_sweep, recovery_requests_sweep
+from accounts.extranet.models import LinkPurpose, RecoveryLink
+from accounts.extranet.tasks import recovery_links_expire_sweep
 from tests.accounts.helpers import LINK_RE
 from tests.factories import ExtranetAccountFactory
 from tests.support.services import free_port, publishing_to, wait_for
+from worker.models import OutboxJob
+from worker.tasks import outbox_sweep
 
 # serialized_rollback: the data migrations' rows (queues, routing rules) come back after
 # the flush that ends each transactional test.
@@ -121,18 +124,18 @@ def test_a_request_made_while_the_broker_is_unreachable_goes_out_exactly_once(
             purpose="password", lookup=account.identifiant, requested_ip_hash=""
         )
         assert time.monotonic() - started < 10  # the web request does not hang
-    request = RecoveryRequest.objects.get()
-    assert request.enqueued_at is None and request.processed_at is None
+    request = OutboxJob.objects.get(kind=RECOVERY_REQUEST_JOB)
+    assert request.enqueued_at is None and request.status == "pending"
     time.sleep(2)
     assert sink.messages == []
 
     # The broker is back: beat's sweep (run here) hands the request over.
     with publishing_to(settings.CELERY_BROKER_URL):
-        recovery_requests_sweep.delay()
+        outbox_sweep.delay()
         assert wait_for(lambda: len(sink.messages) >= 1)
-        recovery_requests_sweep.delay()
+        outbox_sweep.delay()
         time.sleep(3)
     assert len(sink.messages) == 1
-    assert RecoveryRequest.objects.get().processed_at is not None
+    assert OutboxJob.objects.get(kind=RECOVERY_REQUEST_JOB).status == "sent"
     assert RecoveryLink.objects.count() == 1
     connection.close()

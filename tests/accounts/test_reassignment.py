@@ -10,15 +10,16 @@ from django.test import Client
 from django.utils import timezone
 from freezegun import freeze_time
 
-from accounts.exceptions import ReassignmentForbidden, ReassignmentRefused
-from accounts.models import (
+from accounts.extranet.exceptions import ReassignmentForbidden, ReassignmentRefused
+from accounts.extranet.links import recovery_link_create, token_digest
+from accounts.extranet.models import (
     AccountReassignment,
     ExtranetHolderHistory,
     LinkPurpose,
     ReassignmentState,
     RecoveryLink,
 )
-from accounts.reassignments import (
+from accounts.extranet.reassignment import (
     reassignment_apply,
     reassignment_approve,
     reassignment_cancel,
@@ -27,7 +28,6 @@ from accounts.reassignments import (
     reassignment_reject,
     reassignments_apply_due,
 )
-from accounts.recovery import recovery_link_create, token_digest
 from tests.accounts.helpers import (
     assert_no_missing_variable,
     last_link,
@@ -42,6 +42,7 @@ from tests.factories import (
     UserFactory,
 )
 from tests.support.auth import otp_login
+from tickets.exceptions import TicketNotFound
 from tickets.models import EventKind, Motif, Priority, Status
 
 pytestmark = pytest.mark.django_db
@@ -143,7 +144,8 @@ def test_only_from_a_habilitation_ticket(account, agent):
 
 
 def test_an_agent_outside_the_queue_cannot_prepare(ticket, other_agent):
-    with pytest.raises(ReassignmentForbidden):
+    # Outside the agent's queues the ticket does not exist (the access rule): not found.
+    with pytest.raises(TicketNotFound):
         prepare(ticket, other_agent)
     assert not AccountReassignment.objects.exists()
 
@@ -464,7 +466,7 @@ def test_an_agent_resends_the_activation_link_without_seeing_it(
 
 
 def test_the_activation_link_cannot_be_resent_before_the_change_applied(ticket, agent):
-    from accounts.reassignments import activation_link_resend
+    from accounts.extranet.reassignment import activation_link_resend
 
     reassignment = prepare(ticket, agent).reassignment
     with pytest.raises(ReassignmentRefused):

@@ -15,7 +15,7 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
-from accounts.services import api_key_create
+from accounts.staff.services import api_key_create
 from backoffice.wsgi import application
 
 schema = schemathesis.openapi.from_wsgi("/api/openapi.json", application)
@@ -65,7 +65,7 @@ def test_api_key_caller(case, api_key_header):
 
 @pytest.fixture
 def agent_header(db):
-    from accounts.services import personal_token_create
+    from accounts.staff.services import personal_token_create
     from tests.factories import TicketFactory, TOTPDeviceFactory, UserFactory
 
     supervisor = UserFactory(supervisor=True)

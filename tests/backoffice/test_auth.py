@@ -13,7 +13,7 @@ from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from freezegun import freeze_time
 
-from accounts.services import personal_token_create
+from accounts.staff.services import personal_token_create
 from tests.factories import TOTPDeviceFactory, UserFactory
 
 pytestmark = pytest.mark.django_db

@@ -9,8 +9,8 @@ from freezegun import freeze_time
 
 from backoffice.dashboard import dashboard_compute
 from tests.factories import TicketFactory, UserFactory
+from tickets.business_hours import PARIS
 from tickets.models import Queue, Status
-from tickets.sla import PARIS
 
 pytestmark = pytest.mark.django_db
 

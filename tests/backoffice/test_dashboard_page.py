@@ -19,12 +19,12 @@ from django.urls import reverse
 from django.utils import timezone
 from freezegun import freeze_time
 
-from accounts.models import AccountReassignment, ReassignmentState
+from accounts.extranet.models import AccountReassignment, ReassignmentState
 from backoffice.dashboard import _cache_key
 from backoffice.views.dashboard import duration_fr, percent_fr
 from tests.factories import ExtranetAccountFactory, TicketFactory, UserFactory
+from tickets.business_hours import PARIS
 from tickets.models import Queue, Status, Ticket
-from tickets.sla import PARIS
 
 pytestmark = pytest.mark.django_db
 
@@ -353,7 +353,7 @@ def _bulk_tickets(n: int, *, start: int) -> None:
 
 def _queries(client, url: str, *, cold: bool) -> int:
     from backoffice.dashboard import default_period
-    from backoffice.selectors import notices_live
+    from backoffice.notices.selectors import notices_live
 
     cache.clear()
     notices_live()
@@ -392,7 +392,7 @@ def test_query_count_does_not_grow_with_tickets(supervisor, verified_client):
 def test_cold_path_clearing_only_the_dashboard_key(supervisor, verified_client):
     """Cold figures with a warm navigation: clear only the dashboard cache key."""
     from backoffice.dashboard import default_period
-    from backoffice.selectors import notices_live
+    from backoffice.notices.selectors import notices_live
 
     client = verified_client(supervisor)
 

@@ -15,8 +15,8 @@ from django.urls import reverse
 from django.utils import timezone
 from freezegun import freeze_time
 
-from backoffice.models import IncidentNotice, NoticeEvent, NoticeState
-from backoffice.services import (
+from backoffice.notices.models import IncidentNotice, NoticeEvent, NoticeState
+from backoffice.notices.services import (
     notice_create,
     notice_publish_now,
     notice_schedule,
@@ -204,7 +204,7 @@ def test_the_list_shows_each_notice_by_state_with_who_did_what(agent, supervisor
 
 
 def _list_queries(client) -> int:
-    from backoffice.selectors import notices_live
+    from backoffice.notices.selectors import notices_live
 
     cache.clear()
     notices_live()  # the site-wide banner entry, warm in production

@@ -1,5 +1,5 @@
 """From a notice, reply to and resolve all its linked open tickets at once
-(backoffice.services.notice_resolve_linked_tickets and its page)."""
+(backoffice.notices.services.notice_resolve_linked_tickets and its page)."""
 
 from __future__ import annotations
 
@@ -11,10 +11,14 @@ from django.core import mail
 from django.urls import reverse
 from django.utils import timezone
 
-from backoffice import services as notice_services
-from backoffice.exceptions import NoticeError
-from backoffice.models import NoticeEvent
-from backoffice.services import notice_create, notice_publish_now, notice_resolve_linked_tickets
+from backoffice.notices import services as notice_services
+from backoffice.notices.exceptions import NoticeError
+from backoffice.notices.models import NoticeEvent
+from backoffice.notices.services import (
+    notice_create,
+    notice_publish_now,
+    notice_resolve_linked_tickets,
+)
 from tests.factories import TicketFactory
 from tickets.exceptions import TicketError
 from tickets.models import EventKind, MessageKind, Queue, Status, Ticket, TicketMessage

@@ -11,8 +11,8 @@ from django.test import Client
 from django.urls import reverse
 from freezegun import freeze_time
 
-from backoffice.models import IncidentNotice, NoticeState
-from worker.tasks import notices_sweep
+from backoffice.notices.models import IncidentNotice, NoticeState
+from backoffice.notices.tasks import notices_sweep
 
 pytestmark = pytest.mark.django_db
 

@@ -8,9 +8,9 @@ import pytest
 from django.utils import timezone
 from freezegun import freeze_time
 
-from backoffice.exceptions import NoticeError
-from backoffice.models import IncidentNotice, NoticeState
-from backoffice.services import (
+from backoffice.notices.exceptions import NoticeError
+from backoffice.notices.models import IncidentNotice, NoticeState
+from backoffice.notices.services import (
     notice_create,
     notice_publish_now,
     notice_schedule,
@@ -189,7 +189,7 @@ def test_the_api_serves_live_notices_with_etag_and_304(
 
 
 def test_new_tickets_with_affected_motifs_are_linked_to_the_live_notice(agent, valid_request_data):
-    from tests.tickets.test_intake import submit
+    from tests.support.intake import submit
 
     with freeze_time(T0):
         notice = notice_publish_now(

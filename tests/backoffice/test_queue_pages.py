@@ -222,7 +222,7 @@ def test_xlsx_export_neutralises_formulas_and_follows_filters(agent, verified_cl
 
 
 def _count_queries(client, url) -> int:
-    from backoffice.selectors import notices_live
+    from backoffice.notices.selectors import notices_live
 
     cache.clear()
     # The live notices shown on every page are one site-wide entry, cached 15 s and warm

@@ -14,9 +14,10 @@ from django.urls import reverse
 from freezegun import freeze_time
 
 from tests.factories import EstablishmentFactory, UserFactory
+from tickets.business_hours import PARIS, add_business_time
 from tickets.exceptions import ActionNotAllowed
+from tickets.forms import AssistanceRequestForm
 from tickets.models import (
-    AppendOnlyError,
     Motif,
     Priority,
     Queue,
@@ -26,8 +27,7 @@ from tickets.models import (
     Source,
 )
 from tickets.services import assistance_request_submit, queue_members_set, routing_rule_update
-from tickets.sla import PARIS, add_business_time
-from tickets.validation import AssistanceRequestForm
+from worker.audit import AppendOnlyError
 
 pytestmark = pytest.mark.django_db
 

@@ -13,8 +13,8 @@ from django.core import mail
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from accounts.models import AccountReassignment, ReassignmentState
-from accounts.reassignments import reassignments_apply_due
+from accounts.extranet.models import AccountReassignment, ReassignmentState
+from accounts.extranet.reassignment import reassignments_apply_due
 from tests.e2e.conftest import (
     backoffice_sign_in,
     captcha_answer,

@@ -8,7 +8,7 @@ from django.conf import settings
 from django.test import Client
 from playwright.sync_api import expect
 
-from backoffice.models import IncidentNotice
+from backoffice.notices.models import IncidentNotice
 from tests.support.auth import otp_login
 
 HEADER_LINKS_ERROR = "Cannot read properties of null (reading 'innerHTML')"

@@ -48,7 +48,7 @@ def test_s8_assistance_request_is_filed_routed_and_acknowledged(live_server, pag
 def test_s9_a_published_notice_shows_on_public_pages_and_goes_away_at_its_end(
     live_server, page, supervisor
 ):
-    from backoffice.services import notice_create, notice_schedule, notices_sweep
+    from backoffice.notices.services import notice_create, notice_schedule, notices_sweep
 
     now = timezone.now()
     notice = notice_create(

@@ -30,9 +30,11 @@ def failing_on(kind):
 
 @pytest.mark.parametrize("failing_kind", ["created", "routed"])
 def test_intake_failing_halfway_writes_nothing(valid_request_data, failing_kind):
-    from tests.tickets.test_intake import submit
+    from tests.support.intake import submit
 
-    with mock.patch("tickets.services.ticket_event_record", side_effect=failing_on(failing_kind)):
+    with mock.patch(
+        "tickets.services.intake.ticket_event_record", side_effect=failing_on(failing_kind)
+    ):
         with pytest.raises(DatabaseError):
             submit(valid_request_data)
     assert not Ticket.objects.exists()
@@ -49,12 +51,12 @@ def test_intake_failing_halfway_writes_nothing(valid_request_data, failing_kind)
 
 
 def test_status_change_failing_halfway_keeps_the_old_state(valid_request_data, agent):
-    from tests.tickets.test_intake import submit
+    from tests.support.intake import submit
     from tickets.services import ticket_change_status
 
     ticket = submit(valid_request_data).ticket
     with mock.patch(
-        "tickets.services.ticket_event_record", side_effect=failing_on("status_changed")
+        "tickets.services.work.ticket_event_record", side_effect=failing_on("status_changed")
     ):
         with pytest.raises(DatabaseError):
             ticket_change_status(ticket=ticket, actor=agent, new_status="en_attente")

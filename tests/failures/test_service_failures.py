@@ -12,7 +12,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from accounts.services import api_key_create
+from accounts.staff.services import api_key_create
 from tests.support.services import publishing_to, wait_for
 from tickets.models import EventKind, Ticket
 from worker import services
@@ -80,7 +80,7 @@ def test_a_worker_killed_in_the_middle_of_a_send_loses_nothing_and_sends_once(
     start_worker,
     valid_request_data,
 ):
-    from tests.tickets.test_intake import submit
+    from tests.support.intake import submit
 
     settings.EMAIL_CLAIM_TIMEOUT_SECONDS = 3
     smtp_sink.mode, smtp_sink.delay = "slow", 30  # the send hangs in DATA
@@ -116,7 +116,7 @@ def test_an_smtp_server_refusing_is_retried_then_shown_as_failed(
     smtp_sink,
     valid_request_data,
 ):
-    from tests.tickets.test_intake import submit
+    from tests.support.intake import submit
 
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
     settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", smtp_sink.port

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from accounts.services import api_key_create, api_key_revoke
+from accounts.staff.services import api_key_create, api_key_revoke
 from tickets.models import Source, Ticket
 
 pytestmark = pytest.mark.django_db

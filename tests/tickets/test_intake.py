@@ -11,9 +11,8 @@ from freezegun import freeze_time
 
 from establishments.models import Establishment
 from tests.factories import EstablishmentFactory
+from tests.support.intake import submit
 from tickets.models import EventKind, MessageKind, Motif, Queue, RoutingRule, Source, Ticket
-from tickets.services import assistance_request_submit
-from tickets.validation import AssistanceRequestForm
 from worker.models import EmailStatus, OutboundEmail
 
 pytestmark = pytest.mark.django_db
@@ -26,16 +25,6 @@ EXPECTED_QUEUES = {
     Motif.CERTIFICAT_SIGNATURE: "certificats",
     Motif.AUTRES: "general",
 }
-
-
-def cleaned(data: dict) -> dict:
-    form = AssistanceRequestForm(data=data)
-    assert form.is_valid(), form.errors
-    return form.cleaned_data
-
-
-def submit(data: dict, source=Source.FORM):
-    return assistance_request_submit(data=cleaned(data), source=source)
 
 
 @pytest.mark.parametrize("motif, queue_slug", EXPECTED_QUEUES.items())

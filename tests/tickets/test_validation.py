@@ -2,7 +2,7 @@
 
 import pytest
 
-from tickets.validation import AssistanceRequestForm
+from tickets.forms import AssistanceRequestForm
 
 
 def errors_for(data: dict) -> dict:

@@ -9,9 +9,9 @@ import pytest
 from django.conf import settings
 
 from tests.support.services import publishing_to, wait_for
+from tickets.forms import AssistanceRequestForm
 from tickets.models import EventKind, Source
 from tickets.services import assistance_request_submit
-from tickets.validation import AssistanceRequestForm
 from worker.models import EmailStatus, OutboundEmail
 
 # serialized_rollback: an earlier transactional test flushes the queues seeded by migrations.

@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from accounts.models import ApiKey
-from accounts.services import api_key_create
+from accounts.staff.models import ApiKey
+from accounts.staff.services import api_key_create
 
 
 class Command(BaseCommand):

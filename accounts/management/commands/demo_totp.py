@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
+from django.utils.translation import gettext as _
 from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -21,13 +22,15 @@ class Command(BaseCommand):
 
     def handle(self, *args, email: str, **options):
         if settings.PRODUCTION:
-            raise CommandError("demo_totp est réservé à la démonstration (APP_ENV=production).")
+            raise CommandError(_("demo_totp est réservé à la démonstration (APP_ENV=production)."))
         device = (
             TOTPDevice.objects.filter(user__email=email.strip().lower(), confirmed=True)
             .order_by("pk")
             .first()
         )
         if device is None:
-            raise CommandError(f"Aucun second facteur confirmé pour {email}.")
+            raise CommandError(
+                _("Aucun second facteur confirmé pour %(email)s.") % {"email": email}
+            )
         totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
         self.stdout.write(f"{totp.token():0{device.digits}d}")

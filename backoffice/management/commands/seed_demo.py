@@ -13,17 +13,17 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
 
-from accounts.models import ApiKey, ExtranetAccount, Role, User
-from accounts.services import (
-    api_key_create,
-    extranet_identifiant_generate,
-    totp_device_set_demo,
-)
+from accounts.extranet.models import ExtranetAccount
+from accounts.extranet.spaces import extranet_identifiant_generate
+from accounts.staff.models import ApiKey, Role, User
+from accounts.staff.services import api_key_create, totp_device_set_demo
 from establishments.models import Establishment, RegistryEstablishment
 from establishments.services import registry_import, sirene_file_open
 from establishments.towns import postal_code_towns_rebuild
-from tickets.models import Motif, Queue, Source, Status, Ticket
+from tickets.forms import AssistanceRequestForm
+from tickets.models import Motif, Queue, SiretVerdict, Source, Status, Ticket
 from tickets.services import assistance_request_submit, ticket_change_status
+from tickets.verification import ticket_siret_verify
 
 # Demo only: these logins are printed by `make run` and must never exist in production.
 DEMO_PASSWORD = "Demo-ActivitePartielle-2026"
@@ -265,8 +265,6 @@ class Command(BaseCommand):
         actor = users["superviseur@demo.asp.fr"]
         denominations = {row[0]: row[1] for row in DEMO_ESTABLISHMENTS}
         for siret, motif, name, email, phone, status, description in DEMO_TICKETS:
-            from tickets.validation import AssistanceRequestForm
-
             form = AssistanceRequestForm(
                 data={
                     "siret": siret,
@@ -299,26 +297,25 @@ class Command(BaseCommand):
             account.save(update_fields=["password"])
 
     def _verified_habilitation_ticket(self, users: dict[str, User]) -> None:
-        from tickets.models import EventKind
-        from tickets.services import ticket_event_record
-
         ticket = (
             Ticket.objects.filter(siret=DEMO_VERIFIED_SIRET, motif=Motif.HABILITATION_EXTRANET)
             .order_by("created_at")
             .first()
         )
-        if ticket is None or ticket.events.filter(kind=EventKind.SIRET_VERIFIED).exists():
+        if ticket is None or ticket.siret_verifications.exists():
             return
-        ticket_event_record(
+        # Through the real service: the registry checks run on the imported sample.
+        ticket_siret_verify(
             ticket=ticket,
-            kind=EventKind.SIRET_VERIFIED,
             actor=users["agent@demo.asp.fr"],
-            data={"verdict": "passed", "source": "demo_seed"},
+            verdict=SiretVerdict.PASSED,
+            comment="Démonstration : SIRET actif au registre, dénomination conforme, "
+            "Kbis et pièce d'identité vérifiés.",
         )
 
     def _incident_notice(self, users: dict[str, User]):
-        from backoffice.models import IncidentNotice, NoticeState
-        from backoffice.services import notice_create, notice_schedule
+        from backoffice.notices.models import IncidentNotice, NoticeState
+        from backoffice.notices.services import notice_create, notice_schedule
 
         current = (
             IncidentNotice.objects.filter(
@@ -343,7 +340,7 @@ class Command(BaseCommand):
         return notice_schedule(notice=notice, actor=users["superviseur@demo.asp.fr"])
 
     def _print_notice(self, notice) -> None:
-        from backoffice.models import NoticeState
+        from backoffice.notices.models import NoticeState
 
         starts = timezone.localtime(notice.starts_at).strftime("%H:%M:%S")
         if notice.state == NoticeState.SCHEDULED:

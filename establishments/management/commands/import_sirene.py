@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
 
+from establishments.exceptions import RegistryImportError
 from establishments.services import (
-    RegistryImportError,
     RegistryImportReport,
     registry_import,
     sirene_file_open,

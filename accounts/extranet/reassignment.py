@@ -1,0 +1,576 @@
+"""Case 2.1: reassigning an establishment's extranet account to a new holder
+(DESIGN.md section 6), the fraud-sensitive path.
+
+prepared (an agent of the Habilitation queue, from a ticket whose SIRET verification
+passed) → approved (a *different* person with the supervisor role) → applied by the worker
+once the waiting period has passed without objection; or rejected, objected (the previous
+holder or the establishment used the link in the notice), cancelled.
+
+Every step runs in one transaction, moves the state with a conditional UPDATE on the
+expected state (two people or two workers can never both win), and writes a
+``TicketEvent`` of kind ``reassignment`` with the actor and the before/after values. No
+step ever carries a password or a token.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from tickets import access
+from tickets.exceptions import TicketNotFound
+from tickets.models import EventKind, Motif, Priority, Status, Ticket
+from tickets.services import ticket_change_status, ticket_event_record
+from tickets.verification import ticket_siret_verification_passed
+from worker.services import email_queue
+from worker.transitions import StaleTransition, transition, transition_rows
+
+from .exceptions import ReassignmentForbidden, ReassignmentRefused
+from .links import recovery_link_create, recovery_links_revoke_for_account
+from .models import (
+    REASSIGNMENT_TRANSITIONS,
+    AccountReassignment,
+    ExtranetAccount,
+    ExtranetHolderHistory,
+    LinkPurpose,
+    ObjectionParty,
+    ReassignmentState,
+    RecoveryLink,
+)
+
+if TYPE_CHECKING:
+    from accounts.staff.models import User
+
+logger = logging.getLogger(__name__)
+
+APPLY_SWEEP_BATCH = 100
+
+
+@dataclass(frozen=True)
+class ReassignmentResult:
+    reassignment: AccountReassignment
+    # True when the same SIRET had another reassignment within the repeat window: shown to
+    # the approver.
+    repeated_within_window: bool
+
+
+def _holder_values(account: ExtranetAccount) -> dict:
+    return {
+        "last_name": account.holder_last_name,
+        "first_name": account.holder_first_name,
+        "email": account.holder_email,
+        "phone": str(account.holder_phone or ""),
+    }
+
+
+def _new_holder_values(reassignment: AccountReassignment) -> dict:
+    return {
+        "last_name": reassignment.new_holder_last_name,
+        "first_name": reassignment.new_holder_first_name,
+        "email": reassignment.new_holder_email,
+        "phone": reassignment.new_holder_phone,
+    }
+
+
+def _event(
+    reassignment: AccountReassignment, *, step: str, actor: User | None, **data: Any
+) -> None:
+    ticket_event_record(
+        ticket=reassignment.ticket,
+        kind=EventKind.REASSIGNMENT,
+        actor=actor,
+        data={"step": step, "reassignment_id": reassignment.pk, **data},
+    )
+
+
+def _recent_count(*, establishment_id: int, exclude_pk: int | None = None) -> int:
+    since = timezone.now() - timedelta(days=settings.REASSIGNMENT_REPEAT_WINDOW_DAYS)
+    qs = AccountReassignment.objects.filter(
+        account__establishment_id=establishment_id, prepared_at__gte=since
+    )
+    if exclude_pk is not None:
+        qs = qs.exclude(pk=exclude_pk)
+    return qs.count()
+
+
+def reassignment_account_for_ticket(*, ticket: Ticket) -> ExtranetAccount | None:
+    """The establishment's principal extranet account, found by the ticket's SIRET."""
+    return (
+        ExtranetAccount.objects.select_related("establishment")
+        .filter(establishment__siret=ticket.siret)
+        .order_by("-is_active", "pk")
+        .first()
+    )
+
+
+def _check_can_prepare(*, ticket: Ticket, actor: User) -> None:
+    if not (actor and actor.is_authenticated and actor.is_active):
+        raise ReassignmentForbidden(_("Vous devez être connecté."))
+    if not access.can_see_queue(actor, ticket.queue_id, fresh=True):
+        # Outside the actor's queues the ticket does not exist (404), as everywhere.
+        raise TicketNotFound(str(access.TICKET_NOT_FOUND))
+
+
+def _refused(source: str, target: str) -> ReassignmentRefused:
+    return ReassignmentRefused(
+        _("Cette réattribution est « %(state)s » : l'opération n'est plus possible.")
+        % {"state": ReassignmentState(source).label}
+    )
+
+
+def _move(reassignment: AccountReassignment, *, to: str, **fields: Any) -> None:
+    """Move along the state machine (``REASSIGNMENT_TRANSITIONS``) with a conditional
+    UPDATE on the current state: two people or two workers can never both win."""
+    try:
+        transition(reassignment, to=to, table=REASSIGNMENT_TRANSITIONS, refused=_refused, **fields)
+    except StaleTransition as exc:
+        raise ReassignmentRefused(
+            _("Cette réattribution a été modifiée entre-temps : rechargez la page.")
+        ) from exc
+
+
+def reassignment_prepare(
+    *,
+    ticket: Ticket,
+    actor: User,
+    new_holder_last_name: str,
+    new_holder_first_name: str,
+    new_holder_email: str,
+    new_holder_phone: str,
+    evidence_notes: str,
+) -> ReassignmentResult:
+    """An agent prepares the change. Refused unless the ticket is an open "Habilitation à
+    l'extranet" request whose SIRET verification passed, and the establishment has an
+    account with no other change in progress."""
+    with transaction.atomic():
+        ticket = (
+            Ticket.objects.select_for_update(of=("self",)).select_related("queue").get(pk=ticket.pk)
+        )
+        _check_can_prepare(ticket=ticket, actor=actor)
+        if ticket.motif != Motif.HABILITATION_EXTRANET:
+            raise ReassignmentRefused(
+                _(
+                    "Une réattribution ne se prépare que depuis une demande « Habilitation à "
+                    "l'extranet »."
+                )
+            )
+        if not ticket.is_open:
+            raise ReassignmentRefused(_("Cette demande est close ou résolue."))
+        if not ticket_siret_verification_passed(ticket):
+            raise ReassignmentRefused(
+                _(
+                    "La vérification du SIRET de cette demande n'a pas abouti : la réattribution "
+                    "est impossible."
+                )
+            )
+        if not evidence_notes.strip():
+            raise ReassignmentRefused(_("Indiquez les éléments vérifiés."))
+        account = reassignment_account_for_ticket(ticket=ticket)
+        if account is None:
+            raise ReassignmentRefused(_("Cet établissement n'a pas de compte extranet."))
+        now = timezone.now()
+        recent = _recent_count(establishment_id=account.establishment_id)
+        try:
+            with transaction.atomic():
+                reassignment = AccountReassignment.objects.create(
+                    ticket=ticket,
+                    account=account,
+                    new_holder_last_name=new_holder_last_name.strip(),
+                    new_holder_first_name=new_holder_first_name.strip(),
+                    new_holder_email=new_holder_email.strip().lower(),
+                    new_holder_phone=new_holder_phone.strip(),
+                    evidence_notes=evidence_notes.strip(),
+                    previous_holder_email=account.holder_email,
+                    previous_holder_name=account.holder_name,
+                    prepared_by=actor,
+                    prepared_at=now,
+                    recent_reassignments=recent,
+                )
+        except IntegrityError as exc:
+            raise ReassignmentRefused(
+                _("Une réattribution de ce compte est déjà en cours.")
+            ) from exc
+        _event(
+            reassignment,
+            step="prepared",
+            actor=actor,
+            account=account.identifiant,
+            before=_holder_values(account),
+            after=_new_holder_values(reassignment),
+            evidence_notes=reassignment.evidence_notes,
+            repeated_within_window=recent > 0,
+        )
+        if ticket.status == Status.NOUVEAU:
+            ticket_change_status(ticket=ticket, actor=actor, new_status=Status.EN_COURS)
+    logger.info("Reassignment %s prepared on ticket %s.", reassignment.pk, ticket.reference)
+    return ReassignmentResult(reassignment=reassignment, repeated_within_window=recent > 0)
+
+
+def _lock(reassignment: AccountReassignment) -> AccountReassignment:
+    return (
+        AccountReassignment.objects.select_for_update(of=("self",))
+        .select_related("ticket", "account", "account__establishment", "prepared_by")
+        .get(pk=reassignment.pk)
+    )
+
+
+def _check_can_decide(reassignment: AccountReassignment, actor: User) -> None:
+    if not (actor and actor.is_authenticated and actor.is_active and actor.is_supervisor):
+        raise ReassignmentForbidden(_("Seul un superviseur peut valider ou refuser."))
+    if actor.pk == reassignment.prepared_by_id:
+        raise ReassignmentForbidden(
+            _("Vous avez préparé cette réattribution : une autre personne doit la valider.")
+        )
+
+
+def reassignment_approve(*, reassignment: AccountReassignment, actor: User) -> ReassignmentResult:
+    """A supervisor other than the preparer approves. Notices with an objection link go
+    to the holder's address and to the establishment's address on record; the change
+    waits ``REASSIGNMENT_WAITING_PERIOD_HOURS``."""
+    with transaction.atomic():
+        reassignment = _lock(reassignment)
+        _check_can_decide(reassignment, actor)
+        if (
+            reassignment.state == ReassignmentState.PREPARED
+            and not ticket_siret_verification_passed(reassignment.ticket)
+        ):
+            raise ReassignmentRefused(
+                _("La dernière vérification du SIRET de la demande n'a pas abouti.")
+            )
+        now = timezone.now()
+        apply_after = now + timedelta(hours=settings.REASSIGNMENT_WAITING_PERIOD_HOURS)
+        _move(
+            reassignment,
+            to=ReassignmentState.APPROVED,
+            approved_by=actor,
+            decided_at=now,
+            apply_after=apply_after,
+        )
+        recent = _recent_count(
+            establishment_id=reassignment.account.establishment_id, exclude_pk=reassignment.pk
+        )
+        recipients = _notice_recipients(reassignment)
+        for party, address in recipients:
+            email_queue(
+                template="reassignment_notice",
+                to_email=address,
+                ticket_id=reassignment.ticket_id,
+                context={
+                    "party": party,
+                    "denomination": reassignment.account.establishment.denomination,
+                    "siret": reassignment.account.establishment.siret,
+                    "identifiant": reassignment.account.identifiant,
+                    "new_holder_name": reassignment.new_holder_name,
+                    "apply_after": timezone.localtime(apply_after).strftime("%d/%m/%Y à %H:%M"),
+                    "secret_link": {"kind": "objection", "id": reassignment.pk, "party": party},
+                },
+            )
+        _event(
+            reassignment,
+            step="approved",
+            actor=actor,
+            before={"state": ReassignmentState.PREPARED},
+            after={"state": ReassignmentState.APPROVED, "apply_after": apply_after.isoformat()},
+            notices_sent_to=[party for party, _address in recipients],
+            repeated_within_window=recent > 0,
+        )
+    logger.info("Reassignment %s approved; applies after %s.", reassignment.pk, apply_after)
+    return ReassignmentResult(reassignment=reassignment, repeated_within_window=recent > 0)
+
+
+def _notice_recipients(reassignment: AccountReassignment) -> list[tuple[str, str]]:
+    recipients = [(ObjectionParty.PREVIOUS_HOLDER.value, reassignment.previous_holder_email)]
+    establishment_email = (reassignment.account.establishment.email or "").strip().lower()
+    if establishment_email and establishment_email != reassignment.previous_holder_email.lower():
+        recipients.append((ObjectionParty.ESTABLISHMENT.value, establishment_email))
+    return recipients
+
+
+def reassignment_reject(
+    *, reassignment: AccountReassignment, actor: User, comment: str = ""
+) -> AccountReassignment:
+    with transaction.atomic():
+        reassignment = _lock(reassignment)
+        _check_can_decide(reassignment, actor)
+        now = timezone.now()
+        _move(
+            reassignment,
+            to=ReassignmentState.REJECTED,
+            rejected_by=actor,
+            decided_at=now,
+            decision_comment=comment.strip(),
+        )
+        _event(
+            reassignment,
+            step="rejected",
+            actor=actor,
+            before={"state": ReassignmentState.PREPARED},
+            after={"state": ReassignmentState.REJECTED},
+            comment=comment.strip(),
+        )
+    return reassignment
+
+
+def reassignment_cancel(
+    *, reassignment: AccountReassignment, actor: User, comment: str = ""
+) -> AccountReassignment:
+    """The preparer or a supervisor withdraws a change that has not applied yet."""
+    with transaction.atomic():
+        reassignment = _lock(reassignment)
+        if not (actor and actor.is_authenticated and actor.is_active) or not (
+            actor.is_supervisor or actor.pk == reassignment.prepared_by_id
+        ):
+            raise ReassignmentForbidden(
+                _("Seul l'agent qui l'a préparée ou un superviseur peut annuler une réattribution.")
+            )
+        before = reassignment.state
+        _move(
+            reassignment,
+            to=ReassignmentState.CANCELLED,
+            cancelled_by=actor,
+            cancelled_at=timezone.now(),
+            decision_comment=comment.strip(),
+            previous_holder_objection_hash="",
+            establishment_objection_hash="",
+        )
+        _event(
+            reassignment,
+            step="cancelled",
+            actor=actor,
+            before={"state": before},
+            after={"state": ReassignmentState.CANCELLED},
+            comment=comment.strip(),
+        )
+    return reassignment
+
+
+def reassignment_find_for_objection(*, token_hash: str) -> tuple[AccountReassignment, str] | None:
+    """The waiting reassignment an objection token belongs to, with the objecting party."""
+    if not token_hash:
+        return None
+    for party, field in (
+        (ObjectionParty.PREVIOUS_HOLDER, "previous_holder_objection_hash"),
+        (ObjectionParty.ESTABLISHMENT, "establishment_objection_hash"),
+    ):
+        found = (
+            AccountReassignment.objects.select_related("account__establishment")
+            .filter(**{field: token_hash})
+            .first()
+        )
+        if found is not None:
+            return found, party.value
+    return None
+
+
+def reassignment_object(*, token_hash: str) -> AccountReassignment:
+    """The previous holder or the establishment objects (public page, no login): the
+    change is cancelled for good and the ticket is flagged (priority raised). Works once:
+    the state leaves ``approved``."""
+    with transaction.atomic():
+        found = reassignment_find_for_objection(token_hash=token_hash)
+        if found is None:
+            raise ReassignmentRefused(_("Ce lien d'opposition n'est pas valable."))
+        reassignment, party = found
+        reassignment = _lock(reassignment)
+        if reassignment.state != ReassignmentState.APPROVED:
+            raise ReassignmentRefused(
+                _(
+                    "Cette réattribution n'est plus en attente : l'opposition n'est plus possible "
+                    "par ce lien. Contactez l'assistance."
+                )
+            )
+        now = timezone.now()
+        _move(
+            reassignment,
+            to=ReassignmentState.OBJECTED,
+            objected_at=now,
+            objected_by_party=party,
+            # Both links die with the change.
+            previous_holder_objection_hash="",
+            establishment_objection_hash="",
+        )
+        ticket = Ticket.objects.select_for_update().get(pk=reassignment.ticket_id)
+        priority_before = ticket.priority
+        Ticket.objects.filter(pk=ticket.pk).update(
+            priority=Priority.URGENT, version=F("version") + 1, updated_at=now
+        )
+        _event(
+            reassignment,
+            step="objected",
+            actor=None,
+            party=party,
+            before={"state": ReassignmentState.APPROVED, "priority": priority_before},
+            after={"state": ReassignmentState.OBJECTED, "priority": int(Priority.URGENT)},
+        )
+    logger.warning("Reassignment %s objected by %s.", reassignment.pk, party)
+    return reassignment
+
+
+def reassignment_apply(*, reassignment_id: int) -> bool:
+    """Apply one approved reassignment whose waiting period is over. Idempotent: the
+    claim is a conditional UPDATE from ``approved``, so it runs once even if two workers
+    get the same id. Returns True when this call applied it."""
+    with transaction.atomic():
+        now = timezone.now()
+        claimed = transition_rows(
+            AccountReassignment.objects.filter(pk=reassignment_id, apply_after__lte=now),
+            to=ReassignmentState.APPLIED,
+            table=REASSIGNMENT_TRANSITIONS,
+            applied_at=now,
+            previous_holder_objection_hash="",
+            establishment_objection_hash="",
+        )
+        if not claimed:
+            return False
+        reassignment = AccountReassignment.objects.select_related("ticket").get(pk=reassignment_id)
+        account = (
+            ExtranetAccount.objects.select_for_update(of=("self",))
+            .select_related("establishment")
+            .get(pk=reassignment.account_id)
+        )
+        before = _holder_values(account)
+        ExtranetHolderHistory.objects.create(
+            account=account,
+            previous_last_name=account.holder_last_name,
+            previous_first_name=account.holder_first_name,
+            previous_email=account.holder_email,
+            previous_phone=str(account.holder_phone or ""),
+            new_last_name=reassignment.new_holder_last_name,
+            new_first_name=reassignment.new_holder_first_name,
+            new_email=reassignment.new_holder_email,
+            new_phone=reassignment.new_holder_phone,
+            changed_at=now,
+            reassignment=reassignment,
+        )
+        # The previous holder is detached: every session ends, the password is unusable,
+        # the secret answer is forgotten and every pending link is revoked.
+        revoked = recovery_links_revoke_for_account(account=account)
+        account.holder_last_name = reassignment.new_holder_last_name
+        account.holder_first_name = reassignment.new_holder_first_name
+        account.holder_email = reassignment.new_holder_email
+        account.holder_phone = reassignment.new_holder_phone
+        account.secret_question = ""
+        account.secret_answer_hash = ""
+        account.set_unusable_password()
+        account.session_generation += 1
+        account.is_active = True
+        account.save(
+            update_fields=[
+                "holder_last_name",
+                "holder_first_name",
+                "holder_email",
+                "holder_phone",
+                "secret_question",
+                "secret_answer_hash",
+                "password",
+                "session_generation",
+                "is_active",
+            ]
+        )
+        link = recovery_link_create(
+            account=account,
+            purpose=LinkPurpose.ACTIVATION,
+            template="reassignment_activation",
+            ticket=reassignment.ticket,
+            context={
+                "denomination": account.establishment.denomination,
+                "siret": account.establishment.siret,
+            },
+        )
+        email_queue(
+            template="reassignment_done_requester",
+            to_email=reassignment.ticket.email,
+            ticket_id=reassignment.ticket_id,
+            context={
+                "reference": reassignment.ticket.reference,
+                "requester_name": reassignment.ticket.requester_name,
+                "denomination": account.establishment.denomination,
+                "new_holder_email": reassignment.new_holder_email,
+            },
+        )
+        _event(
+            reassignment,
+            step="applied",
+            actor=None,
+            account=account.identifiant,
+            before=before,
+            after=_holder_values(account),
+            sessions_ended=True,
+            password_unusable=True,
+            links_revoked=revoked,
+            activation_link_id=link.pk,
+        )
+        ticket = reassignment.ticket
+        if Status.RESOLU in ticket.allowed_transitions():
+            ticket_change_status(ticket=ticket, actor=None, new_status=Status.RESOLU)
+    logger.info("Reassignment %s applied to account %s.", reassignment_id, account.pk)
+    return True
+
+
+def reassignments_apply_due() -> int:
+    """Beat's sweep: apply every approved reassignment whose waiting period is over.
+    Bounded; each one in its own transaction."""
+    due = list(
+        AccountReassignment.objects.filter(
+            state=ReassignmentState.APPROVED, apply_after__lte=timezone.now()
+        )
+        .order_by("apply_after")
+        .values_list("pk", flat=True)[:APPLY_SWEEP_BATCH]
+    )
+    applied = 0
+    for reassignment_id in due:
+        try:
+            applied += reassignment_apply(reassignment_id=reassignment_id)
+        except Exception:  # noqa: BLE001 - one failure must not stop the others
+            logger.exception("Reassignment %s could not be applied.", reassignment_id)
+    return applied
+
+
+def activation_link_resend(*, reassignment: AccountReassignment, actor: User) -> RecoveryLink:
+    """An agent has a fresh activation link sent to the new holder of an applied
+    reassignment (the previous link is revoked). The agent never sees the link."""
+    with transaction.atomic():
+        reassignment = _lock(reassignment)
+        _check_can_prepare(ticket=reassignment.ticket, actor=actor)
+        account = (
+            ExtranetAccount.objects.select_for_update(of=("self",))
+            .select_related("establishment")
+            .get(pk=reassignment.account_id)
+        )
+        if (
+            reassignment.state != ReassignmentState.APPLIED
+            or account.holder_email != reassignment.new_holder_email
+        ):
+            raise ReassignmentRefused(
+                _(
+                    "Le lien d'activation ne se renvoie qu'après une réattribution appliquée, "
+                    "au titulaire qu'elle a désigné."
+                )
+            )
+        link = recovery_link_create(
+            account=account,
+            purpose=LinkPurpose.ACTIVATION,
+            template="reassignment_activation",
+            ticket=reassignment.ticket,
+            actor=actor,
+            context={
+                "denomination": account.establishment.denomination,
+                "siret": account.establishment.siret,
+            },
+        )
+        _event(
+            reassignment,
+            step="activation_link_resent",
+            actor=actor,
+            account=account.identifiant,
+            activation_link_id=link.pk,
+        )
+    return link

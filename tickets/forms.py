@@ -1,0 +1,168 @@
+"""Validation of an assistance request, in one place: the public form and the JSON API both
+run ``AssistanceRequestForm``, so they accept the same input and give the same French
+messages."""
+
+from __future__ import annotations
+
+import phonenumbers
+from django import forms
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+from dsfr.forms import DsfrBaseForm
+
+from establishments.validators import clean_siret
+
+from .captcha import SecurityCodeField
+from .models import Motif, SiretVerdict
+
+# Overseas departments and collectivities first, then France: their numbers, as dialled
+# in France (0262…, 0590…, 0596…, 0269…), also match unassigned metropolitan ranges, so
+# trying FR first would store a wrong +33 number (STACK.md: RE, GP, GF, MQ, YT, PM).
+PHONE_REGIONS = ("RE", "YT", "GP", "MQ", "GF", "BL", "MF", "FR")
+# Saint-Pierre-et-Miquelon numbers have 6 digits; dialled from France: 0508 + 6 digits.
+_SPM_PREFIX = "0508"
+
+
+def clean_french_phone(value: str) -> str:
+    """Return the number in E.164 form or raise a French ValidationError."""
+    raw = (value or "").strip()
+    if not raw:
+        raise ValidationError(_("Veuillez indiquer un numéro de téléphone."), code="required")
+    regions = (None,) if raw.startswith("+") or raw.startswith("00") else PHONE_REGIONS
+    if raw.startswith("00"):
+        raw = "+" + raw[2:]
+    digits = "".join(c for c in raw if c.isdigit())
+    if not raw.startswith("+") and digits.startswith(_SPM_PREFIX) and len(digits) == 10:
+        raw, regions = "+508" + digits[4:], (None,)
+    for region in regions:
+        try:
+            number = phonenumbers.parse(raw, region)
+        except phonenumbers.NumberParseException:
+            continue
+        if phonenumbers.is_valid_number(number):
+            return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    raise ValidationError(
+        _("Le numéro de téléphone est invalide (exemple : 01 23 45 67 89)."), code="invalid"
+    )
+
+
+class SiretField(forms.CharField):
+    default_error_messages = {"required": _("Veuillez indiquer le numéro de SIRET.")}
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("max_length", 30)
+        super().__init__(**kwargs)
+
+    def clean(self, value):
+        value = super().clean(value)
+        return clean_siret(value) if value else value
+
+
+class FrenchPhoneField(forms.CharField):
+    def __init__(self, **kwargs):
+        kwargs.setdefault("max_length", 30)
+        super().__init__(**kwargs)
+
+    def clean(self, value):
+        value = super().clean(value)
+        return clean_french_phone(value) if value else value
+
+
+MOTIF_PLACEHOLDER = ("", _("Veuillez sélectionner un motif…"))
+
+
+class AssistanceRequestForm(DsfrBaseForm):
+    siret = SiretField(
+        label=_("N° de Siret"),
+        help_text=_("14 chiffres, par exemple 732 829 320 00074"),
+        widget=forms.TextInput(attrs={"autocomplete": "off", "inputmode": "numeric"}),
+    )
+    denomination = forms.CharField(label=_("Dénomination établissement"), max_length=200)
+    requester_name = forms.CharField(
+        label=_("Nom et prénom"),
+        max_length=200,
+        widget=forms.TextInput(attrs={"autocomplete": "name"}),
+    )
+    phone = FrenchPhoneField(
+        label=_("N° de téléphone"),
+        help_text=_("Par exemple 01 02 03 04 05"),
+        widget=forms.TextInput(attrs={"autocomplete": "tel", "type": "tel"}),
+    )
+    email = forms.EmailField(
+        label=_("Adresse électronique"),
+        max_length=254,
+        help_text=_("Format attendu : prenom.nom@exemple.fr"),
+        error_messages={
+            "invalid": _(
+                "Saisissez une adresse électronique valide (exemple : prenom.nom@exemple.fr)."
+            )
+        },
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+    )
+    motif = forms.ChoiceField(
+        label=_("Motif de la demande"),
+        choices=[MOTIF_PLACEHOLDER, *Motif.choices],
+        error_messages={
+            "invalid_choice": _("Choisissez un des motifs proposés."),
+            "required": _("Veuillez sélectionner un motif."),
+        },
+    )
+    description = forms.CharField(
+        label=_("Description de la demande"),
+        max_length=5000,
+        widget=forms.Textarea(attrs={"rows": 6}),
+    )
+
+    def clean_denomination(self):
+        return " ".join(self.cleaned_data["denomination"].split())
+
+    def clean_requester_name(self):
+        return " ".join(self.cleaned_data["requester_name"].split())
+
+    def clean_email(self):
+        # Addresses are compared case-insensitively (repeat rule, lookups): store them so.
+        return self.cleaned_data["email"].strip().lower()
+
+
+class PublicAssistanceRequestForm(AssistanceRequestForm):
+    fieldsets = (
+        (
+            "",
+            (
+                "siret",
+                "denomination",
+                "requester_name",
+                "phone",
+                "email",
+                "motif",
+                "description",
+            ),
+        ),
+        (_("Contrôle de sécurité"), ("captcha",)),
+    )
+
+    captcha = SecurityCodeField()
+
+
+class SiretVerificationForm(DsfrBaseForm):
+    verdict = forms.ChoiceField(
+        label=_("Verdict"),
+        choices=SiretVerdict.choices,
+        widget=forms.RadioSelect,
+        error_messages={"required": _("Choisissez un verdict.")},
+    )
+    comment = forms.CharField(
+        label=_("Commentaire"),
+        help_text=_("Ce que vous avez vérifié et comment (obligatoire)."),
+        widget=forms.Textarea(attrs={"rows": 3}),
+        max_length=4000,
+        error_messages={
+            "required": _("Un commentaire est obligatoire : indiquez ce que vous avez vérifié.")
+        },
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # django-dsfr's input template reads ``group_class`` and only sets it on selects and
+        # radios; without it the strict test templates show an undefined variable.
+        self.fields["comment"].widget.group_class = "fr-input-group"

@@ -1,0 +1,137 @@
+"""Routing rules and queue membership, edited by supervisors, every change recorded with
+its before/after values (``RoutingChange``)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.staff.models import User
+
+from ..exceptions import ActionNotAllowed
+from ..models import Priority, Queue, RoutingChange, RoutingChangeKind, RoutingRule
+
+logger = logging.getLogger(__name__)
+
+
+ROUTING_MAX_HOURS = 2000
+
+ROUTING_RULE_FIELDS = ("queue", "priority", "first_response_hours", "resolution_hours", "is_active")
+
+
+def _require_supervisor(actor: User) -> None:
+    if not (actor.is_active and actor.is_supervisor):
+        raise ActionNotAllowed(_("Seuls les superviseurs peuvent modifier le routage."))
+
+
+def _audit_value(value: Any) -> Any:
+    return value.slug if isinstance(value, Queue) else value
+
+
+def _routing_rule_errors(values: dict) -> dict[str, list[str]]:
+    errors: dict[str, list[str]] = {}
+    for name in ("first_response_hours", "resolution_hours"):
+        hours = values[name]
+        if isinstance(hours, bool) or not isinstance(hours, int):
+            errors[name] = [_("Saisissez un nombre entier d'heures ouvrées.")]
+        elif hours < 1:
+            errors[name] = [_("Le délai doit être d'au moins 1 heure ouvrée.")]
+        elif hours > ROUTING_MAX_HOURS:
+            errors[name] = [
+                _("Le délai ne peut pas dépasser %(max)s heures ouvrées.")
+                % {"max": ROUTING_MAX_HOURS}
+            ]
+    if not errors and values["resolution_hours"] < values["first_response_hours"]:
+        errors["resolution_hours"] = [
+            _("Le délai de résolution ne peut pas être plus court que celui de première réponse.")
+        ]
+    if values["priority"] not in Priority.values:
+        errors["priority"] = [_("Choisissez une priorité de la liste.")]
+    if not isinstance(values["queue"], Queue) or values["queue"].pk is None:
+        errors["queue"] = [_("Choisissez une file existante.")]
+    if not isinstance(values["is_active"], bool):
+        errors["is_active"] = [_("Valeur invalide.")]
+    return errors
+
+
+def routing_rule_update(*, rule: RoutingRule, actor: User, **values: Any) -> RoutingRule:
+    """Change a routing rule (queue, priority, SLA targets in business hours, active) and
+    record who changed what. The next request of that motif is routed by the new values;
+    tickets already open keep theirs. Raises ``ValidationError`` (French messages, keyed
+    by field) when a value is refused, ``ActionNotAllowed`` for a non-supervisor."""
+    _require_supervisor(actor)
+    unknown = set(values) - set(ROUTING_RULE_FIELDS)
+    if unknown:
+        raise TypeError(f"Unknown routing rule fields: {sorted(unknown)}")
+    with transaction.atomic():
+        locked = RoutingRule.objects.select_for_update().get(pk=rule.pk)
+        merged = {name: values.get(name, getattr(locked, name)) for name in ROUTING_RULE_FIELDS}
+        errors = _routing_rule_errors(merged)
+        if errors:
+            raise ValidationError(errors)
+        changes = {}
+        for name in ROUTING_RULE_FIELDS:
+            before, after = getattr(locked, name), merged[name]
+            if before != after:
+                changes[name] = [_audit_value(before), _audit_value(after)]
+                setattr(locked, name, after)
+        if changes:
+            locked.save(update_fields=[*changes, "updated_at"])
+            RoutingChange.objects.create(
+                kind=RoutingChangeKind.RULE_UPDATED,
+                actor=actor,
+                rule=locked,
+                queue=locked.queue,
+                data={"motif": locked.motif, "changes": changes},
+                created_at=timezone.now(),
+            )
+    if changes:
+        logger.info("Routing rule %s changed by %s: %s", locked.motif, actor.pk, sorted(changes))
+    return locked
+
+
+def queue_members_set(
+    *, queue: Queue, actor: User, user_ids: Iterable[int | str]
+) -> dict[str, list[int]]:
+    """Make ``user_ids`` the agents of ``queue`` (adding and removing the difference) and
+    record who changed what. An agent sees a queue's tickets only while a member."""
+    _require_supervisor(actor)
+    wanted = {int(pk) for pk in user_ids}
+    users = User.objects.filter(pk__in=wanted, is_active=True)
+    found = set(users.values_list("pk", flat=True))
+    if found != wanted:
+        raise ValidationError(
+            {"members": [_("Un des agents choisis n'existe pas ou n'est plus actif.")]}
+        )
+    with transaction.atomic():
+        # Lock the queue row: two supervisors saving at once apply one after the other.
+        locked = Queue.objects.select_for_update().get(pk=queue.pk)
+        current = set(locked.members.values_list("pk", flat=True))
+        added, removed = sorted(wanted - current), sorted(current - wanted)
+        if added:
+            locked.members.add(*added)
+        if removed:
+            locked.members.remove(*removed)
+        if added or removed:
+            RoutingChange.objects.create(
+                kind=RoutingChangeKind.QUEUE_MEMBERS_SET,
+                actor=actor,
+                queue=locked,
+                data={
+                    "queue": locked.slug,
+                    "added": added,
+                    "removed": removed,
+                    # E-mail addresses as they were: the history stays readable later.
+                    "emails": dict(
+                        User.objects.filter(pk__in=[*added, *removed]).values_list("pk", "email")
+                    ),
+                },
+                created_at=timezone.now(),
+            )
+    return {"added": added, "removed": removed}

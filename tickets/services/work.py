@@ -1,0 +1,391 @@
+"""An agent's work on tickets: the status machine, assignment (claim, assign, take next),
+internal notes, replies to the requester, and their bulk forms.
+
+Every function takes the acting user, runs in one transaction, locks the ticket row and
+checks the access rule under the lock (``tickets.access``), writes its timeline events in
+that transaction and sends e-mails only on commit (the outbox).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from django.db import connection, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from worker.services import email_queue
+from worker.transitions import transition
+
+from .. import access
+from ..exceptions import (
+    ActionNotAllowed,
+    InvalidTransition,
+    NoTicketAvailable,
+    StaleTicket,
+    TicketNotFound,
+)
+from ..models import (
+    OPEN_STATUSES,
+    STATUS_TRANSITIONS,
+    EventKind,
+    MessageKind,
+    Queue,
+    Status,
+    Ticket,
+    TicketMessage,
+)
+from .events import ticket_event_record
+from .sla import sla_pause_values, sla_resume_values
+
+if TYPE_CHECKING:
+    from accounts.staff.models import User
+
+BULK_MAX = 200
+
+
+def _check_version(ticket: Ticket, expected_version: int | None) -> None:
+    if expected_version is not None and expected_version != ticket.version:
+        raise StaleTicket(
+            _(
+                "Ce ticket a été modifié par quelqu'un d'autre entre-temps. "
+                "Rechargez la page pour voir la version actuelle."
+            )
+        )
+
+
+def _refused(reference: str) -> Any:
+    def build(source: str, target: str) -> InvalidTransition:
+        return InvalidTransition(
+            _("Impossible de passer le ticket %(ref)s de « %(old)s » à « %(new)s ».")
+            % {"ref": reference, "old": Status(source).label, "new": Status(target).label}
+        )
+
+    return build
+
+
+def _status_values(locked: Ticket, new_status: str, now: datetime) -> dict:
+    """The fields that change with a move to ``new_status`` (resolution and closing
+    stamps, the SLA clock), besides the status itself."""
+    values: dict = {}
+    if new_status == Status.RESOLU:
+        values["resolved_at"] = now
+    elif new_status == Status.CLOS:
+        values["closed_at"] = now
+    elif locked.status == Status.RESOLU:
+        # Reopened: the earlier resolution no longer counts.
+        values["resolved_at"] = None
+    if new_status == Status.EN_ATTENTE:
+        values.update(sla_pause_values(locked, now))
+    elif locked.status == Status.EN_ATTENTE:
+        values.update(sla_resume_values(locked, now))
+    return values
+
+
+def _status_transition(locked: Ticket, *, new_status: str, now: datetime, **values: Any) -> None:
+    """Write the move of a locked ticket to ``new_status`` with its stamps and ``values``,
+    bumping its version; no timeline event."""
+    old_status = locked.status
+    if new_status not in STATUS_TRANSITIONS[old_status]:
+        raise _refused(locked.reference)(old_status, new_status)
+    transition(
+        locked,
+        to=new_status,
+        table=STATUS_TRANSITIONS,
+        field="status",
+        refused=_refused(locked.reference),
+        version=locked.version + 1,
+        updated_at=now,
+        **{**_status_values(locked, new_status, now), **values},
+    )
+
+
+def ticket_status_move(
+    locked: Ticket,
+    *,
+    new_status: str,
+    actor: User | None,
+    now: datetime | None = None,
+    event_data: dict | None = None,
+) -> None:
+    """Move a locked ticket along the state machine (``tickets.models.STATUS_TRANSITIONS``)
+    with its stamps, bump its version and record the event. For the services of this
+    package and of the apps above (which hold the lock)."""
+    old_status = locked.status
+    _status_transition(locked, new_status=new_status, now=now or timezone.now())
+    ticket_event_record(
+        ticket=locked,
+        kind=EventKind.STATUS_CHANGED,
+        actor=actor,
+        data={"before": old_status, "after": new_status, **(event_data or {})},
+    )
+
+
+def ticket_change_status(
+    *,
+    ticket: Ticket,
+    actor: User | None,
+    new_status: str,
+    expected_version: int | None = None,
+) -> Ticket:
+    """Move a ticket along the state machine declared in ``tickets.models``. ``actor``
+    None: the system (the reassignment's worker step)."""
+    if new_status not in Status.values:
+        raise InvalidTransition(_("Statut inconnu."))
+    with transaction.atomic():
+        locked = access.ticket_lock_for(actor, pk=ticket.pk)
+        _check_version(locked, expected_version)
+        ticket_status_move(locked, new_status=new_status, actor=actor)
+    return locked
+
+
+def _check_assignee(*, assignee: User | None, queue_id: int) -> None:
+    if assignee is None:
+        return
+    if not assignee.is_active:
+        raise ActionNotAllowed(_("Cet agent n'est plus actif."))
+    if not access.can_see_queue(assignee, queue_id, fresh=True):
+        raise ActionNotAllowed(
+            _("%(name)s ne fait pas partie de la file de ce ticket.") % {"name": assignee}
+        )
+
+
+def _set_assignee(
+    locked: Ticket,
+    *,
+    actor: User,
+    assignee: User | None,
+    now: datetime,
+) -> None:
+    """Record the assignment change of ``locked`` (already checked) and, when an agent
+    takes a new ticket, start it ("en cours"). ``locked.assignee_id`` is the assignee
+    before the change (for take-next, the value read before its conditional UPDATE)."""
+    before = locked.assignee_id
+    old_status = locked.status
+    starts = assignee is not None and old_status == Status.NOUVEAU
+    if starts:
+        _status_transition(locked, new_status=Status.EN_COURS, now=now, assignee=assignee)
+    else:
+        locked.assignee = assignee
+        locked.version += 1
+        locked.save(update_fields=["assignee", "version", "updated_at"])
+    if assignee is None:
+        ticket_event_record(
+            ticket=locked, kind=EventKind.UNASSIGNED, actor=actor, data={"before": before}
+        )
+    else:
+        ticket_event_record(
+            ticket=locked,
+            kind=EventKind.ASSIGNED,
+            actor=actor,
+            data={"before": before, "after": assignee.pk, "assignee": str(assignee)},
+        )
+    if starts:
+        ticket_event_record(
+            ticket=locked,
+            kind=EventKind.STATUS_CHANGED,
+            actor=actor,
+            data={"before": old_status, "after": locked.status},
+        )
+
+
+def ticket_assign(
+    *,
+    ticket: Ticket,
+    actor: User,
+    assignee: User | None,
+    expected_version: int | None = None,
+) -> Ticket:
+    """Give the ticket to ``assignee`` (a member of its queue, or a supervisor), or take it
+    back to the unassigned pile when ``assignee`` is None."""
+    with transaction.atomic():
+        locked = access.ticket_lock_for(actor, pk=ticket.pk)
+        _check_version(locked, expected_version)
+        if not locked.is_open:
+            raise ActionNotAllowed(_("Un ticket résolu ou clos ne peut pas être réassigné."))
+        _check_assignee(assignee=assignee, queue_id=locked.queue_id)
+        if locked.assignee_id == (assignee.pk if assignee else None):
+            return locked
+        _set_assignee(locked, actor=actor, assignee=assignee, now=timezone.now())
+    return locked
+
+
+def ticket_claim(*, ticket: Ticket, actor: User, expected_version: int | None = None) -> Ticket:
+    """The actor takes an unassigned ticket of one of its queues. A ticket someone else
+    already holds is refused, not taken over."""
+    with transaction.atomic():
+        locked = access.ticket_lock_for(actor, pk=ticket.pk)
+        _check_version(locked, expected_version)
+        if locked.assignee_id == actor.pk:
+            return locked
+        if locked.assignee_id is not None:
+            raise ActionNotAllowed(_("Ce ticket est déjà assigné à un autre agent."))
+        if not locked.is_open:
+            raise ActionNotAllowed(_("Un ticket résolu ou clos ne peut pas être pris."))
+        _set_assignee(locked, actor=actor, assignee=actor, now=timezone.now())
+    return locked
+
+
+def ticket_take_next(*, queue: Queue, actor: User) -> Ticket:
+    """Give the actor the next unassigned open ticket of ``queue``: highest priority first,
+    then the oldest.
+
+    Several agents asking at once each get a different ticket: on PostgreSQL the candidate
+    row is locked with ``SKIP LOCKED``, so a second agent skips a row the first is taking
+    instead of waiting for it and then finding it taken. SQLite serialises write
+    transactions, so there the first agent's transaction has committed before the second
+    one reads. The conditional UPDATE is a last guard on both.
+    """
+    if not access.can_see_queue(actor, queue.pk, fresh=True):
+        raise TicketNotFound(str(access.QUEUE_NOT_FOUND))
+    for _attempt in range(5):
+        with transaction.atomic():
+            candidates = Ticket.objects.filter(
+                queue_id=queue.pk, assignee__isnull=True, status__in=OPEN_STATUSES
+            ).order_by("-priority", "created_at", "id")
+            if connection.features.has_select_for_update_skip_locked:
+                candidates = candidates.select_for_update(skip_locked=True)
+            ticket = candidates.first()
+            if ticket is None:
+                raise NoTicketAvailable(_("Aucun ticket à prendre dans cette file."))
+            taken = Ticket.objects.filter(pk=ticket.pk, assignee__isnull=True).update(
+                assignee=actor
+            )
+            if not taken:
+                continue
+            # ``ticket`` was read before the UPDATE: its assignee_id is still None.
+            _set_assignee(ticket, actor=actor, assignee=actor, now=timezone.now())
+            return ticket
+    raise NoTicketAvailable(_("Aucun ticket à prendre dans cette file."))
+
+
+def ticket_note_add(*, ticket: Ticket, actor: User, body: str) -> TicketMessage:
+    """An internal note: seen by agents only, never sent. Does not change the ticket's
+    version (a note never conflicts with a colleague's edit)."""
+    body = (body or "").strip()
+    if not body:
+        raise ActionNotAllowed(_("La note est vide."))
+    with transaction.atomic():
+        locked = access.ticket_lock_for(actor, pk=ticket.pk)
+        message = TicketMessage.objects.create(
+            ticket=locked,
+            kind=MessageKind.NOTE,
+            author=actor,
+            body=body,
+            created_at=timezone.now(),
+        )
+        ticket_event_record(
+            ticket=locked,
+            kind=EventKind.NOTE_ADDED,
+            actor=actor,
+            data={"message_id": message.pk},
+        )
+    return message
+
+
+def ticket_reply(
+    *, ticket: Ticket, actor: User, body: str, expected_version: int | None = None
+) -> TicketMessage:
+    """A reply to the requester: stored, put on the timeline, and e-mailed by the worker
+    once the transaction commits (the reference is in the subject). The first reply stamps
+    the first-response time."""
+    body = (body or "").strip()
+    if not body:
+        raise ActionNotAllowed(_("La réponse est vide."))
+    with transaction.atomic():
+        locked = access.ticket_lock_for(actor, pk=ticket.pk)
+        _check_version(locked, expected_version)
+        if locked.status == Status.CLOS:
+            raise ActionNotAllowed(_("Ce ticket est clos : il n'est plus possible d'y répondre."))
+        now = timezone.now()
+        message = TicketMessage.objects.create(
+            ticket=locked, kind=MessageKind.REPLY, author=actor, body=body, created_at=now
+        )
+        fields = ["version", "updated_at"]
+        if locked.first_response_at is None:
+            locked.first_response_at = now
+            fields.append("first_response_at")
+        locked.version += 1
+        locked.save(update_fields=fields)
+        email = email_queue(
+            template="ticket_reply",
+            to_email=locked.email,
+            ticket_id=locked.pk,
+            context={
+                "reference": locked.reference,
+                "requester_name": locked.requester_name,
+                "body": body,
+            },
+        )
+        ticket_event_record(
+            ticket=locked,
+            kind=EventKind.REPLY_SENT,
+            actor=actor,
+            data={"message_id": message.pk, "email_id": email.pk, "to": locked.email},
+        )
+    return message
+
+
+def _lock_many(*, ticket_ids: Iterable[int], actor: User) -> list[Ticket]:
+    ids = {int(i) for i in ticket_ids}
+    if not ids:
+        raise ActionNotAllowed(_("Aucun ticket sélectionné."))
+    if len(ids) > BULK_MAX:
+        raise ActionNotAllowed(_("Au plus %(max)s tickets à la fois.") % {"max": BULK_MAX})
+    # All or nothing: one id outside the actor's queues refuses the whole batch.
+    return access.tickets_lock_for(actor, pks=ids)
+
+
+def ticket_bulk_assign(
+    *, ticket_ids: Iterable[int], actor: User, assignee: User | None
+) -> list[Ticket]:
+    """Assign (or unassign, with None) several tickets at once: one transaction, one
+    timeline event per ticket that changed. Any ticket that cannot be given to
+    ``assignee`` refuses the whole batch."""
+    with transaction.atomic():
+        locked = _lock_many(ticket_ids=ticket_ids, actor=actor)
+        if assignee is not None:
+            if not assignee.is_active:
+                raise ActionNotAllowed(_("Cet agent n'est plus actif."))
+            outside = [
+                t.reference
+                for t in locked
+                if not access.can_see_queue(assignee, t.queue_id, fresh=True)
+            ]
+            if outside:
+                raise ActionNotAllowed(
+                    _("%(name)s ne fait pas partie de la file de : %(refs)s.")
+                    % {"name": assignee, "refs": ", ".join(outside)}
+                )
+        closed = [t.reference for t in locked if not t.is_open]
+        if closed:
+            raise ActionNotAllowed(
+                _("Tickets résolus ou clos, non réassignables : %(refs)s.")
+                % {"refs": ", ".join(closed)}
+            )
+        now = timezone.now()
+        target = assignee.pk if assignee else None
+        for ticket in locked:
+            if ticket.assignee_id != target:
+                _set_assignee(ticket, actor=actor, assignee=assignee, now=now)
+    return locked
+
+
+def ticket_bulk_change_status(
+    *, ticket_ids: Iterable[int], actor: User, new_status: str
+) -> list[Ticket]:
+    """Change the status of several tickets at once: one transaction, one timeline event
+    per ticket. A transition the state machine refuses for any ticket refuses the batch."""
+    if new_status not in Status.values:
+        raise InvalidTransition(_("Statut inconnu."))
+    with transaction.atomic():
+        locked = _lock_many(ticket_ids=ticket_ids, actor=actor)
+        now = timezone.now()
+        for ticket in locked:
+            if ticket.status != new_status:
+                ticket_status_move(
+                    ticket, new_status=new_status, actor=actor, now=now, event_data={"bulk": True}
+                )
+    return locked
