@@ -9,8 +9,8 @@ import pytest
 from django import forms
 from django.urls import reverse
 
-from accounts.forms import SpaceCreateForm, SpaceStartForm
-from backoffice.notice_forms import NoticeForm
+from accounts.extranet.forms import SpaceCreateForm, SpaceStartForm
+from backoffice.notices.forms import NoticeForm
 from tests.factories import ExtranetAccountFactory
 
 pytestmark = pytest.mark.django_db

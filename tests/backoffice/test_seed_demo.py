@@ -12,9 +12,9 @@ from django.urls import reverse
 from django.utils import timezone
 from freezegun import freeze_time
 
-from accounts.models import ExtranetAccount
-from backoffice.models import IncidentNotice, NoticeState
-from backoffice.services import notices_sweep
+from accounts.extranet.models import ExtranetAccount
+from backoffice.notices.models import IncidentNotice, NoticeState
+from backoffice.notices.services import notices_sweep
 from establishments.towns import postal_code_towns
 from tests.factories import EstablishmentFactory, ExtranetAccountFactory
 

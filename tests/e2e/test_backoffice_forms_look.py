@@ -25,7 +25,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 def test_the_prepare_and_schedule_forms_are_laid_out_and_pass_axe(
     viewport, live_server, checked_context, output_dir, agent
 ):
-    from backoffice.services import notice_create
+    from backoffice.notices.services import notice_create
 
     establishment = EstablishmentFactory(siret="73282932000074")
     ExtranetAccountFactory(establishment=establishment, with_password=True)

@@ -51,7 +51,7 @@ def registry_with_towns(transactional_db):
 
 @pytest.fixture
 def live_notice(transactional_db, supervisor):
-    from backoffice.services import notice_create, notice_publish_now
+    from backoffice.notices.services import notice_create, notice_publish_now
 
     notice = notice_create(
         actor=supervisor,
@@ -69,7 +69,7 @@ def live_notice(transactional_db, supervisor):
 
 def approved_reassignment_objection_path(agent, supervisor) -> str:
     """An approved case-2.1 reassignment: the path of its objection link (e-mailed)."""
-    from accounts.reassignments import reassignment_approve, reassignment_prepare
+    from accounts.extranet.reassignment import reassignment_approve, reassignment_prepare
     from tests.accounts.helpers import record_siret_verification
     from tests.factories import TicketFactory
 
