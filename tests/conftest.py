@@ -54,6 +54,25 @@ def _api_schemas_built_before_any_frozen_clock():
     get_resolver().url_patterns  # noqa: B018 - the import is the point
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _eager_tasks_are_their_own_zeal_context():
+    """Tasks run inline in tests (CELERY_TASK_ALWAYS_EAGER), inside the request that queued
+    them; in production each runs in a worker process. Give each its own django-zeal
+    context, so that two e-mails sent by one request are not taken for an N+1 query."""
+    from celery.app.task import Task
+    from zeal import zeal_context
+
+    original = Task.apply
+
+    def apply(self, *args, **kwargs):
+        with zeal_context():
+            return original(self, *args, **kwargs)
+
+    Task.apply = apply
+    yield
+    Task.apply = original
+
+
 @pytest.fixture(autouse=True)
 def _routing_tables(request):
     """Transactional tests flush every table after they run, including the queues and

@@ -59,8 +59,12 @@ def _enqueue(job_id: int, kind: str) -> None:
     task = send_email if kind == EMAIL else run_job
     try:
         task.delay(job_id)
-    except Exception:  # noqa: BLE001 - any broker failure: the sweep will retry.
-        logger.warning("Broker unavailable; outbox job %s stays in the outbox.", job_id)
+    except Exception as exc:  # noqa: BLE001 - any broker failure: the sweep will retry.
+        logger.warning(
+            "Broker unavailable (%s); outbox job %s stays in the outbox.",
+            type(exc).__name__,
+            job_id,
+        )
         OutboxJob.objects.filter(pk=job_id, status=EmailStatus.PENDING).update(enqueued_at=None)
 
 
