@@ -1,8 +1,9 @@
 // "Ville" from the postal code (S3, "Veuillez saisir un code postal"): with JavaScript,
-// the free-text town field of a form whose <form> has data-towns-url is replaced on
-// screen by a list of the postal code's towns (GET data-towns-url?code_postal=…, built
-// from the SIRENE registry). The text field stays in the form and carries the value; when
-// the registry knows no town for the code, it is shown again for free typing.
+// once a postal code is typed, the free-text town field of a form whose <form> has
+// data-towns-url is replaced on screen by the list of that code's towns (GET
+// data-towns-url?code_postal=…, built from the SIRENE registry). The text field stays in
+// the form and carries the value; it stays on screen, for free typing, until the registry
+// knows towns for the code (so nothing moves under the user's fingers otherwise).
 (function () {
   "use strict";
   function option(value, text, disabled) {
@@ -26,7 +27,12 @@
     });
     var status = document.createElement("p");
     status.className = "fr-hint-text fr-mt-1v";
+    status.id = input.id + "-towns-status";
     status.setAttribute("aria-live", "polite");
+    [input, select].forEach(function (control) {
+      var described = (control.getAttribute("aria-describedby") || "").trim();
+      control.setAttribute("aria-describedby", (described + " " + status.id).trim());
+    });
     input.insertAdjacentElement("afterend", select);
     select.insertAdjacentElement("afterend", status);
 
@@ -36,20 +42,14 @@
       label.htmlFor = show ? select.id : input.id;
     }
 
-    function waiting() {
-      select.replaceChildren(option("", msg.townsMsgPlaceholder, true));
-      select.value = "";
-      showList(true);
-    }
-
     var lastCode = null;
     function lookUp() {
       var code = postal.value.replace(/\s/g, "");
       if (code === lastCode) return;
       lastCode = code;
       if (!/^[0-9]{5}$/.test(code)) {
-        status.textContent = "";
-        waiting();
+        status.textContent = msg.townsMsgPlaceholder;
+        showList(false);
         return;
       }
       fetch(form.dataset.townsUrl + "?code_postal=" + encodeURIComponent(code), {
@@ -104,10 +104,11 @@
     });
     postal.addEventListener("input", lookUp);
     postal.addEventListener("change", lookUp);
+    showList(false);
     if (postal.value) {
       lookUp();
     } else {
-      waiting();
+      status.textContent = msg.townsMsgPlaceholder;
     }
   }
 
