@@ -13,6 +13,7 @@ from django.core import mail
 from playwright.sync_api import expect
 
 from tests.e2e.conftest import backoffice_sign_in, captcha_answer, mail_links
+from tests.e2e.looking import Inspector
 from tests.factories import TOTPDeviceFactory
 from tests.support.documents import jpeg_bytes, pdf_bytes
 from tickets.models import SlaPause, Status, Ticket, TicketDocument
@@ -28,10 +29,16 @@ def followup_path(message) -> str:
 
 
 def test_the_requester_follows_answers_and_sends_documents(
-    live_server, page, new_context, agent, tmp_path, console_errors, typed_secrets
+    live_server, checked_context, output_dir, new_context, agent, tmp_path, typed_secrets
 ):
     typed_secrets.add(AGENT_PASSWORD)
     base = live_server.url
+    # The requester's browser: its pages are screenshotted into test-results/requester/ and
+    # checked by axe-core (the context bypasses the CSP only so that axe can be injected).
+    page = checked_context("desktop-1366")
+    console_errors: list[str] = []
+    page.on("console", lambda m: console_errors.append(m.text) if m.type == "error" else None)
+    look = Inspector(page, output_dir / "requester" / "desktop-1366", "desktop-1366")
 
     # The request, on the public form.
     page.goto(f"{base}/assistance/")
@@ -56,6 +63,7 @@ def test_the_requester_follows_answers_and_sends_documents(
     expect(page.get_by_test_id("followup-status")).to_have_text(
         "Reçue, en attente de prise en charge"
     )
+    look.look("suivi-demande-recue")
 
     # The agent takes it and asks for the documents of case 2.1.
     agent_page = new_context().new_page()
@@ -89,11 +97,13 @@ def test_the_requester_follows_answers_and_sends_documents(
     page.get_by_label("Votre message").fill("Voici le Kbis et ma pièce d'identité.")
     page.get_by_label("Extrait Kbis de moins de trois mois").set_input_files(str(kbis))
     page.get_by_label("Pièce d'identité").set_input_files(str(photo))
+    look.look("suivi-justificatifs-demandes")
     page.get_by_role("button", name="Envoyer ma réponse").click()
     expect(page.get_by_text("Votre réponse est transmise")).to_be_visible()
     expect(page.get_by_test_id("sent-documents")).to_contain_text("Kbis société.pdf")
     expect(page.get_by_test_id("sent-documents")).to_contain_text("photo-cni.jpg")
     expect(page.get_by_test_id("followup-status")).to_have_text("En cours de traitement")
+    look.look("suivi-reponse-envoyee")
 
     # Open again, its SLA pause closed.
     ticket.refresh_from_db()
@@ -136,3 +146,9 @@ def test_the_requester_follows_answers_and_sends_documents(
         agent_page.get_by_label(re.compile("Extrait Kbis de moins de trois mois — Kbis"))
     ).to_be_visible()
     assert console_errors == []
+    # A link that no longer works: the page that says so (a 410, which the console notes).
+    page.goto(f"{base}/suivi/un-lien-qui-n-existe-pas/")
+    expect(page.get_by_role("heading", name="Ce lien de suivi n'est plus valable")).to_be_visible()
+    look.look("suivi-lien-invalide")
+    look.save_report()
+    assert look.blocking() == []
