@@ -413,6 +413,66 @@ REASSIGNMENT_WAITING_PERIOD_HOURS = _strict_positive_float(
 # A second reassignment on one SIRET within this many days is flagged to the approver.
 REASSIGNMENT_REPEAT_WINDOW_DAYS = _strict_int("REASSIGNMENT_REPEAT_WINDOW_DAYS", 90, minimum=1)
 
+# --- The requester's side: follow-up links and documents (DESIGN.md section 10) ---------
+# A follow-up link works while its ticket is open, and this many days after the ticket is
+# resolved or closed; an agent can revoke it by sending a new one.
+FOLLOWUP_LINK_DAYS_AFTER_CLOSE = _strict_int("FOLLOWUP_LINK_DAYS_AFTER_CLOSE", 30, minimum=0)
+# Answers posted from a follow-up page, per ticket and per client IP.
+FOLLOWUP_POSTS_PER_TICKET_PER_HOUR = _strict_int(
+    "FOLLOWUP_POSTS_PER_TICKET_PER_HOUR", 10, minimum=1
+)
+FOLLOWUP_POSTS_PER_IP_PER_HOUR = _strict_int("FOLLOWUP_POSTS_PER_IP_PER_HOUR", 30, minimum=1)
+# Documents (PDF, JPEG, PNG, the type read from the content): size of one file, files per
+# message, documents per ticket (rejected ones do not count).
+DOCUMENT_MAX_MB = _strict_int("DOCUMENT_MAX_MB", 10, minimum=1)
+DOCUMENT_MAX_BYTES = DOCUMENT_MAX_MB * 1024 * 1024
+DOCUMENTS_PER_MESSAGE = _strict_int("DOCUMENTS_PER_MESSAGE", 5, minimum=1)
+DOCUMENTS_PER_TICKET = _strict_int("DOCUMENTS_PER_TICKET", 20, minimum=1)
+# Where documents are kept, through Django's storage API (the "documents" storage). Never
+# under a public URL: agents download them through an access-checked view.
+DOCUMENTS_STORAGE = env.str("DOCUMENTS_STORAGE", default="filesystem")
+if DOCUMENTS_STORAGE == "filesystem":
+    STORAGES["documents"] = {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {
+            "location": env.str("DOCUMENTS_DIR", default=str(VAR_DIR / "documents")),
+            "file_permissions_mode": 0o600,
+            "directory_permissions_mode": 0o700,
+        },
+    }
+elif DOCUMENTS_STORAGE == "s3":
+    # An S3-compatible bucket through django-storages, configured by the environment only.
+    # Private objects, no public URL is ever built (the views stream the files).
+    try:
+        import boto3  # noqa: F401
+    except ImportError as exc:
+        raise ImproperlyConfigured(
+            "DOCUMENTS_STORAGE=s3 needs boto3: install the project with its s3 extra "
+            "(pip install '.[s3]')."
+        ) from exc
+    _bucket = env.str("DOCUMENTS_S3_BUCKET", default="")
+    if not _bucket:
+        raise ImproperlyConfigured("DOCUMENTS_STORAGE=s3 needs DOCUMENTS_S3_BUCKET.")
+    STORAGES["documents"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": _bucket,
+            "endpoint_url": env.str("DOCUMENTS_S3_ENDPOINT_URL", default="") or None,
+            "region_name": env.str("DOCUMENTS_S3_REGION", default="") or None,
+            "access_key": env.str("DOCUMENTS_S3_ACCESS_KEY_ID", default="") or None,
+            "secret_key": env.str("DOCUMENTS_S3_SECRET_ACCESS_KEY", default="") or None,
+            "location": env.str("DOCUMENTS_S3_PREFIX", default="documents"),
+            "default_acl": "private",
+            "querystring_auth": True,
+            "file_overwrite": False,
+            "object_parameters": {"ServerSideEncryption": "AES256"},
+        },
+    }
+else:
+    raise ImproperlyConfigured(
+        f"DOCUMENTS_STORAGE must be filesystem or s3, not {DOCUMENTS_STORAGE!r}."
+    )
+
 # The indemnisation simulator of the home page (not ours: only the link, DESIGN.md § 2).
 SIMULATOR_URL = env.str("SIMULATOR_URL", default="https://www.simulateurap.emploi.gouv.fr/")
 

@@ -1,6 +1,9 @@
 """Test settings: the real settings, with what tests need changed and nothing else."""
 
+import atexit
 import os
+import shutil
+import tempfile
 
 os.environ.setdefault("APP_ENV", "test")
 
@@ -12,9 +15,16 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # Tests that need the real worker start one (tests/worker/test_real_worker.py).
 CELERY_TASK_ALWAYS_EAGER = True
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+# Documents go to a folder of this test run, never to var/ (removed at exit).
+_documents_dir = tempfile.mkdtemp(prefix="apsupport-test-documents-")
+atexit.register(shutil.rmtree, _documents_dir, ignore_errors=True)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    "documents": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": _documents_dir},
+    },
 }
 CAPTCHA_TEST_MODE = False
 # An undefined variable in a template is a bug: make it visible in tests.

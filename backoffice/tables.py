@@ -87,8 +87,14 @@ class TicketTable(tables.Table):
         )
 
     def render_reference(self, record):
-        return format_html(
+        link = format_html(
             '<a href="{}{}/">{}</a>', self.detail_url_prefix, record.pk, record.reference
+        )
+        if record.requester_unread_at is None:
+            return link
+        # The requester answered and the agent in charge has not opened the ticket since.
+        return format_html(
+            '{} <p class="fr-badge fr-badge--sm fr-badge--new bo-unread">Réponse non lue</p>', link
         )
 
     def render_status(self, record):

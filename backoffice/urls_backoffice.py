@@ -5,6 +5,7 @@ from django.urls import path
 from .views import (
     auth,
     dashboard,
+    documents,
     notices,
     queues,
     reassignments,
@@ -41,6 +42,32 @@ urlpatterns = [
     path("tickets/<int:pk>/statut/", tickets.ticket_status_view, name="ticket_status"),
     path("tickets/<int:pk>/note/", tickets.ticket_note_view, name="ticket_note"),
     path("tickets/<int:pk>/reponse/", tickets.ticket_reply_view, name="ticket_reply"),
+    # The requester's side: documents, the request for evidence, a new follow-up link.
+    path(
+        "tickets/<int:pk>/documents/<int:document_id>/",
+        documents.ticket_document_download,
+        name="ticket_document_download",
+    ),
+    path(
+        "tickets/<int:pk>/documents/<int:document_id>/apercu/",
+        documents.ticket_document_preview,
+        name="ticket_document_preview",
+    ),
+    path(
+        "tickets/<int:pk>/documents/<int:document_id>/refuser/",
+        documents.ticket_document_reject,
+        name="ticket_document_reject",
+    ),
+    path(
+        "tickets/<int:pk>/justificatifs/",
+        documents.ticket_documents_request,
+        name="ticket_documents_request",
+    ),
+    path(
+        "tickets/<int:pk>/lien-de-suivi/",
+        documents.ticket_followup_link_renew,
+        name="ticket_followup_link_renew",
+    ),
     path("tableau-de-bord/", dashboard.dashboard, name="dashboard"),
     path("tableau-de-bord/export.csv", dashboard.dashboard_export, name="dashboard_export"),
     path("routage/", routing.routing_home, name="routing"),

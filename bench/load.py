@@ -19,6 +19,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
@@ -130,6 +131,80 @@ def run_wrk(name, url, lua_body, *, duration, connections, threads, env_extra=No
     )
 
 
+UPLOAD_BYTES = 2 * 1024 * 1024
+
+
+def _post(url: str, body: bytes, headers: dict) -> tuple[int, float]:
+    request = urllib.request.Request(url, data=body, headers=headers, method="POST")
+    started = time.perf_counter()
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            response.read()
+            status = response.status
+    except urllib.error.HTTPError as exc:
+        status = exc.code
+    return status, (time.perf_counter() - started) * 1000
+
+
+def upload_documents(base: str, raw_key: str, *, count: int) -> Result:
+    """``count`` uploads of a 2 MB PDF through the API, one after the other, each to its own
+    new request (a ticket takes at most DOCUMENTS_PER_TICKET documents). Sequential: the
+    figure is the latency of one upload over HTTP (multipart parsing, type check, hash,
+    storage write, rows), not a saturation test."""
+    stamp = time.strftime("%H%M%S")
+    for i in range(count):
+        status, _ms = _post(
+            f"{base}/api/v1/assistance-requests",
+            json.dumps({
+                "siret": "73282932000074", "denomination": "Charge",
+                "requester_name": "Test Charge",
+                "phone": "01 02 03 04 05", "email": f"upload-{stamp}-{i}@exemple.fr",
+                "motif": "habilitation_extranet", "description": "Test de charge (documents)",
+            }).encode(),
+            {"Content-Type": "application/json", "X-API-Key": raw_key},
+        )  # fmt: skip
+        if status != 201:
+            raise SystemExit(f"intake for the upload test answered {status}")
+    from tickets.models import Ticket
+
+    references = list(
+        Ticket.objects.filter(email__startswith=f"upload-{stamp}-")
+        .order_by("id")
+        .values_list("reference", flat=True)
+    )
+    payload = b"%PDF-1.4\n" + os.urandom(UPLOAD_BYTES - 9)
+    boundary = "benchboundary7MA4YWxkTrZu0gW"
+    body = (
+        (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="kind"\r\n\r\nkbis\r\n'
+            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; '
+            f'filename="kbis.pdf"\r\nContent-Type: application/pdf\r\n\r\n'
+        ).encode()
+        + payload
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
+    headers = {"Content-Type": f"multipart/form-data; boundary={boundary}", "X-API-Key": raw_key}
+    times, failures = [], 0
+    started = time.perf_counter()
+    for reference in references:
+        status, ms = _post(
+            f"{base}/api/v1/assistance-requests/{reference}/documents", body, headers
+        )
+        failures += status != 201
+        times.append(ms)
+    elapsed = time.perf_counter() - started
+    times.sort()
+    return Result(
+        name=f"upload 2 MB POST …/documents (x{count}, sequential)",
+        rps=len(times) / elapsed,
+        p50_ms=times[len(times) // 2],
+        p95_ms=times[min(len(times) - 1, int(len(times) * 0.95))],
+        p99_ms=times[-1],
+        non2xx=failures,
+        socket_errors=0,
+    )
+
+
 def agent_session_cookie() -> str:
     """A logged-in session for the bench agent (see bench.auth)."""
     # Local: Django is set up by main() before anything project-side is imported.
@@ -144,9 +219,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
+    parser.add_argument("--uploads", type=int, default=20, help="2 MB document uploads")
     args = parser.parse_args(argv)
     if not 1 <= args.duration <= 120:
         parser.error("--duration is bounded to 1..120 seconds")
+    if not 1 <= args.uploads <= 200:
+        parser.error("--uploads is bounded to 1..200")
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is missing: apt-get install wrk")
 
@@ -201,6 +279,7 @@ def main(argv: list[str] | None = None) -> int:
                 **common,
             )
         )
+        results.append(upload_documents(base, raw_key, count=args.uploads))
         from bench.auth import load_scenarios
 
         cookie = agent_session_cookie()

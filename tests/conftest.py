@@ -97,6 +97,19 @@ def _clean_cache():
     cache.clear()
 
 
+@pytest.fixture(autouse=True)
+def _documents_storage(settings, tmp_path):
+    """Each test stores documents in its own folder (what one test stored, another never
+    sees)."""
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "documents": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(tmp_path / "documents")},
+        },
+    }
+
+
 @pytest.fixture
 def habilitation_queue(db) -> Queue:
     return Queue.objects.get(slug="habilitation")

@@ -1,11 +1,13 @@
 from __future__ import annotations
 
-from ninja import Router, Status
+from ninja import File, Form, Router, Status
+from ninja.files import UploadedFile
 
 from accounts.staff.auth import AgentSessionAuth, ApiKeyAuth, PersonalTokenAuth
 
 from . import access
-from .exceptions import SiretVerificationRefused
+from .documents import IncomingDocument
+from .exceptions import DocumentRefused, RequesterReplyRefused, SiretVerificationRefused
 from .forms import AssistanceRequestForm
 from .models import Source, Ticket
 from .schemas import (
@@ -13,6 +15,8 @@ from .schemas import (
     AssistanceRequestIn,
     AssistanceRequestOut,
     DetailOut,
+    DocumentKindValue,
+    DocumentUploadOut,
     ErrorOut,
     RefusalOut,
     SiretChecksOut,
@@ -21,6 +25,7 @@ from .schemas import (
     ValidationErrorOut,
 )
 from .services import assistance_request_submit
+from .services.requester import api_documents_receive
 from .verification import ticket_siret_checks, ticket_siret_verify
 
 router = Router(tags=["Demandes d'assistance"])
@@ -68,6 +73,53 @@ def create_assistance_request(request, payload: AssistanceRequestIn):
     if result.attached_to_existing:
         return Status(200, {**body, "attached_to_existing": True})
     return Status(201, body)
+
+
+@router.post(
+    "/assistance-requests/{reference}/documents",
+    auth=ApiKeyAuth(),
+    response={
+        201: DocumentUploadOut,
+        401: ErrorOut,
+        404: ErrorOut,
+        409: ErrorOut,
+        422: ValidationErrorOut,
+    },
+    summary="Joindre un document à une demande",
+    description=(
+        "Envoi `multipart/form-data` d'un fichier (`file`) pour la demande `reference` (celle "
+        "que renvoie le dépôt), avec sa nature (`kind` : kbis, mandate, identity, other). "
+        "Seuls les PDF, JPEG et PNG sont acceptés, le type étant lu dans le contenu du fichier "
+        "(ni son nom ni le Content-Type envoyé ne comptent) ; taille maximale "
+        "`DOCUMENT_MAX_MB` Mo (10 par défaut), au plus `DOCUMENTS_PER_TICKET` documents par "
+        "demande (20 par défaut). 422 avec un message en français pour un fichier refusé, "
+        "404 pour une référence inconnue, 409 pour une demande close."
+    ),
+)
+def upload_document(
+    request,
+    reference: str,
+    file: File[UploadedFile],
+    kind: Form[DocumentKindValue] = "other",
+):
+    try:
+        result = api_documents_receive(
+            reference=reference, documents=[IncomingDocument(file=file, kind=kind)]
+        )
+    except DocumentRefused as exc:
+        field = "kind" if exc.field == "kind" else "file"
+        return Status(422, {"detail": exc.message, "errors": {field: [exc.message]}})
+    except RequesterReplyRefused as exc:
+        return Status(409, {"detail": exc.message})
+    [document] = result.documents
+    return Status(
+        201,
+        {
+            "reference": result.ticket.reference,
+            "status": result.ticket.status,
+            "document": document,
+        },
+    )
 
 
 def _ticket(request, ticket_id: int) -> Ticket:

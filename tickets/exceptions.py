@@ -32,3 +32,15 @@ class SiretVerificationRefused(TicketError):
 
     def __init__(self, message: str, *, field: str = "verdict"):
         super().__init__(message, field=field)
+
+
+class DocumentRefused(TicketError):
+    """A file that cannot be accepted (type read from its content, size, count). ``field``
+    names the form field or API part at fault."""
+
+    def __init__(self, message: str, *, field: str = "documents"):
+        super().__init__(message, field=field)
+
+
+class RequesterReplyRefused(TicketError):
+    """The requester may no longer answer this ticket (closed, or its link revoked)."""

@@ -13,7 +13,8 @@ from dsfr.forms import DsfrBaseForm
 from establishments.validators import clean_siret
 
 from .captcha import SecurityCodeField
-from .models import Motif, SiretVerdict
+from .documents import IncomingDocument
+from .models import HABILITATION_EVIDENCE, Motif, SiretVerdict
 
 # Overseas departments and collectivities first, then France: their numbers, as dialled
 # in France (0262…, 0590…, 0596…, 0269…), also match unassigned metropolitan ranges, so
@@ -166,3 +167,93 @@ class SiretVerificationForm(DsfrBaseForm):
         # django-dsfr's input template reads ``group_class`` and only sets it on selects and
         # radios; without it the strict test templates show an undefined variable.
         self.fields["comment"].widget.group_class = "fr-input-group"
+
+
+# --- The requester's follow-up page and the agents' document actions ----------------------
+
+# The reply an agent starts from when a Habilitation request needs evidence (case 2.1).
+DOCUMENTS_REQUEST_BODY = _(
+    "Bonjour,\n\n"
+    "Pour traiter votre demande d'habilitation à l'extranet, nous avons besoin des "
+    "justificatifs ci-dessous. Déposez-les depuis votre espace de suivi (le lien figure dans "
+    "ce courriel), au format PDF, JPEG ou PNG.\n\n"
+    "L'équipe d'assistance"
+)
+DOCUMENT_ACCEPT = ".pdf,.jpg,.jpeg,.png,application/pdf,image/jpeg,image/png"
+
+
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultipleFileField(forms.FileField):
+    """Several files in one input (Django's documented pattern)."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("widget", MultipleFileInput(attrs={"accept": DOCUMENT_ACCEPT}))
+        super().__init__(*args, **kwargs)
+
+    def clean(self, data, initial=None):
+        single = super().clean
+        if isinstance(data, list | tuple):
+            return [single(item, initial) for item in data if item]
+        return [single(data, initial)] if data else []
+
+
+class FollowUpReplyForm(forms.Form):
+    """The requester's answer: a message and files. On an "Habilitation à l'extranet"
+    request that was asked for documents, one file input per document asked for, then
+    "other documents". What the files are is checked by the service (their content)."""
+
+    body = forms.CharField(
+        label=_("Votre message"),
+        required=False,
+        max_length=5000,
+        widget=forms.Textarea(attrs={"rows": 6}),
+    )
+
+    def __init__(self, *args, expected: list[tuple[str, str]] | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.expected_fields = []
+        for kind, label in expected or []:
+            name = f"file_{kind}"
+            self.fields[name] = forms.FileField(
+                label=label,
+                required=False,
+                widget=forms.FileInput(attrs={"accept": DOCUMENT_ACCEPT}),
+            )
+            self.expected_fields.append((name, kind))
+        self.fields["files"] = MultipleFileField(
+            label=_("Autres documents") if expected else _("Documents"), required=False
+        )
+
+    def incoming(self) -> list[IncomingDocument]:
+        files = [
+            IncomingDocument(file=self.cleaned_data[name], kind=kind)
+            for name, kind in self.expected_fields
+            if self.cleaned_data.get(name)
+        ]
+        files += [IncomingDocument(file=f) for f in self.cleaned_data.get("files") or []]
+        return files
+
+
+class DocumentRejectForm(forms.Form):
+    reason = forms.CharField(label=_("Motif du refus"), max_length=2000)
+
+
+class DocumentsRequestForm(forms.Form):
+    body = forms.CharField(label=_("Message au demandeur"), max_length=10000)
+    kinds = forms.MultipleChoiceField(
+        label=_("Documents demandés"),
+        choices=[],
+        widget=forms.CheckboxSelectMultiple,
+    )
+    version = forms.IntegerField(required=False)
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault(
+            "initial",
+            {"body": DOCUMENTS_REQUEST_BODY, "kinds": [k.value for k in HABILITATION_EVIDENCE]},
+        )
+        super().__init__(*args, **kwargs)
+        self.fields["kinds"].choices = [(k.value, k.label) for k in HABILITATION_EVIDENCE]

@@ -183,6 +183,12 @@ class Ticket(models.Model):
         _("résolution hors délai le"), null=True, blank=True
     )
     anonymized_at = models.DateTimeField(_("anonymisé le"), null=True, blank=True)
+    # Set when the requester answers or sends a document, cleared when the assigned agent
+    # (or, with nobody assigned, an agent of the queue) opens the ticket: the lists show
+    # the ticket as unread meanwhile.
+    requester_unread_at = models.DateTimeField(
+        _("réponse du demandeur non lue depuis"), null=True, blank=True
+    )
 
     class Meta:
         verbose_name = _("demande d'assistance")
@@ -303,6 +309,13 @@ class EventKind(models.TextChoices):
     LINK_EXPIRED = "link_expired", _("Lien expiré")
     NOTICE_LINKED = "notice_linked", _("Rattachée à un bandeau d'incident")
     SLA_BREACHED = "sla_breached", _("Délai dépassé")
+    REQUESTER_REPLIED = "requester_replied", _("Réponse du demandeur reçue")
+    DOCUMENTS_REQUESTED = "documents_requested", _("Justificatifs demandés")
+    DOCUMENT_RECEIVED = "document_received", _("Document reçu")
+    DOCUMENT_DOWNLOADED = "document_downloaded", _("Document téléchargé")
+    DOCUMENT_PREVIEWED = "document_previewed", _("Document affiché (aperçu)")
+    DOCUMENT_REJECTED = "document_rejected", _("Document refusé")
+    FOLLOWUP_LINK_RENEWED = "followup_link_renewed", _("Nouveau lien de suivi envoyé")
 
 
 class TicketEvent(AppendOnlyModel):
@@ -336,6 +349,7 @@ class MessageKind(models.TextChoices):
     REQUEST = "request", _("Demande du demandeur")
     REPLY = "reply", _("Réponse envoyée au demandeur")
     NOTE = "note", _("Note interne")
+    REQUESTER_REPLY = "requester_reply", _("Réponse du demandeur")
 
 
 class TicketMessage(models.Model):
@@ -351,6 +365,9 @@ class TicketMessage(models.Model):
     )
     body = models.TextField(_("message"))
     created_at = models.DateTimeField(_("date"))
+    # A reply that asks for documents: the ``DocumentKind`` values it lists (the follow-up
+    # page shows which of them arrived). None for every other message.
+    requested_documents = models.JSONField(_("justificatifs demandés"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("message")
@@ -474,3 +491,167 @@ class RoutingChange(AppendOnlyModel):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class FollowUpLink(models.Model):
+    """The requester's personal link to the follow-up page of one ticket (DESIGN.md
+    section 10).
+
+    One row per e-mail that carries a link (the acknowledgement, each reply, a new link
+    sent by an agent). The raw token exists only in the e-mail: the worker draws it when it
+    sends the message (``tickets.followup.followup_link_issue``) and stores its SHA-256
+    here. A link works many times, while its ticket is open and
+    ``FOLLOWUP_LINK_DAYS_AFTER_CLOSE`` days after it is resolved or closed, until an agent
+    revokes it by sending a new one (which revokes every older link of the ticket).
+    """
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="followup_links")
+    token_hash = models.CharField(max_length=64, blank=True, default="", editable=False)
+    created_at = models.DateTimeField(_("créé le"))
+    sent_at = models.DateTimeField(_("envoyé le"), null=True, blank=True)
+    last_used_at = models.DateTimeField(_("dernière ouverture"), null=True, blank=True)
+    revoked_at = models.DateTimeField(_("révoqué le"), null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("demandé par"),
+    )
+
+    class Meta:
+        verbose_name = _("lien de suivi")
+        verbose_name_plural = _("liens de suivi")
+        ordering = ["created_at", "id"]
+        indexes = [
+            models.Index(fields=["ticket", "created_at", "id"], name="followup_link_ticket_idx")
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["token_hash"],
+                condition=~models.Q(token_hash=""),
+                name="followup_link_token_hash_unique",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.ticket_id} #{self.pk}"
+
+
+class DocumentKind(models.TextChoices):
+    """What a document is. The first three are the evidence of case 2.1 (DESIGN.md
+    section 10)."""
+
+    KBIS = "kbis", _("Extrait Kbis de moins de trois mois")
+    MANDATE = "mandate", _("Mandat du représentant légal désignant le nouvel utilisateur")
+    IDENTITY = "identity", _("Pièce d'identité")
+    OTHER = "other", _("Autre document")
+
+
+# The evidence an "Habilitation à l'extranet" request needs for a reassignment (case 2.1).
+HABILITATION_EVIDENCE = (DocumentKind.KBIS, DocumentKind.MANDATE, DocumentKind.IDENTITY)
+
+
+class DocumentStatus(models.TextChoices):
+    RECEIVED = "received", _("Reçu")
+    REJECTED = "rejected", _("Refusé")
+
+
+class DocumentSource(models.TextChoices):
+    FOLLOWUP = "followup", _("Espace de suivi du demandeur")
+    API = "api", _("API extranet")
+
+
+class PreviewStatus(models.TextChoices):
+    PENDING = "pending", _("En préparation")
+    READY = "ready", _("Prêt")
+    UNAVAILABLE = "unavailable", _("Indisponible")
+
+
+class TicketDocument(models.Model):
+    """A file a requester sent (PDF, JPEG or PNG, the type read from its content).
+
+    The file lives in the ``documents`` storage under a random name (``storage_name``),
+    never under a public URL; ``name`` is the requester's file name, sanitised, for display
+    and for the download's ``Content-Disposition``. ``preview_name`` is a PNG rendering
+    made by the worker (the first page of a PDF, a reduced image): agents preview that,
+    so their browser never interprets the requester's file.
+    """
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="documents")
+    message = models.ForeignKey(
+        TicketMessage,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="documents",
+        verbose_name=_("message"),
+    )
+    kind = models.CharField(
+        _("nature"), max_length=20, choices=DocumentKind.choices, default=DocumentKind.OTHER
+    )
+    source = models.CharField(_("origine"), max_length=20, choices=DocumentSource.choices)
+    name = models.CharField(_("nom du fichier"), max_length=200)
+    content_type = models.CharField(_("type"), max_length=50)
+    size = models.PositiveIntegerField(_("taille (octets)"))
+    sha256 = models.CharField(_("empreinte SHA-256"), max_length=64)
+    storage_name = models.CharField(max_length=255, editable=False)
+    preview_name = models.CharField(max_length=255, blank=True, default="", editable=False)
+    preview_status = models.CharField(
+        _("aperçu"),
+        max_length=20,
+        choices=PreviewStatus.choices,
+        default=PreviewStatus.PENDING,
+    )
+    status = models.CharField(
+        _("statut"), max_length=20, choices=DocumentStatus.choices, default=DocumentStatus.RECEIVED
+    )
+    rejection_reason = models.TextField(_("motif du refus"), blank=True)
+    rejected_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("refusé par"),
+    )
+    rejected_at = models.DateTimeField(_("refusé le"), null=True, blank=True)
+    # Ticked by the agent who prepares a reassignment (case 2.1): this document was checked.
+    checked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("vérifié par"),
+    )
+    checked_at = models.DateTimeField(_("vérifié le"), null=True, blank=True)
+    created_at = models.DateTimeField(_("reçu le"))
+    # Retention: the file is deleted from the storage and the name erased.
+    erased_at = models.DateTimeField(_("effacé le"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("document")
+        verbose_name_plural = _("documents")
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["ticket", "created_at", "id"], name="document_ticket_idx")]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(content_type__in=["application/pdf", "image/jpeg", "image/png"]),
+                name="document_content_type_allowed",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.ticket_id} {self.name}"
+
+    @property
+    def is_image(self) -> bool:
+        return self.content_type.startswith("image/")
+
+    @property
+    def type_label(self) -> str:
+        return {"application/pdf": "PDF", "image/jpeg": "JPEG", "image/png": "PNG"}.get(
+            self.content_type, self.content_type
+        )

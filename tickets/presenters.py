@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .models import EventKind, Status, TicketEvent
+from .models import DocumentKind, EventKind, Status, TicketEvent
 
 
 def describe_event(event: TicketEvent) -> str:
@@ -12,6 +12,8 @@ def describe_event(event: TicketEvent) -> str:
         before = Status(data["before"]).label if data.get("before") in Status.values else "?"
         after = Status(data["after"]).label if data.get("after") in Status.values else "?"
         suffix = " (action groupée)" if data.get("bulk") else ""
+        if data.get("by_requester"):
+            suffix = " (réponse du demandeur)"
         return f"Statut : {before} → {after}{suffix}"
     if event.kind == EventKind.ASSIGNED:
         return f"Assigné à {data.get('assignee', '?')}"
@@ -19,6 +21,24 @@ def describe_event(event: TicketEvent) -> str:
         return f"Routée vers la file « {data.get('queue', '?')} »"
     if event.kind == EventKind.REPLY_SENT:
         return f"Réponse envoyée à {data.get('to', 'demandeur')}"
+    if event.kind in (
+        EventKind.DOCUMENT_RECEIVED,
+        EventKind.DOCUMENT_DOWNLOADED,
+        EventKind.DOCUMENT_PREVIEWED,
+    ):
+        return f"{event.get_kind_display()} : {data.get('name', '?')}"
+    if event.kind == EventKind.DOCUMENT_REJECTED:
+        return f"Document refusé : {data.get('name', '?')} (motif : {data.get('reason', '')})"
+    if event.kind == EventKind.DOCUMENTS_REQUESTED:
+        kinds = [
+            str(DocumentKind(k).label).lower()
+            for k in data.get("kinds", [])
+            if k in DocumentKind.values
+        ]
+        return f"Justificatifs demandés : {', '.join(kinds)}"
+    if event.kind == EventKind.REQUESTER_REPLIED:
+        count = data.get("documents", 0)
+        return f"{event.get_kind_display()}" + (f" avec {count} document(s)" if count else "")
     if event.kind in (EventKind.EMAIL_SENT, EventKind.EMAIL_FAILED):
         return f"{event.get_kind_display()} ({data.get('template', '')})"
     return event.get_kind_display()

@@ -114,3 +114,26 @@ class DetailOut(Schema):
 class RefusalOut(Schema):
     detail: str
     errors: dict[str, list[str]]
+
+
+# --- Documents sent through the API ----------------------------------------------------------
+
+DocumentKindValue = Literal["kbis", "mandate", "identity", "other"]
+
+
+class DocumentOut(Schema):
+    id: int
+    name: str = Field(description="Nom du fichier, nettoyé (extension du type réel).")
+    kind: DocumentKindValue
+    content_type: Literal["application/pdf", "image/jpeg", "image/png"] = Field(
+        description="Type lu dans le contenu du fichier."
+    )
+    size: int = Field(description="Taille en octets.")
+    sha256: str
+    created_at: datetime
+
+
+class DocumentUploadOut(Schema):
+    reference: str
+    status: str = Field(description="Statut de la demande après réception du document.")
+    document: DocumentOut

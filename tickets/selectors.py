@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 
 from django.core.cache import cache
 from django.db import connection
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Max, OuterRef, Q, QuerySet, Subquery
 from django.db.models.expressions import F
 from django.db.models.fields.tuple_lookups import Tuple, TupleGreaterThan, TupleLessThan
 from django.utils import timezone
@@ -26,7 +26,16 @@ from django.utils.dateparse import parse_datetime
 from accounts.staff.models import User
 
 from . import access
-from .models import OPEN_STATUSES, Queue, Ticket, TicketEvent, TicketMessage
+from .exceptions import TicketNotFound
+from .models import (
+    OPEN_STATUSES,
+    FollowUpLink,
+    Queue,
+    Ticket,
+    TicketDocument,
+    TicketEvent,
+    TicketMessage,
+)
 
 COUNT_CAP = 1000
 PAGE_SIZE = 25
@@ -56,20 +65,64 @@ def ticket_get_for_user(*, user: User, ticket_id: int) -> Ticket:
     return access.ticket_for(user, pk=ticket_id)
 
 
+def ticket_page_get(*, user: User, ticket_id: int) -> Ticket:
+    """The ticket of the ticket page, through the access rule, with what the page shows of
+    its follow-up links folded into the same query (``followup_last_sent``,
+    ``followup_last_used``, ``followup_link_count``: the number of links), and its number of
+    documents (``document_count``: most tickets have none, and then the page does not ask
+    for them)."""
+    links = FollowUpLink.objects.filter(ticket_id=OuterRef("pk")).order_by().values("ticket_id")
+    documents = (
+        TicketDocument.objects.filter(ticket_id=OuterRef("pk"), erased_at__isnull=True)
+        .order_by()
+        .values("ticket_id")
+    )
+    ticket = (
+        access.tickets_for(user)
+        .select_related("queue", "assignee", "establishment")
+        .annotate(
+            followup_last_sent=Subquery(links.annotate(v=Max("sent_at")).values("v")[:1]),
+            followup_last_used=Subquery(links.annotate(v=Max("last_used_at")).values("v")[:1]),
+            followup_link_count=Subquery(links.annotate(v=Count("id")).values("v")[:1]),
+            document_count=Subquery(documents.annotate(v=Count("id")).values("v")[:1]),
+        )
+        .filter(pk=ticket_id)
+        .first()
+    )
+    if ticket is None:
+        raise TicketNotFound(str(access.TICKET_NOT_FOUND))
+    return ticket
+
+
+ASSIGNABLE_CACHE_SECONDS = 30
+
+
 def assignable_users(*, user: User, queue_ids: list[int] | None = None) -> list[User]:
     """Who ``user`` may pick as an assignee (filters and assignment forms): the active
-    members of the given queues (default: the actor's queues) and the supervisors."""
+    members of the given queues (default: the actor's queues) and the supervisors.
+
+    Memoised per request and cached ``ASSIGNABLE_CACHE_SECONDS`` across requests (every
+    ticket page and list shows it): a change of membership shows in the pick lists within
+    that time, and the assignment services check membership themselves anyway."""
     ids = queue_ids if queue_ids is not None else visible_queue_ids(user)
     memo = user.__dict__.setdefault("_assignable_users", {})
     key = tuple(sorted(ids))
     if key not in memo:
-        memo[key] = list(
-            User.objects.filter(is_active=True)
-            .filter(Q(queues__in=ids) | Q(role__in=("supervisor", "admin")))
-            .distinct()
-            .only("pk", "first_name", "last_name", "email")
-            .order_by("last_name", "first_name", "pk")
-        )
+        cache_key = f"tickets:assignable:{','.join(map(str, key))}"
+        rows = cache.get(cache_key)
+        if rows is None:
+            rows = list(
+                User.objects.filter(is_active=True)
+                .filter(Q(queues__in=ids) | Q(role__in=("supervisor", "admin")))
+                .distinct()
+                .order_by("last_name", "first_name", "pk")
+                .values_list("pk", "first_name", "last_name", "email")
+            )
+            cache.set(cache_key, rows, ASSIGNABLE_CACHE_SECONDS)
+        memo[key] = [
+            User(pk=pk, first_name=first, last_name=last, email=email)
+            for pk, first, last, email in rows
+        ]
     return memo[key]
 
 

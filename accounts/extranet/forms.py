@@ -331,6 +331,29 @@ class ReassignmentPrepareForm(DsfrBaseForm):
         ),
     )
 
+    # The documents the requester sent that the preparer checked (case 2.1, DESIGN.md
+    # section 10): choices are the ticket's received documents.
+    checked_documents = forms.TypedMultipleChoiceField(
+        label=_("Documents vérifiés"),
+        required=False,
+        coerce=int,
+        choices=[],
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_("Cochez chaque document du demandeur que vous avez ouvert et contrôlé."),
+    )
+
+    def __init__(self, *args, documents=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        choices = [
+            (d.pk, f"{d.get_kind_display()} — {d.name} ({d.type_label})")
+            for d in documents
+            if d.status == "received"
+        ]
+        if choices:
+            self.fields["checked_documents"].choices = choices
+        else:
+            del self.fields["checked_documents"]
+
     def clean_new_holder_email(self):
         return self.cleaned_data["new_holder_email"].strip().lower()
 

@@ -15,6 +15,7 @@ step ever carries a password or a token.
 from __future__ import annotations
 
 import logging
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
@@ -26,6 +27,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from tickets import access
+from tickets.documents import documents_mark_checked
 from tickets.exceptions import TicketNotFound
 from tickets.models import EventKind, Motif, Priority, Status, Ticket
 from tickets.services import ticket_change_status, ticket_event_record
@@ -146,10 +148,12 @@ def reassignment_prepare(
     new_holder_email: str,
     new_holder_phone: str,
     evidence_notes: str,
+    checked_documents: Collection[int] = (),
 ) -> ReassignmentResult:
     """An agent prepares the change. Refused unless the ticket is an open "Habilitation à
     l'extranet" request whose SIRET verification passed, and the establishment has an
-    account with no other change in progress."""
+    account with no other change in progress. ``checked_documents``: the ids of the
+    requester's documents the preparer checked, recorded on them and in the event."""
     with transaction.atomic():
         ticket = (
             Ticket.objects.select_for_update(of=("self",)).select_related("queue").get(pk=ticket.pk)
@@ -198,10 +202,14 @@ def reassignment_prepare(
             raise ReassignmentRefused(
                 _("Une réattribution de ce compte est déjà en cours.")
             ) from exc
+        checked = documents_mark_checked(locked=ticket, actor=actor, document_ids=checked_documents)
         _event(
             reassignment,
             step="prepared",
             actor=actor,
+            checked_documents=[
+                {"id": d.pk, "name": d.name, "kind": d.kind, "sha256": d.sha256} for d in checked
+            ],
             account=account.identifiant,
             before=_holder_values(account),
             after=_new_holder_values(reassignment),

@@ -17,8 +17,10 @@ from tickets.api import FormValidationFailed, verification_router
 from tickets.api import router as tickets_router
 from tickets.exceptions import (
     ActionNotAllowed,
+    DocumentRefused,
     InvalidTransition,
     NoTicketAvailable,
+    RequesterReplyRefused,
     SiretVerificationRefused,
     StaleTicket,
     TicketNotFound,
@@ -78,7 +80,7 @@ def form_validation_failed(request, exc: FormValidationFailed):
 
 @api.exception_handler(AuthenticationError)
 def authentication_error(request, exc):
-    if request.path.rstrip("/").endswith("/assistance-requests"):
+    if "/assistance-requests" in request.path:
         detail = "Clé d'API absente ou invalide."
     else:
         detail = (
@@ -117,6 +119,8 @@ _DOMAIN_ERROR_STATUS: list[tuple[type[DomainError], int]] = [
     (ActionNotAllowed, 403),
     (ReassignmentForbidden, 403),
     (SiretVerificationRefused, 422),
+    (DocumentRefused, 422),
+    (RequesterReplyRefused, 409),
     (StaleTicket, 409),
     (InvalidTransition, 409),
     (NoTicketAvailable, 409),

@@ -34,10 +34,12 @@ class Measure:
     p95_ms: float
     queries: int  # the largest count over the runs: a page's count must not vary
     targeted: bool = True
+    target_ms: float | None = None
 
     @property
     def within_targets(self) -> bool:
-        return self.median_ms < TARGET_MEDIAN_MS and self.queries <= TARGET_QUERIES
+        target = self.target_ms or TARGET_MEDIAN_MS
+        return self.median_ms < target and self.queries <= TARGET_QUERIES
 
 
 def _api_key() -> str:
@@ -81,12 +83,71 @@ def _sample_tickets(queue: Queue, size: int = 50) -> list[int]:
     return ids[:: max(1, len(ids) // size)][:size]
 
 
+# Not under the bench prefix: the seeded tickets are counted by it. Kept across reseeds.
+DOCUMENTS_TICKET_REFERENCE = "BNDOC-000001"
+
+
+def _documents_ticket(queue: Queue, agent) -> int:
+    """A ticket of the bench agent with 20 messages and 20 documents, the page DESIGN.md
+    section 9 measures. The documents share one small stored file: the page reads their
+    rows, never the files."""
+    from django.core.files.base import ContentFile
+    from django.utils import timezone
+
+    from tickets.documents import documents_storage
+    from tickets.models import (
+        DocumentKind,
+        FollowUpLink,
+        MessageKind,
+        PreviewStatus,
+        TicketDocument,
+        TicketMessage,
+    )
+
+    existing = Ticket.objects.filter(reference=DOCUMENTS_TICKET_REFERENCE).first()
+    if existing is not None:
+        return existing.pk
+    now = timezone.now()
+    ticket = Ticket.objects.create(
+        reference=DOCUMENTS_TICKET_REFERENCE, siret="73282932000074",
+        denomination="Boulangerie du Marché", requester_name="Claire Dupont",
+        phone="+33102030405", email="documents@bench.example", motif="habilitation_extranet",
+        description="Je n'ai plus accès au compte.", source="form", queue=queue,
+        assignee=agent, status=Status.EN_COURS, created_at=now,
+    )  # fmt: skip
+    storage = documents_storage()
+    name = storage.save("bench/document.pdf", ContentFile(b"%PDF-1.4\n%bench\n"))
+    kinds = [DocumentKind.KBIS, DocumentKind.MANDATE, DocumentKind.IDENTITY, DocumentKind.OTHER]
+    messages = TicketMessage.objects.bulk_create(
+        TicketMessage(
+            ticket=ticket,
+            kind=[MessageKind.REPLY, MessageKind.REQUESTER_REPLY][i % 2],
+            author=agent if i % 2 == 0 else None,
+            body=f"Message {i} : voici les éléments demandés.",
+            created_at=now,
+        )
+        for i in range(20)
+    )
+    TicketDocument.objects.bulk_create(
+        TicketDocument(
+            ticket=ticket, message=messages[2 * (i // 2) + 1], kind=kinds[i % 4],
+            source="followup", name=f"piece-{i}.pdf", content_type="application/pdf",
+            size=1_500_000, sha256="0" * 64, storage_name=name, preview_name=name,
+            preview_status=PreviewStatus.READY, created_at=now,
+        )
+        for i in range(20)
+    )  # fmt: skip
+    FollowUpLink.objects.create(ticket=ticket, created_at=now, sent_at=now, last_used_at=now)
+    return ticket.pk
+
+
 def context_build(*, agent, supervisor) -> BenchContext:
     queue = Queue.objects.get(slug="habilitation")
     filter_queue = Queue.objects.get(slug="etablissement")
     ctx = BenchContext(agent=agent, supervisor=supervisor, queue=queue, api_key=_api_key())
     session_login(ctx.client, agent)
     ctx.sample_ticket_ids = _sample_tickets(queue)
+    ctx.documents_ticket_id = _documents_ticket(queue, agent)
     ctx.deep_cursors = _deep_cursors(Ticket.objects.filter(queue=queue, status=Status.CLOS))
     ctx.filter_queue = filter_queue
     ctx.filter_assignee_id = (
@@ -137,6 +198,7 @@ def measure(ctx: BenchContext, *, runs: int, warmup: int, names: list[str] | Non
             p95_ms=_percentile(times, 0.95),
             queries=max(queries),
             targeted=scenario.targeted,
+            target_ms=scenario.target_ms,
         )
         log(f"  {scenario.name}: {result.median_ms:.1f} ms")
         results.append(result)
@@ -151,6 +213,8 @@ def table(results: list[Measure]) -> str:
     ]
     for r in results:
         verdict = ("ok" if r.within_targets else "HORS CIBLE") if r.targeted else "—"
+        if r.targeted and r.target_ms:
+            verdict += f" (< {r.target_ms:.0f} ms)"
         lines.append(
             f"{r.label:<{width}}  {r.median_ms:>6.1f} ms  {r.p95_ms:>6.1f} ms  "
             f"{r.queries:>8}  {verdict}"

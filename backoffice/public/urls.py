@@ -3,7 +3,7 @@ objection, assistance form). Not namespaced: e-mails and the extranet link to th
 
 from django.urls import path
 
-from . import assistance, extranet, pages, recovery, security_code, towns
+from . import assistance, extranet, followup, pages, recovery, security_code, towns
 
 urlpatterns = [
     path("", extranet.home, name="home"),
@@ -45,4 +45,9 @@ urlpatterns = [
         security_code.security_code_refresh,
         name="security_code_refresh",
     ),
+    # The requester's follow-up space. Only ``suivi/<token>/`` holds a secret (the landing);
+    # the other pages of the prefix are token-free.
+    path("suivi/", followup.followup, name="followup"),
+    path("suivi/lien-invalide/", followup.followup_invalid, name="followup_invalid"),
+    path("suivi/<str:token>/", followup.followup_landing, name="followup_landing"),
 ]

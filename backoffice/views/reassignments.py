@@ -29,6 +29,7 @@ from accounts.extranet.reassignment import (
 )
 from backoffice.decorators import backoffice_required
 from tickets import access
+from tickets.documents import documents_for_ticket
 from tickets.exceptions import TicketNotFound
 from tickets.models import EventKind
 from tickets.verification import ticket_siret_verification_passed
@@ -57,8 +58,9 @@ def reassignment_prepare_view(request, reference):
     except TicketNotFound as exc:
         raise Http404(exc.message) from exc
     account = reassignment_account_for_ticket(ticket=ticket)
+    documents = documents_for_ticket(ticket=ticket)
     if request.method == "POST":
-        form = ReassignmentPrepareForm(data=request.POST)
+        form = ReassignmentPrepareForm(data=request.POST, documents=documents)
         if form.is_valid():
             try:
                 result = reassignment_prepare(
@@ -87,12 +89,13 @@ def reassignment_prepare_view(request, reference):
     else:
         first, last = _split_name(ticket.requester_name)
         form = ReassignmentPrepareForm(
+            documents=documents,
             initial={
                 "new_holder_first_name": first,
                 "new_holder_last_name": last,
                 "new_holder_email": ticket.email,
                 "new_holder_phone": ticket.phone,
-            }
+            },
         )
     return render(
         request,
@@ -102,6 +105,7 @@ def reassignment_prepare_view(request, reference):
             "account": account,
             "verification_passed": ticket_siret_verification_passed(ticket),
             "existing": selectors.reassignments_for_ticket(ticket=ticket),
+            "documents": documents,
             "form": form,
         },
     )

@@ -12,13 +12,17 @@ from accounts.extranet import selectors as accounts_selectors
 from accounts.extranet.selectors import establishment_card
 from accounts.staff.models import User
 from tickets import selectors
+from tickets.documents import documents_for_ticket
 from tickets.exceptions import TicketError, TicketNotFound
-from tickets.models import Motif, Status
+from tickets.followup import expected_kinds
+from tickets.forms import DocumentsRequestForm
+from tickets.models import DocumentKind, DocumentStatus, Motif, Status
 from tickets.presenters import describe_event
 from tickets.services import (
     ticket_assign,
     ticket_change_status,
     ticket_claim,
+    ticket_mark_read,
     ticket_note_add,
     ticket_reply,
 )
@@ -35,17 +39,47 @@ def _ticket_or_404(request, pk: int):
         raise Http404(exc.message) from exc
 
 
+def _requester_side(request, ticket, ticket_messages) -> dict:
+    """The ticket page's part about the requester: documents (each attached to its
+    message too), the evidence asked for and received, the follow-up links."""
+    documents = documents_for_ticket(ticket=ticket) if ticket.document_count else []
+    by_message: dict[int, list] = {}
+    for document in documents:
+        if document.message_id is not None:
+            by_message.setdefault(document.message_id, []).append(document)
+    for message in ticket_messages:
+        message.attached = by_message.get(message.pk, [])
+    received = {d.kind for d in documents if d.status == DocumentStatus.RECEIVED}
+    return {
+        "documents": documents,
+        "expected_documents": [
+            (DocumentKind(kind).label, kind in received) for kind in expected_kinds(ticket_messages)
+        ],
+        "documents_request_form": (
+            DocumentsRequestForm() if ticket.motif == Motif.HABILITATION_EXTRANET else None
+        ),
+    }
+
+
 @require_GET
 @backoffice_required
 def ticket_detail(request, pk):
-    ticket = _ticket_or_404(request, pk)
+    try:
+        ticket = selectors.ticket_page_get(user=request.user, ticket_id=pk)
+    except TicketNotFound as exc:
+        raise Http404(exc.message) from exc
+    unread_since = ticket.requester_unread_at
+    ticket_mark_read(ticket=ticket, actor=request.user)
     events = selectors.ticket_timeline(ticket=ticket)
+    ticket_messages = selectors.ticket_messages(ticket=ticket)
     context = {
         **nav_context(request, current=f"queue:{ticket.queue.slug}"),
         "ticket": ticket,
         "card": establishment_card(user=request.user, ticket=ticket),
         "timeline": [(event, describe_event(event)) for event in events],
-        "ticket_messages": selectors.ticket_messages(ticket=ticket),
+        "ticket_messages": ticket_messages,
+        "unread_since": unread_since,
+        **_requester_side(request, ticket, ticket_messages),
         "transitions": [
             (value, Status(value).label)
             for value in Status.values

@@ -495,3 +495,38 @@ def test_the_approval_queue_runs_a_fixed_number_of_queries(client, supervisor, a
         page = client.get("/backoffice/reattributions/")
     assert page.content.decode().count("/backoffice/reattributions/") >= 4
     assert len(four.captured_queries) == len(one.captured_queries)
+
+
+def test_the_preparer_ticks_the_documents_checked_and_they_are_recorded(ticket, agent, client):
+    from tests.support.documents import attach, jpeg_bytes
+
+    kbis = attach(ticket, name="kbis.pdf")
+    identity = attach(ticket, name="cni.jpg", content=jpeg_bytes(), kind="identity")
+    rejected = attach(ticket, name="vieux-kbis.pdf")
+    type(rejected).objects.filter(pk=rejected.pk).update(status="rejected")
+    otp_login(client, agent)
+    url = f"/backoffice/demandes/{ticket.reference}/reattribution/"
+    page = client.get(url).content.decode()
+    assert "Documents reçus du demandeur" in page
+    assert "kbis.pdf" in page and "cni.jpg" in page
+    assert f'value="{kbis.pk}"' in page and f'value="{identity.pk}"' in page
+    assert f'value="{rejected.pk}"' not in page  # a rejected document cannot be ticked
+    # A document of another ticket cannot be ticked either.
+    stranger = attach(TicketFactory(), name="autre.pdf")
+    response = client.post(
+        url,
+        {**NEW_HOLDER, "new_holder_phone": "01 02 03 04 05", "checked_documents": [stranger.pk]},
+    )
+    assert response.status_code == 200 and not AccountReassignment.objects.exists()
+    response = client.post(
+        url, {**NEW_HOLDER, "new_holder_phone": "01 02 03 04 05", "checked_documents": [kbis.pk]}
+    )
+    assert response.status_code == 302
+    kbis.refresh_from_db()
+    identity.refresh_from_db()
+    assert kbis.checked_by == agent and kbis.checked_at is not None
+    assert identity.checked_by is None
+    event = ticket.events.get(kind=EventKind.REASSIGNMENT, data__step="prepared")
+    assert event.data["checked_documents"] == [
+        {"id": kbis.pk, "name": "kbis.pdf", "kind": "kbis", "sha256": kbis.sha256}
+    ]

@@ -39,6 +39,7 @@ from tests.factories import (
     TOTPDeviceFactory,
     UserFactory,
 )
+from tests.support.documents import attach
 from tickets.models import Motif, RoutingRule
 
 pytestmark = pytest.mark.django_db
@@ -57,6 +58,7 @@ class World:
     notice: IncidentNotice
     token: PersonalToken
     rule: RoutingRule
+    document: object = None
     user: object = None
 
 
@@ -93,6 +95,7 @@ def _ui(name: str, *args: Callable[[World], object]) -> Callable[[World], str]:
 TICKET = lambda w: w.ticket.pk  # noqa: E731
 REASSIGNMENT = lambda w: w.reassignment.pk  # noqa: E731
 NOTICE = lambda w: w.notice.pk  # noqa: E731
+DOCUMENT = lambda w: w.document.pk  # noqa: E731
 HABILITATION = lambda w: "habilitation"  # noqa: E731
 CSV = lambda w: "csv"  # noqa: E731
 
@@ -146,6 +149,27 @@ ROUTES: dict[str, Case] = {
         data=lambda w: {"reply-body": "Bonjour.", "reply-version": 1},
     ),
     "ticket_siret_verify": Case("get", _ui("ticket_siret_verify", TICKET), "queue"),
+    # The requester's documents: each download and preview is a timeline event for those
+    # who may see the ticket; nothing for an agent of another queue.
+    "ticket_document_download": Case(
+        "get", _ui("ticket_document_download", TICKET, DOCUMENT), "queue"
+    ),
+    "ticket_document_preview": Case(
+        "get", _ui("ticket_document_preview", TICKET, DOCUMENT), "queue"
+    ),
+    "ticket_document_reject": Case(
+        "post",
+        _ui("ticket_document_reject", TICKET, DOCUMENT),
+        "queue",
+        data=lambda w: {"reason": "Kbis de plus de trois mois."},
+    ),
+    "ticket_documents_request": Case(
+        "post",
+        _ui("ticket_documents_request", TICKET),
+        "queue",
+        data=lambda w: {"body": "Merci d'envoyer :", "kinds": ["kbis"], "version": ""},
+    ),
+    "ticket_followup_link_renew": Case("post", _ui("ticket_followup_link_renew", TICKET), "queue"),
     "reassignment_list": Case("get", _ui("reassignment_list"), "list"),
     "reassignment_detail": Case("get", _ui("reassignment_detail", REASSIGNMENT), "queue"),
     "reassignment_prepare": Case(
@@ -206,6 +230,8 @@ ROUTES: dict[str, Case] = {
 PUBLIC_OPERATIONS = {
     # The extranet's own key (tests/tickets/test_api_intake.py) and the public banner.
     ("POST", "/api/v1/assistance-requests"),
+    # The extranet's key too: documents for a request it filed (tests/tickets/test_documents.py).
+    ("POST", "/api/v1/assistance-requests/{reference}/documents"),
     ("GET", "/api/v1/notices/active"),
 }
 OPERATIONS: dict[tuple[str, str], Case] = {
@@ -356,8 +382,10 @@ def world(agent, habilitation_queue):
     notice_publish_now(notice=notice, actor=preparer)
     notice_link_ticket(ticket=ticket)
     token, _raw = personal_token_create(user=agent, name="script")
+    document = attach(ticket)
     return World(
         ticket=ticket,
+        document=document,
         reassignment=reassignment,
         notice=notice,
         token=token,
@@ -395,12 +423,17 @@ def _snapshot(world: World) -> tuple:
         reassignment.state,
         AccountReassignment.objects.count(),
         PersonalToken.objects.get(pk=world.token.pk).revoked_at,
+        ticket.documents.filter(status="rejected").count(),
+        ticket.followup_links.filter(revoked_at__isnull=True).count(),
     )
 
 
 def _body(response) -> str:
     if getattr(response, "streaming", False):
-        return b"".join(response.streaming_content).decode("utf-8", "replace")
+        content = b"".join(response.streaming_content)
+        if response.get("Content-Type", "").startswith(("image/", "application/pdf")):
+            return f"<{len(content)} bytes of {response['Content-Type']}>"
+        return content.decode("utf-8", "replace")
     content = response.content
     if response.get("Content-Type", "").startswith("application/vnd.openxmlformats"):
         import openpyxl

@@ -69,12 +69,13 @@ def captcha_answer(page) -> str:
 # --- Shared steps ------------------------------------------------------------------------
 
 LINK_RE = re.compile(
-    r"https?://\S+?/(compte/(?:activation|reinitialisation)|opposition)/([^/\s]+)/"
+    r"https?://\S+?/(compte/(?:activation|reinitialisation)|opposition|suivi)/([^/\s]+)/"
 )
 
 
 def mail_links(message) -> list[tuple[str, str]]:
-    """The (path, raw token) of every recovery/objection link in an e-mail's body."""
+    """The (path, raw token) of every recovery, objection and follow-up link in an e-mail's
+    body (the log check looks for each token)."""
     return [(f"/{kind}/{token}/", token) for kind, token in LINK_RE.findall(message.body)]
 
 

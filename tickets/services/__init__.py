@@ -7,7 +7,9 @@ transaction, records its timeline events in that transaction, and fires side eff
 * ``work``: status machine, assignment, notes, replies, bulk actions;
 * ``sla``: the SLA clock's pauses and the breach sweep;
 * ``routing``: routing rules and queue membership (supervisors);
-* ``retention``: erasure of personal data past the retention period.
+* ``retention``: erasure of personal data past the retention period;
+* ``requester``: what the requester sends from the follow-up page or through the API
+  (answers and documents).
 """
 
 from .events import ticket_event_record
@@ -22,8 +24,10 @@ from .work import (
     ticket_bulk_change_status,
     ticket_change_status,
     ticket_claim,
+    ticket_mark_read,
     ticket_note_add,
     ticket_reply,
+    ticket_request_documents,
     ticket_status_move,
     ticket_take_next,
 )
@@ -45,8 +49,10 @@ __all__ = [
     "ticket_change_status",
     "ticket_claim",
     "ticket_event_record",
+    "ticket_mark_read",
     "ticket_note_add",
     "ticket_reply",
+    "ticket_request_documents",
     "ticket_status_move",
     "ticket_take_next",
     "tickets_anonymize_expired",

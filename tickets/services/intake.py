@@ -17,6 +17,7 @@ from establishments.models import Establishment
 from worker.services import email_queue
 
 from ..business_hours import add_business_time
+from ..followup import followup_link_for_email
 from ..models import (
     OPEN_STATUSES,
     EventKind,
@@ -123,6 +124,8 @@ def _next_reference(now: datetime) -> str:
 
 
 def _queue_acknowledgement(ticket: Ticket, *, attached: bool) -> None:
+    # The acknowledgement carries the requester's personal follow-up link (its token is
+    # drawn by the worker when it sends the e-mail).
     email_queue(
         template="ticket_acknowledgement",
         to_email=ticket.email,
@@ -133,6 +136,7 @@ def _queue_acknowledgement(ticket: Ticket, *, attached: bool) -> None:
             "motif": ticket.get_motif_display(),
             "siret": ticket.siret,
             "attached": attached,
+            "secret_link": followup_link_for_email(ticket=ticket),
         },
     )
 

@@ -8,7 +8,7 @@ that transaction and sends e-mails only on commit (the outbox).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -27,9 +27,11 @@ from ..exceptions import (
     StaleTicket,
     TicketNotFound,
 )
+from ..followup import followup_link_for_email
 from ..models import (
     OPEN_STATUSES,
     STATUS_TRANSITIONS,
+    DocumentKind,
     EventKind,
     MessageKind,
     Queue,
@@ -285,47 +287,116 @@ def ticket_note_add(*, ticket: Ticket, actor: User, body: str) -> TicketMessage:
     return message
 
 
+def _reply(
+    locked: Ticket, *, actor: User, body: str, requested_documents: list[str] | None = None
+) -> TicketMessage:
+    """Store a reply on a locked ticket, stamp the first response, bump the version, queue
+    the e-mail (with a new follow-up link) and record the event."""
+    if locked.status == Status.CLOS:
+        raise ActionNotAllowed(_("Ce ticket est clos : il n'est plus possible d'y répondre."))
+    now = timezone.now()
+    message = TicketMessage.objects.create(
+        ticket=locked,
+        kind=MessageKind.REPLY,
+        author=actor,
+        body=body,
+        created_at=now,
+        requested_documents=requested_documents or None,
+    )
+    fields = ["version", "updated_at"]
+    if locked.first_response_at is None:
+        locked.first_response_at = now
+        fields.append("first_response_at")
+    locked.version += 1
+    locked.save(update_fields=fields)
+    email = email_queue(
+        template="ticket_reply",
+        to_email=locked.email,
+        ticket_id=locked.pk,
+        context={
+            "reference": locked.reference,
+            "requester_name": locked.requester_name,
+            "body": body,
+            "requested_documents": [
+                str(DocumentKind(kind).label) for kind in requested_documents or ()
+            ],
+            "secret_link": followup_link_for_email(ticket=locked),
+        },
+    )
+    ticket_event_record(
+        ticket=locked,
+        kind=EventKind.REPLY_SENT,
+        actor=actor,
+        data={"message_id": message.pk, "email_id": email.pk, "to": locked.email},
+    )
+    return message
+
+
 def ticket_reply(
     *, ticket: Ticket, actor: User, body: str, expected_version: int | None = None
 ) -> TicketMessage:
     """A reply to the requester: stored, put on the timeline, and e-mailed by the worker
-    once the transaction commits (the reference is in the subject). The first reply stamps
-    the first-response time."""
+    once the transaction commits (the reference is in the subject, and a personal
+    follow-up link in the body). The first reply stamps the first-response time."""
     body = (body or "").strip()
     if not body:
         raise ActionNotAllowed(_("La réponse est vide."))
     with transaction.atomic():
         locked = access.ticket_lock_for(actor, pk=ticket.pk)
         _check_version(locked, expected_version)
-        if locked.status == Status.CLOS:
-            raise ActionNotAllowed(_("Ce ticket est clos : il n'est plus possible d'y répondre."))
-        now = timezone.now()
-        message = TicketMessage.objects.create(
-            ticket=locked, kind=MessageKind.REPLY, author=actor, body=body, created_at=now
-        )
-        fields = ["version", "updated_at"]
-        if locked.first_response_at is None:
-            locked.first_response_at = now
-            fields.append("first_response_at")
-        locked.version += 1
-        locked.save(update_fields=fields)
-        email = email_queue(
-            template="ticket_reply",
-            to_email=locked.email,
-            ticket_id=locked.pk,
-            context={
-                "reference": locked.reference,
-                "requester_name": locked.requester_name,
-                "body": body,
-            },
-        )
+        message = _reply(locked, actor=actor, body=body)
+    return message
+
+
+def ticket_request_documents(
+    *,
+    ticket: Ticket,
+    actor: User,
+    body: str,
+    kinds: Collection[str],
+    expected_version: int | None = None,
+) -> TicketMessage:
+    """Case 2.1: a reply that asks the requester for documents (``DocumentKind`` values),
+    listed in the e-mail and on the follow-up page; the ticket then waits on the requester
+    (its SLA clock paused) when its status allows it."""
+    body = (body or "").strip()
+    wanted = [kind for kind in DocumentKind.values if kind in set(kinds)]
+    if not body:
+        raise ActionNotAllowed(_("La réponse est vide."))
+    if not wanted:
+        raise ActionNotAllowed(_("Cochez au moins un document à demander."))
+    with transaction.atomic():
+        locked = access.ticket_lock_for(actor, pk=ticket.pk)
+        _check_version(locked, expected_version)
+        message = _reply(locked, actor=actor, body=body, requested_documents=wanted)
         ticket_event_record(
             ticket=locked,
-            kind=EventKind.REPLY_SENT,
+            kind=EventKind.DOCUMENTS_REQUESTED,
             actor=actor,
-            data={"message_id": message.pk, "email_id": email.pk, "to": locked.email},
+            data={"message_id": message.pk, "kinds": wanted},
         )
+        if locked.status != Status.EN_ATTENTE and Status.EN_ATTENTE in locked.allowed_transitions():
+            ticket_status_move(locked, new_status=Status.EN_ATTENTE, actor=actor)
     return message
+
+
+def ticket_mark_read(*, ticket: Ticket, actor: User) -> bool:
+    """The requester's latest answer is read: by the assigned agent, or, while nobody is
+    assigned, by an agent of the ticket's queue. One conditional UPDATE, only when the
+    ticket is unread."""
+    if ticket.requester_unread_at is None:
+        return False
+    if ticket.assignee_id is not None and ticket.assignee_id != actor.pk:
+        return False
+    if ticket.assignee_id is None and (
+        actor.is_supervisor or not access.can_see_queue(actor, ticket.queue_id)
+    ):
+        return False
+    cleared = Ticket.objects.filter(pk=ticket.pk, requester_unread_at__isnull=False).update(
+        requester_unread_at=None
+    )
+    ticket.requester_unread_at = None
+    return bool(cleared)
 
 
 def _lock_many(*, ticket_ids: Iterable[int], actor: User) -> list[Ticket]:
