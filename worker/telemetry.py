@@ -23,7 +23,7 @@ from typing import Any
 
 from celery.signals import before_task_publish, task_postrun, task_prerun
 from django.conf import settings
-from django.db import close_old_connections
+from django.db import close_old_connections, connection
 from django.utils import timezone
 
 from . import context, metrics
@@ -74,8 +74,10 @@ def _now() -> float:
 def beat_tick_record(at: float) -> None:
     """In beat's process, when it publishes the heartbeat ping."""
     # Beat is a long-lived process outside any request cycle: drop a connection that the
-    # database closed meanwhile (as Django does between requests) before using it.
-    close_old_connections()
+    # database closed meanwhile (as Django does between requests) before using it. Never
+    # inside a transaction (a caller's, or a test's): that would end it.
+    if not connection.in_atomic_block:
+        close_old_connections()
     metrics.quietly("beat tick", lambda: metrics.set_gauge(BEAT_LAST_TICK, at))
 
 

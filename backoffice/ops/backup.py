@@ -235,9 +235,15 @@ def storage_extract(archive: Path, root: Path, *, force: bool) -> None:
             _("Le stockage %s contient déjà des fichiers : ajoutez --force (FORCE=1).") % root
         )
     root.mkdir(parents=True, exist_ok=True)
-    with tarfile.open(archive, "r:gz") as tar:
-        # The "data" filter refuses absolute paths, "..", links out of the folder, devices.
-        tar.extractall(root, filter="data")
+    try:
+        with tarfile.open(archive, "r:gz") as tar:
+            # The "data" filter refuses absolute paths, "..", links out of the folder,
+            # devices: an archive cannot write outside the storage.
+            tar.extractall(root, filter="data")
+    except (tarfile.TarError, OSError) as exc:
+        raise BackupError(
+            _("Archive %(file)s refusée : %(error)s") % {"file": archive.name, "error": exc}
+        ) from exc
 
 
 # --- Figures a restore is checked against --------------------------------------------------
