@@ -80,6 +80,11 @@ else:
     )
     ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
     SITE_BASE_URL = env.str("SITE_BASE_URL", default="http://127.0.0.1:8000").rstrip("/")
+# Rotating the secret key (README.md, "Running it"): the previous key goes here for as long
+# as the sessions signed with it may live, then is removed.
+SECRET_KEY_FALLBACKS = [k for k in env.list("SECRET_KEY_FALLBACKS", default=[]) if k]
+if PRODUCTION and any(len(k) < 50 for k in SECRET_KEY_FALLBACKS):
+    raise ImproperlyConfigured("SECRET_KEY_FALLBACKS: each key must be at least 50 characters long.")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
