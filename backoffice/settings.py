@@ -84,7 +84,7 @@ else:
 # as the sessions signed with it may live, then is removed.
 SECRET_KEY_FALLBACKS = [k for k in env.list("SECRET_KEY_FALLBACKS", default=[]) if k]
 if PRODUCTION and any(len(k) < 50 for k in SECRET_KEY_FALLBACKS):
-    raise ImproperlyConfigured("SECRET_KEY_FALLBACKS: each key must be at least 50 characters long.")
+    raise ImproperlyConfigured("SECRET_KEY_FALLBACKS: each key needs at least 50 characters.")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
