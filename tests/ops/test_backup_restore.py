@@ -22,7 +22,8 @@ from django.db import connection
 from psycopg import sql
 
 from backoffice.ops import backup
-from tests.support.services import ROOT, test_database_url
+from tests.support import services
+from tests.support.services import ROOT
 
 DOCUMENT = b"Extrait Kbis de la boulangerie.\n"
 # What the commands must not inherit from this test process.
@@ -137,7 +138,7 @@ def test_the_drill_on_postgresql(tmp_path):
     settings_dict = connection.settings_dict
     target = f"{settings_dict['NAME']}_restored"
     _drop(settings_dict, target)
-    source_url = test_database_url()
+    source_url = services.test_database_url()
     target_url = source_url.rsplit("/", 1)[0] + f"/{target}"
     try:
         drill(
@@ -159,7 +160,7 @@ def _sqlite_with_rows(path: Path, rows: int) -> None:
         db.executemany("INSERT INTO t VALUES (?)", [(i,) for i in range(rows)])
 
 
-def test_an_altered_file_is_refused_before_anything_is_written(tmp_path, settings):
+def test_an_altered_file_is_refused_before_anything_is_written(tmp_path, monkeypatch):
     folder = tmp_path / "backup"
     folder.mkdir()
     _sqlite_with_rows(folder / backup.SQLITE_COPY, 3)
@@ -171,11 +172,12 @@ def test_an_altered_file_is_refused_before_anything_is_written(tmp_path, setting
         "files": {backup.SQLITE_COPY: {"sha256": "0" * 64, "bytes": 1}},
     }
     (folder / backup.MANIFEST).write_text(json.dumps(manifest))
-    target = tmp_path / "target.sqlite3"
-    settings.DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": str(target)}}
+    written = []
+    monkeypatch.setattr(backup, "database_restore", lambda *a, **k: written.append(a))
+    monkeypatch.setattr(backup, "storage_extract", lambda *a, **k: written.append(a))
     with pytest.raises(backup.BackupError, match="altéré"):
         backup.backup_restore(folder=folder, force=False)
-    assert not target.exists()
+    assert written == []
 
 
 def test_a_database_with_data_is_not_overwritten_without_force(tmp_path):

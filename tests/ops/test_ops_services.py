@@ -17,7 +17,8 @@ import pytest
 from django.conf import settings
 
 from accounts.staff.services import api_key_create
-from tests.support.services import ROOT, publishing_to, test_database_url, wait_for
+from tests.support import services
+from tests.support.services import ROOT, publishing_to, wait_for
 from worker import telemetry
 from worker.models import EmailStatus, OutboundEmail
 from worker.tasks import heartbeat
@@ -72,7 +73,7 @@ class BeatProcess:
             **os.environ,
             "DJANGO_SETTINGS_MODULE": "backoffice.settings",
             "APP_ENV": "test",
-            "DATABASE_URL": test_database_url(),
+            "DATABASE_URL": services.test_database_url(),
             "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
             "OPS_HEARTBEAT_SECONDS": str(HEARTBEAT),
             "OPS_WORKER_SILENCE_SECONDS": str(BOUND),
@@ -204,7 +205,7 @@ def test_gunicorn_workers_add_up_their_latencies_in_one_scrape(tmp_path):
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "backoffice.settings",
         "APP_ENV": "test",
-        "DATABASE_URL": test_database_url(),
+        "DATABASE_URL": services.test_database_url(),
         "OPS_TOKEN": OPS_TOKEN,
         "PROMETHEUS_MULTIPROC_DIR": str(folder),
     }
