@@ -7,6 +7,11 @@ STAMP := $(VENV)/.installed-dev
 E2E_STAMP := $(VENV)/.installed-e2e
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# Links in e-mails (activation, reset, objection) point to the server `make run` starts,
+# unless SITE_BASE_URL is given: `make run PORT=38123` e-mails http://127.0.0.1:38123/…
+# A server listening on every interface (0.0.0.0) is reached on this machine at 127.0.0.1.
+LINK_HOST = $(if $(filter 0.0.0.0,$(HOST)),127.0.0.1,$(HOST))
+SITE_BASE_URL ?= http://$(LINK_HOST):$(PORT)
 # The demo shortens the reassignment's objection period (production default: 24 hours).
 REASSIGNMENT_WAITING_PERIOD_HOURS ?= 0.02
 
@@ -27,7 +32,7 @@ $(E2E_STAMP): pyproject.toml $(STAMP)
 ## run: the whole system on one machine (SQLite, file broker, web + worker + beat).
 run: $(STAMP)
 	$(BIN)/python manage.py migrate --no-input
-	$(BIN)/python manage.py seed_demo
+	SITE_BASE_URL=$(SITE_BASE_URL) $(BIN)/python manage.py seed_demo
 	@echo ""
 	@echo "  Accueil extranet        : http://$(HOST):$(PORT)/"
 	@echo "  Formulaire d'assistance : http://$(HOST):$(PORT)/assistance/"
@@ -37,9 +42,10 @@ run: $(STAMP)
 	@echo "  Back-office des agents  : http://$(HOST):$(PORT)/backoffice/"
 	@echo "  Code du second facteur  : $(BIN)/python manage.py demo_totp agent@demo.asp.fr"
 	@echo "  Administration          : http://$(HOST):$(PORT)/admin/"
-	@echo "  Courriels envoyés       : var/mail/"
+	@echo "  Courriels envoyés       : var/mail/ (liens vers $(SITE_BASE_URL))"
 	@echo ""
-	HOST=$(HOST) PORT=$(PORT) REASSIGNMENT_WAITING_PERIOD_HOURS=$(REASSIGNMENT_WAITING_PERIOD_HOURS) \
+	HOST=$(HOST) PORT=$(PORT) SITE_BASE_URL=$(SITE_BASE_URL) \
+	  REASSIGNMENT_WAITING_PERIOD_HOURS=$(REASSIGNMENT_WAITING_PERIOD_HOURS) \
 	  PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho start -f Procfile
 
 ## test: the whole test suite.

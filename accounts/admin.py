@@ -1,6 +1,8 @@
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 
+from worker.audit import ReadOnlyAdmin
+
 from .models import (
     AccountReassignment,
     ApiKey,
@@ -100,21 +102,8 @@ class PersonalTokenAdmin(admin.ModelAdmin):
             personal_token_revoke(user=token.user, token_id=token.pk)
 
 
-class _ReadOnlyAdmin(admin.ModelAdmin):
-    """Audit views: these rows are written by the services only."""
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
 @admin.register(RecoveryLink)
-class RecoveryLinkAdmin(_ReadOnlyAdmin):
+class RecoveryLinkAdmin(ReadOnlyAdmin):
     list_display = [
         "pk",
         "account",
@@ -132,7 +121,7 @@ class RecoveryLinkAdmin(_ReadOnlyAdmin):
 
 
 @admin.register(AccountReassignment)
-class AccountReassignmentAdmin(_ReadOnlyAdmin):
+class AccountReassignmentAdmin(ReadOnlyAdmin):
     list_display = [
         "pk",
         "ticket",
@@ -150,7 +139,7 @@ class AccountReassignmentAdmin(_ReadOnlyAdmin):
 
 
 @admin.register(ExtranetHolderHistory)
-class ExtranetHolderHistoryAdmin(_ReadOnlyAdmin):
+class ExtranetHolderHistoryAdmin(ReadOnlyAdmin):
     list_display = ["account", "previous_email", "new_email", "changed_at"]
     search_fields = ["account__identifiant"]
     list_select_related = ["account"]

@@ -61,6 +61,16 @@ def _required(name: str) -> str:
     return value
 
 
+def _dev_site_base_url() -> str:
+    """Outside production, e-mail links default to the server this machine runs: HOST and
+    PORT are what `make run` (and the Procfile's web process) listen on."""
+    host = env.str("HOST", default="127.0.0.1") or "127.0.0.1"
+    if host in {"0.0.0.0", "::"}:
+        host = "127.0.0.1"
+    port = _strict_int("PORT", 8000, minimum=1)
+    return f"http://{host}:{port}"
+
+
 DEBUG = _strict_bool("DEBUG", default=not PRODUCTION and APP_ENV != "test")
 if PRODUCTION and DEBUG:
     raise ImproperlyConfigured("DEBUG cannot be on when APP_ENV=production.")
@@ -79,7 +89,7 @@ else:
         "SECRET_KEY", default="dev-only-insecure-key-apsupport-0123456789-abcdefghijklmnop"
     )
     ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
-    SITE_BASE_URL = env.str("SITE_BASE_URL", default="http://127.0.0.1:8000").rstrip("/")
+    SITE_BASE_URL = env.str("SITE_BASE_URL", default=_dev_site_base_url()).rstrip("/")
 # Rotating the secret key (README.md, "Running it"): the previous key goes here for as long
 # as the sessions signed with it may live, then is removed.
 SECRET_KEY_FALLBACKS = [k for k in env.list("SECRET_KEY_FALLBACKS", default=[]) if k]
@@ -147,11 +157,13 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "backoffice.context_processors.live_notices",
+                "backoffice.public.context_processors.public_settings",
             ],
         },
     },
 ]
-FORM_RENDERER = "django.forms.renderers.TemplatesSetting"
+# One form layout for the whole site (DSFR): templates/forms/, backoffice/forms_rendering.py.
+FORM_RENDERER = "backoffice.forms_rendering.DsfrFormRenderer"
 
 # --- Database ---------------------------------------------------------------------------
 VAR_DIR.mkdir(parents=True, exist_ok=True)
@@ -278,8 +290,9 @@ if EMAIL_HOST:
 elif PRODUCTION:
     raise ImproperlyConfigured("Production sends real e-mail: set EMAIL_HOST (SMTP).")
 else:
-    # One file per e-mail under var/mail: readable by whoever runs `make run`.
-    EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
+    # One file per e-mail under var/mail, named by time, kind and recipient (readable by
+    # whoever runs `make run`, see worker/mail_backends.py).
+    EMAIL_BACKEND = "worker.mail_backends.NamedFileEmailBackend"
     EMAIL_FILE_PATH = env.str("EMAIL_FILE_PATH", default=str(VAR_DIR / "mail"))
 
 # How many times the worker tries an e-mail before it is shown to agents as failed.
@@ -444,12 +457,17 @@ REASSIGNMENT_WAITING_PERIOD_HOURS = _strict_positive_float(
 # A second reassignment on one SIRET within this many days is flagged to the approver.
 REASSIGNMENT_REPEAT_WINDOW_DAYS = _strict_int("REASSIGNMENT_REPEAT_WINDOW_DAYS", 90, minimum=1)
 
+# The indemnisation simulator of the home page (not ours: only the link, DESIGN.md § 2).
+SIMULATOR_URL = env.str("SIMULATOR_URL", default="https://www.simulateurap.emploi.gouv.fr/")
+
 # --- django-dsfr ------------------------------------------------------------------------
 DSFR_MARK_OPTIONAL_FIELDS = True
 # Agents write banner text: never render it as HTML (STACK.md pitfall 6).
 DSFR_CONTENT_IS_SAFE = False
 
 # --- Captcha (offline) ------------------------------------------------------------------
+# Digits only, with an audio version and a "Nouveau code" button (tickets/captcha.py).
+CAPTCHA_CHALLENGE_FUNCT = "tickets.captcha.digits_challenge"
 CAPTCHA_LENGTH = 6
 CAPTCHA_TIMEOUT = 10
 CAPTCHA_IMAGE_SIZE = (160, 50)
@@ -465,6 +483,8 @@ X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
+# A refused form (expired page, cookies blocked) gets the site's French error page.
+CSRF_FAILURE_VIEW = "backoffice.public.errors.csrf_failure"
 if PRODUCTION:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = _strict_bool("SECURE_SSL_REDIRECT", default=True)

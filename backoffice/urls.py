@@ -24,5 +24,11 @@ urlpatterns = [
     path("", include("backoffice.public.urls")),
 ]
 
+# French DSFR error pages (backoffice/public/errors.py).
+handler400 = "backoffice.public.errors.bad_request"
+handler403 = "backoffice.public.errors.permission_denied"
+handler404 = "backoffice.public.errors.page_not_found"
+handler500 = "backoffice.public.errors.server_error"
+
 admin.site.site_header = "Assistance activité partielle — administration"
 admin.site.site_title = "Administration"

@@ -111,3 +111,23 @@ class RegistryEstablishment(Address):
     @property
     def is_active(self) -> bool:
         return self.administrative_status == AdministrativeStatus.ACTIVE
+
+
+class PostalCodeTown(models.Model):
+    """A town served by a postal code, derived from the registry (SIRENE's
+    ``codePostalEtablissement`` / ``libelleCommuneEtablissement``) by
+    ``establishments.towns.postal_code_towns_rebuild``: "Créer mon espace" offers the towns
+    of the typed postal code (S3, "Veuillez saisir un code postal")."""
+
+    postal_code = models.CharField(_("code postal"), max_length=5)
+    name = models.CharField(_("commune"), max_length=100)
+
+    class Meta:
+        verbose_name = _("commune d'un code postal")
+        verbose_name_plural = _("communes des codes postaux")
+        constraints = [
+            models.UniqueConstraint(fields=["postal_code", "name"], name="postal_code_town_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.postal_code} {self.name}"

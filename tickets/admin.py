@@ -1,29 +1,17 @@
 from django.contrib import admin
 
+from worker.audit import ReadOnlyAdmin
+
 from .models import Queue, RoutingRule, Ticket, TicketEvent
 
 
-class _ViewOnlyAdmin(admin.ModelAdmin):
-    """Routing rules and queue membership change in the back-office ("Routage"), through
-    services that record who changed what; the admin only shows them."""
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
 @admin.register(Queue)
-class QueueAdmin(_ViewOnlyAdmin):
+class QueueAdmin(ReadOnlyAdmin):
     list_display = ["name", "slug", "is_default"]
 
 
 @admin.register(RoutingRule)
-class RoutingRuleAdmin(_ViewOnlyAdmin):
+class RoutingRuleAdmin(ReadOnlyAdmin):
     list_display = [
         "motif",
         "queue",

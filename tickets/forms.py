@@ -5,7 +5,6 @@ messages."""
 from __future__ import annotations
 
 import phonenumbers
-from captcha.fields import CaptchaField
 from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
@@ -13,6 +12,7 @@ from dsfr.forms import DsfrBaseForm
 
 from establishments.validators import clean_siret
 
+from .captcha import SecurityCodeField
 from .models import Motif, SiretVerdict
 
 # Overseas departments and collectivities first, then France: their numbers, as dialled
@@ -85,6 +85,7 @@ class AssistanceRequestForm(DsfrBaseForm):
     )
     phone = FrenchPhoneField(
         label=_("N° de téléphone"),
+        help_text=_("Par exemple 01 02 03 04 05"),
         widget=forms.TextInput(attrs={"autocomplete": "tel", "type": "tel"}),
     )
     email = forms.EmailField(
@@ -124,13 +125,23 @@ class AssistanceRequestForm(DsfrBaseForm):
 
 
 class PublicAssistanceRequestForm(AssistanceRequestForm):
-    captcha = CaptchaField(
-        label=_("Recopier le code ci-contre"),
-        error_messages={
-            "invalid": _("Le code de sécurité recopié est incorrect."),
-            "required": _("Veuillez recopier le code de sécurité."),
-        },
+    fieldsets = (
+        (
+            "",
+            (
+                "siret",
+                "denomination",
+                "requester_name",
+                "phone",
+                "email",
+                "motif",
+                "description",
+            ),
+        ),
+        (_("Contrôle de sécurité"), ("captcha",)),
     )
+
+    captcha = SecurityCodeField()
 
 
 class SiretVerificationForm(DsfrBaseForm):

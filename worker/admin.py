@@ -1,14 +1,14 @@
 from django.contrib import admin
 
-from .models import OutboundEmail
+from .audit import ReadOnlyAdmin
+from .models import OutboxJob
 
 
-@admin.register(OutboundEmail)
-class OutboundEmailAdmin(admin.ModelAdmin):
-    list_display = ["pk", "template", "status", "attempts", "created_at", "sent_at"]
-    list_filter = ["status", "template"]
-    readonly_fields = [f.name for f in OutboundEmail._meta.fields]
+@admin.register(OutboxJob)
+class OutboxJobAdmin(ReadOnlyAdmin):
+    list_display = ["pk", "kind", "template", "status", "attempts", "created_at", "sent_at"]
+    list_filter = ["kind", "status", "template"]
+    # The payload of a job may hold what a visitor typed, and e-mails carry addresses: the
+    # list shows neither; the detail page is read-only.
+    readonly_fields = [f.name for f in OutboxJob._meta.fields]
     show_full_result_count = False
-
-    def has_add_permission(self, request):
-        return False

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.contrib import admin
 from django.db import models
+from django.http import HttpRequest
 
 
 class AppendOnlyError(Exception):
@@ -28,3 +30,18 @@ class AppendOnlyModel(models.Model):
 
     def delete(self, *args: Any, **kwargs: Any) -> Any:
         raise AppendOnlyError(f"{type(self).__name__} rows are append-only.")
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """The admin's view of rows that only services write (audit rows, routing rules and
+    memberships, recovery links, reassignments): shown, never added, changed or deleted
+    there, so that every change goes through a service that records who made it."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

@@ -7,16 +7,17 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-from captcha.fields import CaptchaField
 from django import forms
 from django.contrib.auth.password_validation import (
-    password_validators_help_text_html,
+    password_validators_help_texts,
     validate_password,
 )
 from django.core.exceptions import ValidationError
+from django.utils.functional import lazy
 from django.utils.translation import gettext_lazy as _
 from dsfr.forms import DsfrBaseForm
 
+from tickets.captcha import SecurityCodeField
 from tickets.forms import FrenchPhoneField, SiretField, clean_french_phone
 
 from .session import extranet_authenticate
@@ -33,14 +34,11 @@ SECRET_QUESTIONS = [
 ]
 
 
-def _captcha() -> CaptchaField:
-    return CaptchaField(
-        label=_("Recopier le code de sécurité"),
-        error_messages={
-            "invalid": _("Le code de sécurité recopié est incorrect."),
-            "required": _("Veuillez recopier le code de sécurité."),
-        },
-    )
+SECURITY_CHECK = _("Contrôle de sécurité")
+
+
+def _captcha() -> SecurityCodeField:
+    return SecurityCodeField()
 
 
 class IdentifiantField(forms.CharField):
@@ -95,6 +93,8 @@ class ExtranetLoginForm(DsfrBaseForm):
 class SpaceStartForm(DsfrBaseForm):
     """S2: N° de Siret, code de sécurité, acceptation des CGU."""
 
+    fieldsets = (("", ("siret",)), (SECURITY_CHECK, ("captcha",)), ("", ("cgu",)))
+
     siret = SiretField(
         label=_("N° de Siret"),
         help_text=_("14 chiffres, par exemple 732 829 320 00074"),
@@ -102,9 +102,7 @@ class SpaceStartForm(DsfrBaseForm):
     )
     captcha = _captcha()
     cgu = forms.BooleanField(
-        label=_("J'ai lu et j'accepte les conditions générales d'utilisation"),
-        # django-dsfr's checkbox template needs django-widget-tweaks, not installed here.
-        template_name="public/espace/_cgu_checkbox.html",
+        label=_("J'accepte les conditions générales d'utilisation"),
         error_messages={
             "required": _("Vous devez accepter les conditions générales d'utilisation.")
         },
@@ -114,7 +112,46 @@ class SpaceStartForm(DsfrBaseForm):
 class SpaceCreateForm(DsfrBaseForm):
     """S3: the establishment and the user account (case 1)."""
 
-    denomination = forms.CharField(label=_("Dénomination"), max_length=200)
+    fieldsets = (
+        (
+            _("Information établissement"),
+            (
+                "denomination",
+                "street_number",
+                "street_extension",
+                "street_name",
+                "address_complement",
+                "postal_code",
+                "city",
+                "phone",
+                "email",
+                "email_confirmation",
+                "fax",
+            ),
+        ),
+        (
+            _("Compte utilisateur à créer"),
+            (
+                "holder_last_name",
+                "holder_first_name",
+                "holder_phone",
+                "holder_email",
+                "holder_email_confirmation",
+                "secret_question",
+                "secret_answer",
+            ),
+        ),
+        (SECURITY_CHECK, ("captcha",)),
+    )
+    # Short fields keep a short input; the postal code and the town share a row from 768 px.
+    field_layout = {
+        "street_number": "fr-fieldset__element--postal",
+        "street_extension": "fr-fieldset__element--postal",
+        "postal_code": "fr-fieldset__element--postal fr-fieldset__element--inline@md",
+        "city": "fr-fieldset__element--inline@md fr-fieldset__element--inline-grow",
+    }
+
+    denomination = forms.CharField(label=_("Dénomination de l'établissement"), max_length=200)
     street_number = forms.CharField(label=_("Numéro de voie"), max_length=10, required=False)
     street_extension = forms.CharField(
         label=_("Extension de voie"), max_length=10, required=False, help_text=_("bis, ter…")
@@ -128,14 +165,25 @@ class SpaceCreateForm(DsfrBaseForm):
         regex=r"^[0-9]{5}$",
         max_length=5,
         error_messages={"invalid": _("Le code postal comporte 5 chiffres.")},
+        widget=forms.TextInput(
+            attrs={"inputmode": "numeric", "autocomplete": "postal-code", "maxlength": "5"}
+        ),
     )
-    city = forms.CharField(label=_("Ville"), max_length=100)
+    # Free text; with JavaScript, the towns of the postal code are offered in a list
+    # (static/js/postal-code-towns.js, fed by the SIRENE registry).
+    city = forms.CharField(
+        label=_("Ville"),
+        max_length=100,
+        widget=forms.TextInput(
+            attrs={"autocomplete": "address-level2", "data-towns-of": "id_postal_code"}
+        ),
+    )
     phone = FrenchPhoneField(
         label=_("Téléphone fixe"), widget=forms.TextInput(attrs={"type": "tel"})
     )
     email = forms.EmailField(label=_("Courriel établissement"), max_length=254)
     email_confirmation = forms.EmailField(
-        label=_("Confirmation du courriel établissement"), max_length=254
+        label=_("Confirmer courriel établissement"), max_length=254
     )
     fax = forms.CharField(
         label=_("Fax"), max_length=30, required=False, widget=forms.TextInput(attrs={"type": "tel"})
@@ -151,9 +199,7 @@ class SpaceCreateForm(DsfrBaseForm):
         max_length=254,
         help_text=_("Votre identifiant et le lien d'activation y seront envoyés."),
     )
-    holder_email_confirmation = forms.EmailField(
-        label=_("Confirmation du courriel"), max_length=254
-    )
+    holder_email_confirmation = forms.EmailField(label=_("Confirmer courriel"), max_length=254)
     secret_question = forms.ChoiceField(label=_("Question secrète"), choices=SECRET_QUESTIONS)
     secret_answer = forms.CharField(
         label=_("Réponse"), max_length=100, widget=forms.TextInput(attrs={"autocomplete": "off"})
@@ -203,6 +249,8 @@ class SpaceCreateForm(DsfrBaseForm):
 
 
 class ForgotIdentifiantForm(DsfrBaseForm):
+    fieldsets = (("", ("siret",)), (SECURITY_CHECK, ("captcha",)))
+
     siret = SiretField(
         label=_("N° de Siret de l'établissement"),
         widget=forms.TextInput(attrs={"autocomplete": "off", "inputmode": "numeric"}),
@@ -211,6 +259,8 @@ class ForgotIdentifiantForm(DsfrBaseForm):
 
 
 class ForgotPasswordForm(DsfrBaseForm):
+    fieldsets = (("", ("identifiant",)), (SECURITY_CHECK, ("captcha",)))
+
     identifiant = IdentifiantField()
     captcha = _captcha()
 
@@ -223,7 +273,8 @@ class SetPasswordForm(DsfrBaseForm):
         strip=False,
         max_length=200,
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
-        help_text=password_validators_help_text_html(),
+        # Plain sentences: the hint sits inside the label (DSFR), where a list cannot go.
+        help_text=lazy(lambda: " ".join(password_validators_help_texts()), str)(),
     )
     new_password2 = forms.CharField(
         label=_("Confirmation du mot de passe"),

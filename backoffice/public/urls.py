@@ -3,7 +3,7 @@ objection, assistance form). Not namespaced: e-mails and the extranet link to th
 
 from django.urls import path
 
-from . import assistance, extranet, recovery
+from . import assistance, extranet, pages, recovery, security_code, towns
 
 urlpatterns = [
     path("", extranet.home, name="home"),
@@ -18,6 +18,12 @@ urlpatterns = [
     ),
     path("creer-mon-espace/envoye/", extranet.space_create_done, name="space_create_done"),
     path("cgu/", extranet.cgu, name="cgu"),
+    path("expert-comptable/", pages.accountant, name="accountant"),
+    path("accessibilite/", pages.accessibility, name="accessibility"),
+    path("mentions-legales/", pages.legal_notice, name="legal_notice"),
+    path("donnees-personnelles/", pages.personal_data, name="personal_data"),
+    path("cookies/", pages.cookies, name="cookies"),
+    path("communes/", towns.postal_code_towns_view, name="postal_code_towns"),
     path("assistance/", assistance.assistance_request_create, name="assistance_request"),
     path("assistance/merci/", assistance.assistance_request_done, name="assistance_done"),
     path("compte/identifiant-oublie/", recovery.forgot_identifiant, name="forgot_identifiant"),
@@ -29,4 +35,14 @@ urlpatterns = [
     path("compte/reinitialisation/<str:token>/", recovery.reset_landing, name="reset_landing"),
     path("opposition/", recovery.objection, name="objection"),
     path("opposition/<str:token>/", recovery.objection_landing, name="objection_landing"),
+    path(
+        "code-de-securite/<str:key>.wav",
+        security_code.security_code_audio,
+        name="security_code_audio",
+    ),
+    path(
+        "code-de-securite/nouveau/",
+        security_code.security_code_refresh,
+        name="security_code_refresh",
+    ),
 ]

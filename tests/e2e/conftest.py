@@ -7,9 +7,12 @@ from __future__ import annotations
 import logging
 import os
 import re
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
+
+from tests.e2e.looking import VIEWPORTS
 
 # The live server runs in a thread beside Playwright's event loop.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
@@ -161,3 +164,31 @@ def _no_secret_in_logs(caplog, typed_secrets):
         secrets.update(address.lower() for address in message.to)
     leaks = log_leaks(caplog.records, secrets)
     assert not leaks, "secrets in the logs: " + "; ".join(leaks)
+
+
+# --- Looking at pages (tests/e2e/looking.py) ----------------------------------------
+
+
+@pytest.fixture
+def output_dir(pytestconfig) -> Path:
+    return Path(pytestconfig.getoption("--output"))
+
+
+@pytest.fixture
+def checked_context(browser, browser_context_args):
+    """``checked_context(viewport)``: a French browser context of that size in which axe
+    can be injected (CSP bypassed)."""
+    contexts = []
+
+    def make(viewport: str):
+        context = browser.new_context(
+            **{**browser_context_args, "viewport": VIEWPORTS[viewport], "bypass_csp": True}
+        )
+        contexts.append(context)
+        page = context.new_page()
+        page.set_default_timeout(8_000)
+        return page
+
+    yield make
+    for context in contexts:
+        context.close()

@@ -25,7 +25,7 @@ RESET_PASSWORD = "Croissant-Beurre-Matin-77"
 def accept_cgu(page) -> None:
     # The DSFR label covers its checkbox: a user clicks the label.
     page.locator("label[for=id_cgu]").click()
-    expect(page.get_by_label("J'ai lu et j'accepte les conditions générales")).to_be_checked()
+    expect(page.get_by_label("J'accepte les conditions générales")).to_be_checked()
 
 
 def choose_password(page, password: str) -> None:
@@ -70,32 +70,32 @@ def test_s2_s3_case1_create_space_activate_and_log_in(
     expect(page.get_by_role("heading", name="Créer mon espace")).to_be_visible()
     expect(page.get_by_role("link", name="Lire les conditions générales")).to_be_visible()
     page.get_by_label("N° de Siret").fill(siret)
-    page.get_by_label("Recopier le code de sécurité").fill(captcha_answer(page))
-    page.get_by_role("button", name="Continuer").click()
+    page.get_by_label("Recopier le code ci-contre").fill(captcha_answer(page))
+    page.get_by_role("button", name="Valider").click()
     expect(page.get_by_text("Vous devez accepter les conditions générales")).to_be_visible()
     page.get_by_label("N° de Siret").fill(siret)
     accept_cgu(page)
-    page.get_by_label("Recopier le code de sécurité").fill(captcha_answer(page))
-    page.get_by_role("button", name="Continuer").click()
+    page.get_by_label("Recopier le code ci-contre").fill(captcha_answer(page))
+    page.get_by_role("button", name="Valider").click()
 
     # S3: the establishment and the account.
     expect(page.get_by_text(f"SIRET : {siret}")).to_be_visible()
-    page.get_by_label("Dénomination", exact=True).fill("Fournil des Halles")
+    page.get_by_label("Dénomination de l'établissement").fill("Fournil des Halles")
     page.get_by_label("Numéro de voie").fill("12")
     page.get_by_label("Libellé de la voie").fill("rue des Halles")
     page.get_by_label("Code postal").fill("97400")
     page.get_by_label("Ville").fill("Saint-Denis")
     page.get_by_label("Téléphone fixe").fill("0262 21 00 00")
-    page.get_by_label("Courriel établissement", exact=True).fill("contact@fournil.exemple.fr")
-    page.get_by_label("Confirmation du courriel établissement").fill("contact@fournil.exemple.fr")
-    page.get_by_label("Nom", exact=True).fill("Payet")
+    page.locator("#id_email").fill("contact@fournil.exemple.fr")
+    page.get_by_label("Confirmer courriel établissement").fill("contact@fournil.exemple.fr")
+    page.get_by_label("Nom *", exact=True).fill("Payet")
     page.get_by_label("Prénom").fill("Marie")
-    page.get_by_label("Téléphone", exact=True).fill("0692 11 22 33")
-    page.get_by_label("Courriel Votre identifiant").fill("marie.payet@fournil.exemple.fr")
-    page.get_by_label("Confirmation du courriel", exact=True).fill("marie.payet@fournil.exemple.fr")
+    page.get_by_label("Téléphone *", exact=True).fill("0692 11 22 33")
+    page.locator("#id_holder_email").fill("marie.payet@fournil.exemple.fr")
+    page.get_by_label("Confirmer courriel *", exact=True).fill("marie.payet@fournil.exemple.fr")
     page.get_by_label("Question secrète").select_option(label="Nom de votre premier animal ?")
     page.get_by_label("Réponse").fill("Moustache")
-    page.get_by_label("Recopier le code de sécurité").fill(captcha_answer(page))
+    page.get_by_label("Recopier le code ci-contre").fill(captcha_answer(page))
     page.get_by_role("button", name="Créer mon espace").click()
 
     expect(page.get_by_role("heading", name="Votre espace est créé")).to_be_visible()
@@ -130,8 +130,8 @@ def test_s4_case2_known_siret_shows_the_ways_out_and_prefills_the_assistance_for
     page.goto(f"{live_server.url}/creer-mon-espace/")
     page.get_by_label("N° de Siret").fill(siret)
     accept_cgu(page)
-    page.get_by_label("Recopier le code de sécurité").fill(captcha_answer(page))
-    page.get_by_role("button", name="Continuer").click()
+    page.get_by_label("Recopier le code ci-contre").fill(captcha_answer(page))
+    page.get_by_role("button", name="Valider").click()
 
     expect(
         page.get_by_role("heading", name="Votre établissement dispose déjà d'un compte")
@@ -161,7 +161,7 @@ def test_s6_case22_forgotten_identifiant_and_password_with_a_single_use_link(
     page.goto(f"{live_server.url}/")
     page.get_by_role("link", name="J'ai oublié mon identifiant").click()
     page.get_by_label("N° de Siret de l'établissement").fill(siret)
-    page.get_by_label("Recopier le code de sécurité").fill(captcha_answer(page))
+    page.get_by_label("Recopier le code ci-contre").fill(captcha_answer(page))
     page.get_by_role("button", name="Recevoir mon identifiant").click()
     expect(page.get_by_role("heading", name="Demande prise en compte")).to_be_visible()
     neutral = page.locator("main").inner_text()
@@ -171,7 +171,7 @@ def test_s6_case22_forgotten_identifiant_and_password_with_a_single_use_link(
     # The same neutral page for a SIRET without account: nothing tells them apart.
     page.goto(f"{live_server.url}/compte/identifiant-oublie/")
     page.get_by_label("N° de Siret de l'établissement").fill(VALID_SIRETS[0])
-    page.get_by_label("Recopier le code de sécurité").fill(captcha_answer(page))
+    page.get_by_label("Recopier le code ci-contre").fill(captcha_answer(page))
     page.get_by_role("button", name="Recevoir mon identifiant").click()
     expect(page.get_by_role("heading", name="Demande prise en compte")).to_be_visible()
     assert page.locator("main").inner_text() == neutral
@@ -181,7 +181,7 @@ def test_s6_case22_forgotten_identifiant_and_password_with_a_single_use_link(
     page.goto(f"{live_server.url}/")
     page.get_by_role("link", name="J'ai oublié mon mot de passe").click()
     page.get_by_label("Identifiant").fill(account.identifiant)
-    page.get_by_label("Recopier le code de sécurité").fill(captcha_answer(page))
+    page.get_by_label("Recopier le code ci-contre").fill(captcha_answer(page))
     page.get_by_role("button", name="Recevoir un lien").click()
     expect(page.get_by_role("heading", name="Demande prise en compte")).to_be_visible()
     assert page.locator("main").inner_text() == neutral

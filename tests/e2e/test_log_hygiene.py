@@ -21,7 +21,7 @@ def test_the_log_check_sees_the_servers_records_and_catches_a_leaked_token(
     account = ExtranetAccountFactory(holder_email="titulaire@exemple.fr")
     page.goto(f"{live_server.url}/compte/mot-de-passe-oublie/")
     page.get_by_label("Identifiant").fill(account.identifiant)
-    page.get_by_label("Recopier le code de sécurité").fill(captcha_answer(page))
+    page.get_by_label("Recopier le code ci-contre").fill(captcha_answer(page))
     page.get_by_role("button", name="Recevoir un lien").click()
     expect(page.get_by_role("heading", name="Demande prise en compte")).to_be_visible()
     [message] = mail.outbox

@@ -3,11 +3,11 @@ in the transaction of the change it records."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from django.utils import timezone
 
-from ..models import TicketEvent
+from ..models import Ticket, TicketEvent
 
 if TYPE_CHECKING:
     from accounts.staff.models import User
@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 def ticket_event_record(
     *,
     ticket_id: int | None = None,
-    ticket: Any = None,
+    ticket: Ticket | None = None,
     kind: str,
     actor: User | None = None,
     data: dict | None = None,

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import base64
 import hashlib
+from datetime import timedelta
 from pathlib import Path
 
 from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
+from django.utils import timezone
 
 from accounts.extranet.models import ExtranetAccount
 from accounts.extranet.spaces import extranet_identifiant_generate
@@ -17,6 +19,7 @@ from accounts.staff.models import ApiKey, Role, User
 from accounts.staff.services import api_key_create, totp_device_set_demo
 from establishments.models import Establishment, RegistryEstablishment
 from establishments.services import registry_import, sirene_file_open
+from establishments.towns import postal_code_towns_rebuild
 from tickets.forms import AssistanceRequestForm
 from tickets.models import Motif, Queue, SiretVerdict, Source, Status, Ticket
 from tickets.services import assistance_request_submit, ticket_change_status
@@ -36,6 +39,20 @@ DEMO_EXTRANET_PASSWORD = "Demo-Extranet-Ancien-2026"
 # can be prepared at once in `make run` (the SIRET verification module records real ones).
 DEMO_VERIFIED_SIRET = "52601815500014"
 DEMO_API_KEY_NAME = "extranet-demo"
+# The demo accounts' previous holders: only these have the published demo password.
+DEMO_HOLDER_EMAIL = "ancien.gestionnaire@{siret}.exemple.fr"
+
+# The source's incident banner (S9), scheduled at each start to go live a minute later:
+# a newcomer sees it scheduled in the back-office, then published by beat's sweep.
+DEMO_NOTICE_TITLE = "Information"
+DEMO_NOTICE_TEXT = (
+    "Un incident technique s'est produit sur l'extranet activité partielle hier. Celui-ci a "
+    "pu entraîner, par erreur, un rejet de votre demande d'indemnisation. Les opérations de "
+    "correction sont en cours et l'ensemble des demandes concernées seront régularisées dans "
+    "la journée de manière à ce que le versement de l'indemnisation soit assuré."
+)
+DEMO_NOTICE_DELAY = timedelta(minutes=1)
+DEMO_NOTICE_DURATION = timedelta(days=7)
 
 
 def demo_totp_key(email: str) -> str:
@@ -183,7 +200,9 @@ class Command(BaseCommand):
             self._tickets(users)
             self._extranet_passwords()
             self._verified_habilitation_ticket(users)
+            notice = self._incident_notice(users)
         self._print_logins()
+        self._print_notice(notice)
 
     def _users(self) -> dict[str, User]:
         users = {}
@@ -211,6 +230,7 @@ class Command(BaseCommand):
     def _establishments(self) -> None:
         with sirene_file_open(SIRENE_SAMPLE) as stream:
             registry_import(stream=stream)
+        postal_code_towns_rebuild()
         for siret, name, _status, street, postal_code, city, known in DEMO_ESTABLISHMENTS:
             if not known:
                 continue
@@ -234,7 +254,7 @@ class Command(BaseCommand):
                     establishment=establishment,
                     holder_first_name="Ancien",
                     holder_last_name="Gestionnaire",
-                    holder_email=f"ancien.gestionnaire@{siret}.exemple.fr",
+                    holder_email=DEMO_HOLDER_EMAIL.format(siret=siret),
                     holder_phone="+33102030406",
                 )
 
@@ -262,10 +282,17 @@ class Command(BaseCommand):
             for step in PATHS[status]:
                 ticket = ticket_change_status(ticket=ticket, actor=actor, new_status=step)
 
+    def _demo_accounts(self):
+        """The seeded accounts still held by their demo holder (not reassigned, not
+        created by someone trying the demo)."""
+        emails = [DEMO_HOLDER_EMAIL.format(siret=row[0]) for row in DEMO_ESTABLISHMENTS if row[6]]
+        return ExtranetAccount.objects.filter(holder_email__in=emails)
+
     def _extranet_passwords(self) -> None:
-        # Only accounts never given a password: a holder detached by a reassignment (its
-        # password made unusable) stays locked out across restarts.
-        for account in ExtranetAccount.objects.filter(password=""):
+        # Only the demo holders' accounts never given a password: a holder detached by a
+        # reassignment (its password made unusable) stays locked out across restarts, and
+        # an account created during the demo waits for its own activation link.
+        for account in self._demo_accounts().filter(password=""):
             account.password = make_password(DEMO_EXTRANET_PASSWORD)
             account.save(update_fields=["password"])
 
@@ -286,6 +313,45 @@ class Command(BaseCommand):
             "Kbis et pièce d'identité vérifiés.",
         )
 
+    def _incident_notice(self, users: dict[str, User]):
+        from backoffice.notices.models import IncidentNotice, NoticeState
+        from backoffice.notices.services import notice_create, notice_schedule
+
+        current = (
+            IncidentNotice.objects.filter(
+                title=DEMO_NOTICE_TITLE,
+                text=DEMO_NOTICE_TEXT,
+                state__in=[NoticeState.SCHEDULED, NoticeState.PUBLISHED],
+            )
+            .order_by("-starts_at")
+            .first()
+        )
+        if current is not None:
+            return current
+        now = timezone.now()
+        notice = notice_create(
+            actor=users["superviseur@demo.asp.fr"],
+            title=DEMO_NOTICE_TITLE,
+            text=DEMO_NOTICE_TEXT,
+            level="info",
+            starts_at=now + DEMO_NOTICE_DELAY,
+            ends_at=now + DEMO_NOTICE_DURATION,
+        )
+        return notice_schedule(notice=notice, actor=users["superviseur@demo.asp.fr"])
+
+    def _print_notice(self, notice) -> None:
+        from backoffice.notices.models import NoticeState
+
+        starts = timezone.localtime(notice.starts_at).strftime("%H:%M:%S")
+        if notice.state == NoticeState.SCHEDULED:
+            state = f"programmé, publié par le worker à {starts} (heure de Paris)"
+        else:
+            state = "publié"
+        self.stdout.write(
+            f"Bandeau d'incident de démonstration : {state} — "
+            f"{settings.SITE_BASE_URL}/backoffice/bandeaux/{notice.pk}/"
+        )
+
     def _print_logins(self) -> None:
         self.stdout.write("")
         self.stdout.write("Comptes de démonstration (back-office) :")
@@ -293,19 +359,35 @@ class Command(BaseCommand):
             self.stdout.write(f"  {Role(role).label:<15} {email:<28} {DEMO_PASSWORD}")
         self.stdout.write(
             "Second facteur (code à 6 chiffres demandé après le mot de passe) : "
-            "python manage.py demo_totp <adresse>"
+            ".venv/bin/python manage.py demo_totp <adresse>"
         )
         self.stdout.write("  ou, dans une application d'authentification, la clé :")
         for email, *_rest in DEMO_USERS:
             secret = base64.b32encode(bytes.fromhex(demo_totp_key(email))).decode()
             self.stdout.write(f"  {email:<28} {secret}")
-        self.stdout.write("Back-office : http://127.0.0.1:8000/backoffice/")
+        self.stdout.write(f"Back-office : {settings.SITE_BASE_URL}/backoffice/")
         self.stdout.write(f"Clé d'API de l'extranet de démonstration : {DEMO_API_KEY}")
-        accounts = ExtranetAccount.objects.select_related("establishment").order_by("pk")
-        if accounts:
-            self.stdout.write("Comptes extranet de démonstration (identifiant, SIRET) :")
-            for account in accounts:
-                self.stdout.write(f"  {account.identifiant}  {account.establishment.siret}")
+        demo = list(self._demo_accounts().select_related("establishment").order_by("pk"))
+        if demo:
             self.stdout.write(
-                f"  (mot de passe des comptes non réattribués : {DEMO_EXTRANET_PASSWORD})"
+                "Comptes extranet de démonstration (identifiant, SIRET), mot de passe "
+                f"{DEMO_EXTRANET_PASSWORD} :"
             )
+            for account in demo:
+                self.stdout.write(f"  {account.identifiant}  {account.establishment.siret}")
+        others = (
+            ExtranetAccount.objects.exclude(pk__in=[a.pk for a in demo])
+            .select_related("establishment")
+            .order_by("pk")
+        )
+        if others:
+            self.stdout.write(
+                "Comptes extranet créés ou réattribués pendant la démonstration (identifiant, "
+                "SIRET, titulaire) : mot de passe choisi par leur titulaire avec le lien "
+                "d'activation (var/mail/)"
+            )
+            for account in others:
+                self.stdout.write(
+                    f"  {account.identifiant}  {account.establishment.siret}  "
+                    f"{account.holder_email}"
+                )

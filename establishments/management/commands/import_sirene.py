@@ -17,6 +17,7 @@ from establishments.services import (
     registry_import,
     sirene_file_open,
 )
+from establishments.towns import postal_code_towns_rebuild
 
 
 def _n(value: int) -> str:
@@ -65,6 +66,8 @@ class Command(BaseCommand):
         except RegistryImportError as exc:
             raise CommandError(str(exc)) from exc
         self._report(report)
+        added = postal_code_towns_rebuild()
+        self.stdout.write(f"Communes ajoutées aux codes postaux : {_n(added)}")
 
     def _progress(self, report: RegistryImportReport) -> None:
         rate = report.read / report.seconds if report.seconds > 0 else 0

@@ -1,0 +1,63 @@
+"""Looking at pages in the browser journeys: full-page screenshots for a person to open,
+and axe-core (vendored in tests/e2e/vendor/) run on each page. The fixtures that go with
+it (``output_dir``, ``checked_context``) are in tests/e2e/conftest.py."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+AXE = Path(__file__).resolve().parent / "vendor" / "axe.min.js"
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"]
+BLOCKING = {"critical", "serious"}
+VIEWPORTS = {
+    "desktop-1366": {"width": 1366, "height": 900},
+    "mobile-390": {"width": 390, "height": 844},
+}
+
+
+class Inspector:
+    """Screenshots and axe results of the pages of one journey at one viewport."""
+
+    def __init__(self, page, folder: Path, viewport: str):
+        self.page, self.folder, self.viewport = page, folder, viewport
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.results: dict[str, list[dict]] = {}
+
+    def look(self, name: str) -> None:
+        page = self.page
+        page.wait_for_load_state("load")
+        number = len(self.results) + 1
+        page.screenshot(path=str(self.folder / f"{number:02d}-{name}.png"), full_page=True)
+        page.add_script_tag(path=str(AXE))
+        found = page.evaluate(
+            """async (tags) => {
+                const result = await axe.run(document, {runOnly: {type: "tag", values: tags}});
+                return result.violations.map(v => ({
+                    id: v.id, impact: v.impact, help: v.help,
+                    targets: v.nodes.map(n => n.target.join(" ")).slice(0, 5),
+                }));
+            }""",
+            AXE_TAGS,
+        )
+        self.results[name] = found
+
+    def blocking(self) -> list[str]:
+        return [
+            f"{self.viewport} {name}: {v['impact']} {v['id']} ({v['help']}) at {v['targets']}"
+            for name, violations in self.results.items()
+            for v in violations
+            if v["impact"] in BLOCKING
+        ]
+
+    def save_report(self) -> None:
+        report = {
+            "viewport": self.viewport,
+            "pages": len(self.results),
+            "by_impact": {
+                impact: sum(1 for vs in self.results.values() for v in vs if v["impact"] == impact)
+                for impact in ("critical", "serious", "moderate", "minor")
+            },
+            "violations": self.results,
+        }
+        (self.folder / "axe-report.json").write_text(json.dumps(report, indent=2))
