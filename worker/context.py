@@ -57,10 +57,6 @@ def actor() -> str | None:
     return value
 
 
-def task() -> str | None:
-    return _task.get()
-
-
 Tokens = tuple[Token, Token, Token]
 
 
