@@ -15,7 +15,7 @@ SITE_BASE_URL ?= http://$(LINK_HOST):$(PORT)
 # The demo shortens the reassignment's objection period (production default: 24 hours).
 REASSIGNMENT_WAITING_PERIOD_HOURS ?= 0.02
 
-.PHONY: run test test-e2e lint flower bench clean-var
+.PHONY: run test test-e2e lint flower bench backup restore clean-var
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -82,6 +82,18 @@ bench: $(STAMP)
 	@command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get install -y -qq wrk >/dev/null; } \
 		|| { echo "wrk is needed for the load test: apt-get install wrk"; exit 1; }
 	$(BIN)/python -m bench.load $(LOAD_ARGS)
+
+## backup: the configured database (PostgreSQL: pg_dump's custom format; SQLite: an online
+## copy) and the documents' storage into var/backups/<date>/ (or BACKUP_DIR=…), with a
+## manifest of checksums and figures.
+backup: $(STAMP)
+	$(BIN)/python manage.py backup $(if $(BACKUP_DIR),--output "$(BACKUP_DIR)")
+
+## restore: BACKUP=var/backups/<date> into the configured database (created when missing)
+## and storage; refuses a database with tables or a storage with files unless FORCE=1.
+restore: $(STAMP)
+	@test -n "$(BACKUP)" || { echo "Usage : make restore BACKUP=var/backups/<date> [FORCE=1]"; exit 1; }
+	$(BIN)/python manage.py restore "$(BACKUP)" $(if $(FORCE),--force)
 
 clean-var:
 	rm -rf var/

@@ -90,6 +90,11 @@ else:
     )
     ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
     SITE_BASE_URL = env.str("SITE_BASE_URL", default=_dev_site_base_url()).rstrip("/")
+# Rotating the secret key (README.md, "Running it"): the previous key goes here for as long
+# as the sessions signed with it may live, then is removed.
+SECRET_KEY_FALLBACKS = [k for k in env.list("SECRET_KEY_FALLBACKS", default=[]) if k]
+if PRODUCTION and any(len(k) < 50 for k in SECRET_KEY_FALLBACKS):
+    raise ImproperlyConfigured("SECRET_KEY_FALLBACKS: each key needs at least 50 characters.")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -119,6 +124,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: the request id and actor of every log line, the latency of everything below.
+    "backoffice.ops.middleware.RequestContextMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -175,6 +182,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 else:
     DATABASES["default"].setdefault("CONN_MAX_AGE", _strict_int("DB_CONN_MAX_AGE", 60))
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    # A database that does not answer fails fast (and /readyz says so) instead of hanging.
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
+        "connect_timeout", _strict_int("DB_CONNECT_TIMEOUT", 5, minimum=1)
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache ------------------------------------------------------------------------------
@@ -257,6 +268,11 @@ STORAGES = {
     },
 }
 
+# Uploaded files (the default storage): under var/ unless told otherwise. `make backup`
+# archives every file-system storage but the static files.
+MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(VAR_DIR / "media")))
+MEDIA_URL = "/media/"
+
 # --- E-mail -----------------------------------------------------------------------------
 DEFAULT_FROM_EMAIL = env.str(
     "DEFAULT_FROM_EMAIL", default="Assistance activité partielle <ne-pas-repondre@asp.example>"
@@ -322,10 +338,38 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {
 }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Task modules of sub-packages (the apps' own ``tasks.py`` are autodiscovered).
-CELERY_IMPORTS = ("accounts.extranet.tasks", "backoffice.notices.tasks")
+CELERY_IMPORTS = ("accounts.extranet.tasks", "backoffice.notices.tasks", "backoffice.ops.tasks")
 # One beat process runs these. Every sweep is idempotent and bounded, so a missed or a
 # repeated run does no harm. Each task lives beside the services it calls.
+# --- Operations (README.md, "Running it") ------------------------------------------------
+# Beat pings the workers this often; /readyz reports a worker down when none answered
+# within OPS_WORKER_SILENCE_SECONDS, and beat down when its last ping is older than
+# OPS_BEAT_SILENCE_SECONDS.
+OPS_HEARTBEAT_SECONDS = _strict_int("OPS_HEARTBEAT_SECONDS", 15, minimum=1)
+OPS_WORKER_SILENCE_SECONDS = _strict_int("OPS_WORKER_SILENCE_SECONDS", 60, minimum=1)
+OPS_BEAT_SILENCE_SECONDS = _strict_int("OPS_BEAT_SILENCE_SECONDS", 60, minimum=1)
+if OPS_WORKER_SILENCE_SECONDS <= OPS_HEARTBEAT_SECONDS:
+    raise ImproperlyConfigured("OPS_WORKER_SILENCE_SECONDS must exceed OPS_HEARTBEAT_SECONDS.")
+if OPS_BEAT_SILENCE_SECONDS <= OPS_HEARTBEAT_SECONDS:
+    raise ImproperlyConfigured("OPS_BEAT_SILENCE_SECONDS must exceed OPS_HEARTBEAT_SECONDS.")
+# /readyz and /metrics: `Authorization: Bearer <OPS_TOKEN>`, or from this machine without a
+# proxy in between where OPS_LOOPBACK_ACCESS allows it (off by default in production,
+# where the reverse proxy itself connects from 127.0.0.1).
+OPS_TOKEN = env.str("OPS_TOKEN", default="")
+if OPS_TOKEN and len(OPS_TOKEN) < 32:
+    raise ImproperlyConfigured("OPS_TOKEN must be at least 32 characters long.")
+OPS_LOOPBACK_ACCESS = _strict_bool("OPS_LOOPBACK_ACCESS", default=not PRODUCTION)
+
 CELERY_BEAT_SCHEDULE = {
+    # Beat's tick and the workers' heartbeat (/readyz). A ping that waited longer than the
+    # bound proves nothing: dropped, rather than piled up while the workers are away.
+    "ops-heartbeat": {
+        "task": "worker.tasks.heartbeat",
+        "schedule": float(OPS_HEARTBEAT_SECONDS),
+        "options": {"expires": float(OPS_WORKER_SILENCE_SECONDS)},
+    },
+    # The domain figures of /metrics (open tickets, SLA breaches, reassignments).
+    "ops-metrics-rollup": {"task": "backoffice.ops.tasks.metrics_rollup", "schedule": 60.0},
     # E-mails and "J'ai oublié…" requests the broker never got (it was down), or that a
     # dead worker left half-done, are handed over again.
     "outbox-sweep": {"task": "worker.tasks.outbox_sweep", "schedule": 30.0},
@@ -526,13 +570,34 @@ CONTENT_SECURITY_POLICY = {
 }
 
 # --- Logging ----------------------------------------------------------------------------
+# JSON lines in production (one object per line: time, level, logger, message, request id,
+# actor, task), text for a person at a terminal (make run). Web, worker and beat alike
+# (worker/celery.py hands Celery's logging over to this).
+LOG_FORMAT = env.str("LOG_FORMAT", default="json" if PRODUCTION else "text")
+if LOG_FORMAT not in {"json", "text"}:
+    raise ImproperlyConfigured(f"LOG_FORMAT must be json or text, not {LOG_FORMAT!r}.")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {
+        "text": {"()": "backoffice.ops.logformat.TextFormatter"},
+        "json": {"()": "backoffice.ops.logformat.JsonFormatter"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
     },
 }
+
+# --- Error reporting ----------------------------------------------------------------------
+# Sentry, only with a DSN; personal data off (backoffice/ops/sentry.py).
+SENTRY_DSN = env.str("SENTRY_DSN", default="")
+if SENTRY_DSN:
+    from backoffice.ops.sentry import sentry_init
+
+    sentry_init(
+        dsn=SENTRY_DSN,
+        environment=env.str("SENTRY_ENVIRONMENT", default=APP_ENV),
+        release=env.str("SENTRY_RELEASE", default="") or None,
+    )

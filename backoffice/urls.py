@@ -6,6 +6,7 @@ from django.urls import include, path
 from django_otp.admin import OTPAdminSite
 
 from .api import api
+from .ops import views as ops
 from .views import health
 
 # The Django admin requires a verified second factor too (django-otp): a password alone
@@ -14,6 +15,8 @@ admin.site.__class__ = OTPAdminSite
 
 urlpatterns = [
     path("healthz", health.liveness, name="liveness"),
+    path("readyz", ops.readyz, name="readiness"),
+    path("metrics", ops.metrics, name="metrics"),
     path("api/", api.urls),
     path("backoffice/", include("backoffice.urls_backoffice")),
     path("captcha/", include("captcha.urls")),

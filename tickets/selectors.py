@@ -421,3 +421,49 @@ def age_q(code: str, now: datetime | None = None) -> Q:
     if younger_than is not None:
         q &= Q(created_at__gt=now - younger_than)
     return q
+
+
+# --- System-wide figures for the operator's metrics -----------------------------------
+# Counts only (no row, no personal data leaves), for beat's rollup of the metrics
+# (``backoffice.ops.metrics``): no person reads them through a page, so they are not
+# scoped to an actor; the metrics endpoint has its own access control.
+
+
+@dataclass(frozen=True)
+class OpenTicketFigures:
+    queue_slug: str
+    status: str
+    open: int
+    first_response_breached: int
+    resolution_breached: int
+
+
+def open_ticket_figures() -> list[OpenTicketFigures]:
+    """Open tickets per queue and status, and how many of them missed an SLA target: one
+    GROUP BY over the partial index of open tickets. Every queue and open status appears,
+    with zeros."""
+    rows = {
+        (row["queue_id"], row["status"]): row
+        for row in Ticket.objects.filter(status__in=OPEN_STATUSES)
+        .values("queue_id", "status")
+        .annotate(
+            n=Count("id"),
+            fr=Count("id", filter=Q(first_response_breached_at__isnull=False)),
+            res=Count("id", filter=Q(resolution_breached_at__isnull=False)),
+        )
+        .order_by()
+    }
+    figures = []
+    for queue_id, slug in Queue.objects.order_by("slug").values_list("pk", "slug"):
+        for status in OPEN_STATUSES:
+            row = rows.get((queue_id, status), {})
+            figures.append(
+                OpenTicketFigures(
+                    queue_slug=slug,
+                    status=str(status),
+                    open=row.get("n", 0),
+                    first_response_breached=row.get("fr", 0),
+                    resolution_breached=row.get("res", 0),
+                )
+            )
+    return figures

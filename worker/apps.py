@@ -4,3 +4,12 @@ from django.apps import AppConfig
 class WorkerConfig(AppConfig):
     name = "worker"
     verbose_name = "Tâches de fond"
+
+    def ready(self) -> None:
+        # Here and not at import: the receivers use the models. Every process that loads
+        # Django (web, worker, beat) stamps its log records with the request context and
+        # listens to Celery's signals.
+        from . import context, telemetry
+
+        context.install_log_record_factory()
+        telemetry.connect()

@@ -6,9 +6,14 @@ The broker is Redis in production and, with nothing configured, a folder of file
 
 from __future__ import annotations
 
+import logging
+import logging.config
 import os
+from typing import Any
 
 from celery import Celery
+from celery.signals import setup_logging
+from django.conf import settings
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backoffice.settings")
 
@@ -19,3 +24,13 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 # backoffice/settings.py): this package knows no domain.
 app.autodiscover_tasks()
 app.conf.beat_schedule_filename = os.environ.get("CELERY_BEAT_SCHEDULE_FILE", "")
+
+
+@setup_logging.connect
+def _django_logging(loglevel: Any = None, **_: Any) -> None:
+    """Workers and beat log as the web does (``LOGGING``: JSON lines in production, with
+    the request id and the task), instead of Celery's own format. ``--loglevel`` still
+    sets the level."""
+    logging.config.dictConfig(settings.LOGGING)
+    if loglevel:
+        logging.getLogger().setLevel(loglevel)

@@ -61,6 +61,9 @@ class OutboxJob(models.Model):
     enqueued_at = models.DateTimeField(_("confié au broker le"), null=True, blank=True)
     claimed_at = models.DateTimeField(_("pris par un worker le"), null=True, blank=True)
     sent_at = models.DateTimeField(_("fait le"), null=True, blank=True)
+    # The web request that queued the job (its X-Request-ID), so that the worker's log
+    # lines for this job, even a retry an hour later, can be joined to that request's.
+    request_id = models.CharField(_("requête d'origine"), max_length=64, blank=True)
 
     class Meta:
         verbose_name = _("tâche sortante")
@@ -69,6 +72,12 @@ class OutboxJob(models.Model):
             models.Index(
                 fields=["next_attempt_at"],
                 name="outbox_pending_idx",
+                condition=models.Q(status__in=["pending", "sending"]),
+            ),
+            # The age of the oldest job not done yet (the metrics endpoint): one probe.
+            models.Index(
+                fields=["created_at"],
+                name="outbox_pending_created_idx",
                 condition=models.Q(status__in=["pending", "sending"]),
             ),
             # The retention of finished jobs of kinds that are not kept (e.g. the
@@ -106,3 +115,29 @@ class OutboundEmail(OutboxJob):
     def save(self, *args: Any, **kwargs: Any) -> None:
         self.kind = EMAIL
         super().save(*args, **kwargs)
+
+
+class Metric(models.Model):
+    """One series of the operator's metrics that outlives a process: counters and
+    histograms written by workers and beat (on any machine), gauges written by beat's
+    rollup and by the heartbeats. The metrics endpoint reads the whole table (a few hundred
+    rows) in one query; see ``worker.metrics``.
+
+    ``labels`` is the series' labels as canonical JSON (sorted keys), so that one series is
+    one row and an increment is one upsert.
+    """
+
+    name = models.CharField(max_length=120)
+    labels = models.CharField(max_length=400, blank=True, default="")
+    value = models.FloatField(default=0.0)
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = _("métrique")
+        verbose_name_plural = _("métriques")
+        constraints = [
+            models.UniqueConstraint(fields=["name", "labels"], name="metric_one_row_per_series")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name}{self.labels} = {self.value}"

@@ -29,10 +29,23 @@ from django.db.models import F, Q
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from . import hooks
+from . import context as log_context
+from . import hooks, metrics
 from .models import EMAIL, EmailStatus, OutboundEmail, OutboxJob
 
 logger = logging.getLogger(__name__)
+
+# Counted in the transaction that marks the row, so the figures are exact.
+EMAILS_SENT = metrics.counter(
+    "apsupport_emails_sent",
+    "E-mails accepted by the SMTP server, by template.",
+    labels=("template",),
+)
+EMAILS_FAILED = metrics.counter(
+    "apsupport_emails_failed",
+    "E-mails given up after EMAIL_MAX_ATTEMPTS tries, by template.",
+    labels=("template",),
+)
 
 # A worker that dies in the middle of a job leaves its row "sending"; after this long
 # (settings.EMAIL_CLAIM_TIMEOUT_SECONDS) the sweep gives the row to another worker.
@@ -74,7 +87,12 @@ def job_queue(*, kind: str, payload: dict, ticket_id: int | None = None) -> Outb
     hooks.job_handler(kind)  # fail now, not in the worker, on an unknown kind
     now = timezone.now()
     job = OutboxJob.objects.create(
-        kind=kind, context=payload, ticket_id=ticket_id, next_attempt_at=now, enqueued_at=now
+        kind=kind,
+        context=payload,
+        ticket_id=ticket_id,
+        next_attempt_at=now,
+        enqueued_at=now,
+        request_id=log_context.request_id() or "",
     )
     transaction.on_commit(lambda: _enqueue(job.pk, kind))
     return job
@@ -94,6 +112,7 @@ def email_queue(
         ticket_id=ticket_id,
         next_attempt_at=now,
         enqueued_at=now,
+        request_id=log_context.request_id() or "",
     )
     transaction.on_commit(lambda: _enqueue(email.pk, EMAIL))
     return email
@@ -142,6 +161,16 @@ def email_deliver(*, email_id: int) -> bool:
     if not _claim(email_id, Q(kind=EMAIL)):
         return False
     email = OutboxJob.objects.get(pk=email_id)
+    # The log lines of this send carry the id of the request that queued the e-mail, even
+    # when it is a retry handed over by beat's sweep.
+    token = log_context.bind_request_id(email.request_id or log_context.request_id())
+    try:
+        return _deliver(email)
+    finally:
+        log_context.reset_request_id(token)
+
+
+def _deliver(email: OutboxJob) -> bool:
     extra = _secret_link_context(email)
     if extra is None:
         OutboxJob.objects.filter(pk=email.pk).update(
@@ -165,6 +194,7 @@ def email_deliver(*, email_id: int) -> bool:
             if issuer.sent is not None:
                 issuer.sent(spec)
         hooks.email_sent.send(sender=OutboxJob, email=email)
+        metrics.inc(EMAILS_SENT, template=email.template)
     logger.info("E-mail %s (%s) sent.", email.pk, email.template)
     return True
 
@@ -176,6 +206,14 @@ def job_run(*, job_id: int) -> bool:
     if not _claim(job_id, ~Q(kind=EMAIL)):
         return False
     job = OutboxJob.objects.get(pk=job_id)
+    token = log_context.bind_request_id(job.request_id or log_context.request_id())
+    try:
+        return _run(job)
+    finally:
+        log_context.reset_request_id(token)
+
+
+def _run(job: OutboxJob) -> bool:
     handler = hooks.job_handler(job.kind)
     try:
         with transaction.atomic():
@@ -204,6 +242,7 @@ def _record_failure(job: OutboxJob, exc: Exception) -> None:
             )
         if final and job.is_email:
             hooks.email_failed.send(sender=OutboxJob, email=job, error=error)
+            metrics.inc(EMAILS_FAILED, template=job.template)
     logger.warning(
         "Outbox job %s (%s) failed, attempt %s%s: %s",
         job.pk,

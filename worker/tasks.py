@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from . import services
+from . import services, telemetry
 
 
 @shared_task(ignore_result=True)
@@ -21,3 +21,10 @@ def outbox_sweep() -> None:
 @shared_task(ignore_result=True)
 def run_job(job_id: int) -> None:
     services.job_run(job_id=job_id)
+
+
+@shared_task(bind=True, ignore_result=True)
+def heartbeat(self) -> None:
+    """Beat's ping (every ``OPS_HEARTBEAT_SECONDS``): the worker that runs it records its
+    answer; ``/readyz`` reports a worker down when no answer came within the bound."""
+    telemetry.heartbeat_answer(sent_at=getattr(self.request, telemetry.HEADER_SENT_AT, None))

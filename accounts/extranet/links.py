@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+import time
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -29,6 +30,7 @@ from django.utils.translation import gettext as _
 from accounts.staff.models import secret_digest
 from tickets.models import EventKind, Ticket, TicketEvent
 from tickets.services import ticket_event_record
+from worker import metrics
 from worker.models import OutboundEmail, OutboxJob
 from worker.services import email_queue, job_queue
 
@@ -62,6 +64,15 @@ LANDING_URL_NAMES = {
 
 
 token_digest = secret_digest
+
+# The expiry sweep, for the operator: links recorded as expired (counted in each batch's
+# transaction) and how long each sweep took.
+LINKS_EXPIRED = metrics.counter(
+    "apsupport_recovery_links_expired", "Recovery and activation links recorded as expired."
+)
+LINK_SWEEP_DURATION = metrics.histogram(
+    "apsupport_link_sweep_duration_seconds", "Run time of the recovery links' expiry sweep."
+)
 
 
 def _validity() -> timedelta:
@@ -339,6 +350,7 @@ def recovery_links_expire_sweep(*, batch_size: int = EXPIRY_SWEEP_BATCH) -> int:
     Bounded batches over the partial index of active links; a ``LINK_EXPIRED`` event on the
     ticket of each link that has one. Returns the number of links recorded.
     """
+    started = time.monotonic()
     total = 0
     for _batch in range(EXPIRY_SWEEP_MAX_BATCHES):
         with transaction.atomic():
@@ -368,9 +380,12 @@ def recovery_links_expire_sweep(*, batch_size: int = EXPIRY_SWEEP_BATCH) -> int:
                     for pk, ticket_id, purpose in with_ticket
                 ]
             )
+            metrics.inc(LINKS_EXPIRED, recorded)
         total += recorded
         if recorded < batch_size:
             break
+    elapsed = time.monotonic() - started
+    metrics.quietly("link sweep", lambda: metrics.observe(LINK_SWEEP_DURATION, elapsed))
     if total:
         logger.info("%s recovery link(s) recorded as expired.", total)
     return total

@@ -172,3 +172,16 @@ def establishment_card(*, user: User, ticket: Ticket) -> EstablishmentCard:
         earlier_tickets=earlier[:EARLIER_TICKETS_SHOWN],
         earlier_more=len(earlier) > EARLIER_TICKETS_SHOWN,
     )
+
+
+def reassignment_counts_by_state() -> dict[str, int]:
+    """Reassignments per state, every state present (zeros included): for beat's rollup of
+    the operator's metrics. Counts only, system-wide (not scoped to an actor: no person
+    reads it through a page; the metrics endpoint has its own access control)."""
+    counts = dict(
+        AccountReassignment.objects.values("state")
+        .annotate(n=Count("id"))
+        .order_by()
+        .values_list("state", "n")
+    )
+    return {str(state): counts.get(state, 0) for state in ReassignmentState.values}

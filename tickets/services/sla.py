@@ -8,8 +8,17 @@ from datetime import datetime
 from django.db import transaction
 from django.utils import timezone
 
+from worker import metrics
+
 from ..business_hours import add_business_time, business_time_between
 from ..models import EventKind, SlaPause, Status, Ticket, TicketEvent
+
+# Counted in the transaction that marks the breach (once per ticket and target).
+SLA_BREACHES = metrics.counter(
+    "apsupport_sla_breaches",
+    "SLA targets marked as missed by beat's sweep, by target (first_response, resolution).",
+    labels=("target",),
+)
 
 
 def sla_pause_values(ticket: Ticket, now: datetime) -> dict:
@@ -77,5 +86,6 @@ def sla_breaches_mark(*, now: datetime | None = None) -> dict[str, int]:
                         data={"target": name},
                         created_at=now,
                     )
+                    metrics.inc(SLA_BREACHES, target=name)
                     counts[name] += 1
     return counts
