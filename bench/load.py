@@ -165,6 +165,7 @@ def upload_documents(base: str, raw_key: str, *, count: int) -> Result:
         )  # fmt: skip
         if status != 201:
             raise SystemExit(f"intake for the upload test answered {status}")
+    # Local: bench/ runs as a script and imports project code after django.setup().
     from tickets.models import Ticket
 
     references = list(
@@ -233,6 +234,7 @@ def main(argv: list[str] | None = None) -> int:
     import django
 
     django.setup()
+    # Local: project code is importable only after django.setup().
     from accounts.staff.models import ApiKey
     from accounts.staff.services import api_key_create
 

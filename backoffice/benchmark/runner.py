@@ -7,13 +7,27 @@ import statistics
 import time
 from dataclasses import dataclass
 
+from django.core.files.base import ContentFile
 from django.db import connection, reset_queries
 from django.db.models import Max, Min
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from accounts.staff.models import ApiKey
 from accounts.staff.services import api_key_create
-from tickets.models import Queue, Status, Ticket, TicketEvent
+from tickets.documents import documents_storage
+from tickets.models import (
+    DocumentKind,
+    FollowUpLink,
+    MessageKind,
+    PreviewStatus,
+    Queue,
+    Status,
+    Ticket,
+    TicketDocument,
+    TicketEvent,
+    TicketMessage,
+)
 
 from .scenarios import SCENARIOS, BenchContext, session_login
 from .seed import REFERENCE_PREFIX
@@ -91,18 +105,6 @@ def _documents_ticket(queue: Queue, agent) -> int:
     """A ticket of the bench agent with 20 messages and 20 documents, the page DESIGN.md
     section 9 measures. The documents share one small stored file: the page reads their
     rows, never the files."""
-    from django.core.files.base import ContentFile
-    from django.utils import timezone
-
-    from tickets.documents import documents_storage
-    from tickets.models import (
-        DocumentKind,
-        FollowUpLink,
-        MessageKind,
-        PreviewStatus,
-        TicketDocument,
-        TicketMessage,
-    )
 
     existing = Ticket.objects.filter(reference=DOCUMENTS_TICKET_REFERENCE).first()
     if existing is not None:
