@@ -346,6 +346,13 @@ CELERY_IMPORTS = ("accounts.extranet.tasks", "backoffice.notices.tasks", "backof
 # within OPS_WORKER_SILENCE_SECONDS, and beat down when its last ping is older than
 # OPS_BEAT_SILENCE_SECONDS.
 OPS_HEARTBEAT_SECONDS = _strict_int("OPS_HEARTBEAT_SECONDS", 15, minimum=1)
+# How often beat asks for the outbox sweep (jobs the broker never got, or that a dead worker
+# left half-done). Each sweep hands a job over once, even with two sweeps at the same time.
+OUTBOX_SWEEP_SECONDS = _strict_int("OUTBOX_SWEEP_SECONDS", 30, minimum=1)
+# A job handed to the broker that no worker has claimed after this long (the web process
+# died between its commit and the publish, or the broker lost the message) is handed over
+# again. A second hand-over of a job still queued costs nothing: the claim runs it once.
+OUTBOX_REENQUEUE_AFTER_SECONDS = _strict_int("OUTBOX_REENQUEUE_AFTER_SECONDS", 300, minimum=1)
 OPS_WORKER_SILENCE_SECONDS = _strict_int("OPS_WORKER_SILENCE_SECONDS", 60, minimum=1)
 OPS_BEAT_SILENCE_SECONDS = _strict_int("OPS_BEAT_SILENCE_SECONDS", 60, minimum=1)
 if OPS_WORKER_SILENCE_SECONDS <= OPS_HEARTBEAT_SECONDS:
@@ -372,7 +379,7 @@ CELERY_BEAT_SCHEDULE = {
     "ops-metrics-rollup": {"task": "backoffice.ops.tasks.metrics_rollup", "schedule": 60.0},
     # E-mails and "J'ai oublié…" requests the broker never got (it was down), or that a
     # dead worker left half-done, are handed over again.
-    "outbox-sweep": {"task": "worker.tasks.outbox_sweep", "schedule": 30.0},
+    "outbox-sweep": {"task": "worker.tasks.outbox_sweep", "schedule": float(OUTBOX_SWEEP_SECONDS)},
     # Notices must go up and down within a minute of their start and end.
     "notices-sweep": {"task": "backoffice.notices.tasks.notices_sweep", "schedule": 30.0},
     "sla-breaches": {"task": "tickets.tasks.sla_breaches_mark", "schedule": 60.0},

@@ -51,7 +51,6 @@ EMAILS_FAILED = metrics.counter(
 # (settings.EMAIL_CLAIM_TIMEOUT_SECONDS) the sweep gives the row to another worker.
 # A pending row that was handed to the broker this long ago without being picked up is
 # handed over again (the broker may have lost it).
-REENQUEUE_AFTER = timedelta(minutes=5)
 SWEEP_BATCH = 500
 TRANSIENT_ERRORS = (smtplib.SMTPException, OSError, TimeoutError)
 # Errors of a non-email job that are worth another try (the job's transaction rolled back).
@@ -104,7 +103,7 @@ def email_queue(
     """Record an e-mail to send once the current transaction commits."""
     now = timezone.now()
     # Stamped as handed over already: the hand-over happens on commit. If the process
-    # dies between commit and publish, the sweep hands it over after REENQUEUE_AFTER.
+    # dies between commit and publish, the sweep hands it over after OUTBOX_REENQUEUE_AFTER_SECONDS.
     email = OutboundEmail.objects.create(
         template=template,
         to_email=to_email,
@@ -263,16 +262,28 @@ def outbox_sweep() -> int:
         claimed_at__lt=now - timedelta(seconds=settings.EMAIL_CLAIM_TIMEOUT_SECONDS),
     ).update(status=EmailStatus.PENDING, enqueued_at=None)
     due = list(
-        OutboxJob.objects.filter(status=EmailStatus.PENDING, next_attempt_at__lte=now)
-        .filter(Q(enqueued_at__isnull=True) | Q(enqueued_at__lt=now - REENQUEUE_AFTER))
+        _due_jobs(OutboxJob.objects.all(), now)
         .order_by("next_attempt_at")
         .values_list("pk", "kind")[:SWEEP_BATCH]
     )
+    handed = 0
     for job_id, kind in due:
-        OutboxJob.objects.filter(pk=job_id).update(enqueued_at=now)
-        _enqueue(job_id, kind)
+        # Conditional, like a claim: when two sweeps run at once (a second beat started by
+        # mistake, or a slow sweep overlapping the next), each job is handed over once.
+        if _due_jobs(OutboxJob.objects.filter(pk=job_id), now).update(enqueued_at=now):
+            _enqueue(job_id, kind)
+            handed += 1
     _forget_finished(now)
-    return len(due)
+    if handed:
+        logger.info("Outbox sweep: %d job(s) handed to the broker.", handed)
+    return handed
+
+
+def _due_jobs(queryset: Any, now: Any) -> Any:
+    return queryset.filter(status=EmailStatus.PENDING, next_attempt_at__lte=now).filter(
+        Q(enqueued_at__isnull=True)
+        | Q(enqueued_at__lt=now - timedelta(seconds=settings.OUTBOX_REENQUEUE_AFTER_SECONDS))
+    )
 
 
 def _forget_finished(now: Any) -> None:

@@ -362,7 +362,11 @@ def recovery_links_expire_sweep(*, batch_size: int = EXPIRY_SWEEP_BATCH) -> int:
                 .order_by("expires_at")
                 .values("pk")[:batch_size]
             )
-            recorded = RecoveryLink.objects.filter(pk__in=batch).update(expired_recorded_at=now)
+            # The outer condition again: a second sweep running at the same moment (two
+            # beats) waits on the rows' locks, then finds them recorded and skips them.
+            recorded = RecoveryLink.objects.filter(
+                pk__in=batch, expired_recorded_at__isnull=True
+            ).update(expired_recorded_at=now)
             if not recorded:
                 break
             # Links that belong to a ticket are few: the batch is the rows stamped ``now``.
