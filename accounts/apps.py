@@ -17,9 +17,33 @@ class AccountsConfig(AppConfig):
             links.recovery_request_process,
             retain=links.REQUEST_RETENTION,
         )
+        # Any change to an API key (the admin included) reaches every process's memo, once
+        # committed (invalidated earlier, a process could read the old row again under the
+        # new stamp).
+        from django.db.models.signals import post_delete, post_save
+
+        from .staff.models import ApiKey
+        from .staff.services import API_KEYS
+
+        for signal in (post_save, post_delete):
+            signal.connect(
+                lambda **kwargs: _invalidate_now_and_on_commit(API_KEYS),
+                sender=ApiKey,
+                weak=False,
+                dispatch_uid=f"accounts.api_keys_memo.{signal is post_save}",
+            )
         for kind in ("recovery", "objection"):
             hooks.register_link_issuer(
                 kind,
                 issue=lambda spec: links.secret_link_issue(spec=spec),
                 sent=lambda spec: links.secret_link_sent(spec=spec),
             )
+
+
+def _invalidate_now_and_on_commit(memo) -> None:
+    """Now (this process, and this transaction's later reads), and again once committed:
+    a process that read the old rows under the first new stamp reads them again."""
+    from django.db import transaction
+
+    memo.invalidate()
+    transaction.on_commit(memo.invalidate)

@@ -22,6 +22,10 @@ from .models import HABILITATION_EVIDENCE, Motif, SiretVerdict
 PHONE_REGIONS = ("RE", "YT", "GP", "MQ", "GF", "BL", "MF", "FR")
 # Saint-Pierre-et-Miquelon numbers have 6 digits; dialled from France: 0508 + 6 digits.
 _SPM_PREFIX = "0508"
+# Numbers dialled in France that start with these two digits are metropolitan only (the
+# overseas ranges are in 02, 05, 06, 08 and 09): one parse instead of eight. The test
+# tests/tickets/test_intake_cost.py checks that this gives what the full search gives.
+_METROPOLITAN_ONLY = ("01", "03", "04", "07")
 
 
 def clean_french_phone(value: str) -> str:
@@ -35,6 +39,8 @@ def clean_french_phone(value: str) -> str:
     digits = "".join(c for c in raw if c.isdigit())
     if not raw.startswith("+") and digits.startswith(_SPM_PREFIX) and len(digits) == 10:
         raw, regions = "+508" + digits[4:], (None,)
+    elif regions is PHONE_REGIONS and digits[:2] in _METROPOLITAN_ONLY:
+        regions = ("FR",)
     for region in regions:
         try:
             number = phonenumbers.parse(raw, region)

@@ -7,7 +7,14 @@ from django.utils import timezone
 from django_otp import user_has_device
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from worker.memo import Memo
+
 from .models import ApiKey, PersonalToken, User
+
+# The extranet calls the API with a handful of keys, on every request: each web process
+# keeps the rows it read (worker/memo.py). A revocation or a new key invalidates them on
+# every node at once; with the cache unreachable, every request reads the database.
+API_KEYS = Memo("api_keys", max_age=30)
 
 
 def api_key_create(*, name: str, raw_key: str | None = None) -> tuple[ApiKey, str]:
@@ -21,6 +28,7 @@ def api_key_create(*, name: str, raw_key: str | None = None) -> tuple[ApiKey, st
         raw_key = f"{prefix}.{secrets.token_urlsafe(32)}"
     prefix = raw_key.split(".", 1)[0][: ApiKey.PREFIX_LENGTH]
     key = ApiKey.objects.create(name=name, prefix=prefix, key_hash=ApiKey.digest(raw_key))
+    transaction.on_commit(API_KEYS.invalidate)
     return key, raw_key
 
 
@@ -29,19 +37,25 @@ def api_key_authenticate(*, raw_key: str) -> ApiKey | None:
     if not raw_key or "." not in raw_key:
         return None
     prefix = raw_key.split(".", 1)[0]
-    key = ApiKey.objects.filter(prefix=prefix, revoked_at__isnull=True).first()
+    key = API_KEYS.get(
+        prefix, lambda: ApiKey.objects.filter(prefix=prefix, revoked_at__isnull=True).first()
+    )
     if key is None or not key.matches(raw_key):
         return None
     # Recording the last use is useful, but not worth a write per request.
     now = timezone.now()
     if key.last_used_at is None or (now - key.last_used_at).total_seconds() > 300:
         ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)
+        key.last_used_at = now
     return key
 
 
 @transaction.atomic
 def api_key_revoke(*, key: ApiKey) -> None:
     ApiKey.objects.filter(pk=key.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
+    # Now, not on commit: a revocation must not wait (a memo read again costs nothing).
+    API_KEYS.invalidate()
+    transaction.on_commit(API_KEYS.invalidate)
 
 
 # --- Personal tokens (agent API) ---------------------------------------------------------

@@ -17,7 +17,8 @@ from backoffice.benchmark.seed import BENCH_PASSWORD, bench_users
 from bench import load
 from bench.auth import LoginFailed, enrolled_device, login_cookie
 
-pytestmark = pytest.mark.django_db(transaction=True)
+# serialized_rollback: like every transactional test here (the data migrations' rows come back).
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
 
 @pytest.fixture
