@@ -5,6 +5,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from worker.audit import AppendOnlyModel
+from worker.choices import ChoiceLabels
 
 
 class Motif(models.TextChoices):
@@ -124,7 +125,7 @@ class ReferenceCounter(models.Model):
         return f"{self.year}: {self.last_value}"
 
 
-class Ticket(models.Model):
+class Ticket(ChoiceLabels):
     reference = models.CharField(_("référence"), max_length=20, unique=True, editable=False)
     # The S8 fields, as the requester typed them (normalised).
     siret = models.CharField(_("N° de SIRET"), max_length=14)
@@ -239,8 +240,11 @@ class Ticket(models.Model):
             ),
             # A queue filtered on an assignee (and a status): the rows and the capped count
             # are both one range of this index.
+            # The motif rides along (INCLUDE, PostgreSQL): the supervisor's filtered page
+            # (queue + agent + status + motif) and its capped count read the index only.
             models.Index(
                 fields=["queue", "assignee", "status", "created_at", "id"],
+                include=["motif"],
                 name="ticket_queue_assignee_idx",
             ),
             # "Non assignés" across the agent's queues.
@@ -318,7 +322,7 @@ class EventKind(models.TextChoices):
     FOLLOWUP_LINK_RENEWED = "followup_link_renewed", _("Nouveau lien de suivi envoyé")
 
 
-class TicketEvent(AppendOnlyModel):
+class TicketEvent(ChoiceLabels, AppendOnlyModel):
     """One line of a ticket's timeline. Append-only: rows are never updated or deleted."""
 
     ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="events")
@@ -352,7 +356,7 @@ class MessageKind(models.TextChoices):
     REQUESTER_REPLY = "requester_reply", _("Réponse du demandeur")
 
 
-class TicketMessage(models.Model):
+class TicketMessage(ChoiceLabels):
     ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="messages")
     kind = models.CharField(_("type"), max_length=20, choices=MessageKind.choices)
     author = models.ForeignKey(
@@ -409,7 +413,7 @@ class SiretVerdict(models.TextChoices):
     INCONCLUSIVE = "inconclusive", _("Vérification non concluante")
 
 
-class SiretVerification(models.Model):
+class SiretVerification(ChoiceLabels):
     """An agent's verdict on a ticket's SIRET, with the checks it was given when deciding
     (a snapshot: the registry may change afterwards). Written only by
     ``tickets.verification.ticket_siret_verify``, together with a ``SIRET_VERIFIED``
@@ -569,7 +573,7 @@ class PreviewStatus(models.TextChoices):
     UNAVAILABLE = "unavailable", _("Indisponible")
 
 
-class TicketDocument(models.Model):
+class TicketDocument(ChoiceLabels):
     """A file a requester sent (PDF, JPEG or PNG, the type read from its content).
 
     The file lives in the ``documents`` storage under a random name (``storage_name``),
