@@ -300,6 +300,7 @@ def load_scenarios(base: str, raw_key: str) -> list[LoadScenario]:
     from backoffice.benchmark.runner import context_build
     from backoffice.benchmark.seed import BENCH_PASSWORD, bench_users
     from bench.auth import enrolled_device, login_cookie
+    from tickets.models import Ticket
 
     agent, supervisor = bench_users()
     ctx = context_build(agent=agent, supervisor=supervisor)
@@ -312,6 +313,9 @@ def load_scenarios(base: str, raw_key: str) -> list[LoadScenario]:
     queue_url = reverse("backoffice:queue", args=[ctx.queue.slug])
     filtered_url = reverse("backoffice:queue", args=[ctx.filter_queue.slug]) + (
         f"?status={ctx.filter_status}&motif={ctx.filter_motif}&assignee={ctx.filter_assignee_id}"
+    )
+    ctx.sample_siret = (
+        Ticket.objects.filter(pk=ctx.sample_ticket_ids[0]).values_list("siret", flat=True).get()
     )
     ticket_urls = tuple(
         reverse("backoffice:ticket_detail", args=[pk]) for pk in ctx.sample_ticket_ids[:20]
@@ -345,6 +349,13 @@ def load_scenarios(base: str, raw_key: str) -> list[LoadScenario]:
             ticket_urls,
             200,
             'id="reply-body"',
+            cookie=agent_cookie,
+        ),
+        LoadScenario(
+            "search by SIRET GET /backoffice/recherche/",
+            (reverse("backoffice:search") + f"?q={ctx.sample_siret}",),
+            200,
+            'data-testid="search-results"',
             cookie=agent_cookie,
         ),
         LoadScenario(

@@ -198,6 +198,9 @@ class Ticket(ChoiceLabels):
         indexes = [
             # Queue pages: one queue, one status, oldest first, keyset on (created_at, id).
             models.Index(fields=["queue", "status", "created_at", "id"], name="ticket_queue_idx"),
+            # Search by the requester's phone number (tickets/search.py); the SIRET and the
+            # e-mail have theirs below, the text a GIN index (migration 0012).
+            models.Index(fields=["phone"], name="ticket_phone_idx"),
             # Open tickets of a queue, whatever their open status ("à traiter").
             models.Index(
                 fields=["queue", "created_at", "id"],

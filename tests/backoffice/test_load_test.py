@@ -54,6 +54,7 @@ def test_every_scenario_answers_its_page_and_a_logged_out_one_is_refused(live_se
     assert any("filtered queue" in n for n in names)
     assert any("ticket page" in n for n in names)
     assert any("follow-up" in n for n in names)
+    assert any("search" in n for n in names)
     assert any(s.intake for s in scenarios)
     for scenario in scenarios:
         load.preflight(live_server.url, scenario)  # raises when a page is not the one named

@@ -109,6 +109,8 @@ ROUTES: dict[str, Case] = {
     "queue": Case("get", _ui("queue", HABILITATION), "queue"),
     "queue_export": Case("get", _ui("queue_export", HABILITATION, CSV), "queue"),
     "queue_take_next": Case("post", _ui("queue_take_next", HABILITATION), "queue"),
+    # Searched by the Habilitation ticket's SIRET: the outsider's page must not show it.
+    "search": Case("get", lambda w: reverse("backoffice:search") + f"?q={w.ticket.siret}", "list"),
     "my_tickets": Case("get", _ui("my_tickets"), "list"),
     "my_tickets_export": Case("get", _ui("my_tickets_export", CSV), "list"),
     "unassigned": Case("get", _ui("unassigned"), "list"),
