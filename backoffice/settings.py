@@ -443,6 +443,11 @@ RECOVERY_LINK_VALIDITY_MINUTES = _strict_int("RECOVERY_LINK_VALIDITY_MINUTES", 6
 RECOVERY_LINKS_PER_ACCOUNT_PER_HOUR = _strict_int(
     "RECOVERY_LINKS_PER_ACCOUNT_PER_HOUR", 5, minimum=1
 )
+# A link asked through "J'ai oublié mon mot de passe" does not revoke a pending one issued
+# less than this many minutes ago (anyone who knows an identifiant can ask for a link: they
+# must not be able to void the one the holder has just received; both stay usable, and
+# using one revokes the others).
+RECOVERY_LINK_SPARED_MINUTES = _strict_int("RECOVERY_LINK_SPARED_MINUTES", 15, minimum=0)
 # Public forms (forgot identifiant / password, create my space, login) per client IP.
 PUBLIC_FORM_POSTS_PER_IP_PER_HOUR = _strict_int("PUBLIC_FORM_POSTS_PER_IP_PER_HOUR", 30, minimum=1)
 EXTRANET_LOGIN_ATTEMPTS_PER_IP_PER_15_MIN = _strict_int(
