@@ -16,6 +16,8 @@ import environ
 from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
+from backoffice.ops import secret_urls
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(environ.Env().str("VAR_DIR", default=str(BASE_DIR / "var")))
 
@@ -581,6 +583,10 @@ CONTENT_SECURITY_POLICY = {
 LOG_FORMAT = env.str("LOG_FORMAT", default="json" if PRODUCTION else "text")
 if LOG_FORMAT not in {"json", "text"}:
     raise ImproperlyConfigured(f"LOG_FORMAT must be json or text, not {LOG_FORMAT!r}.")
+# No secret in any log line (backoffice/ops/secret_urls.py): every record this process
+# creates has the tokens of link URLs and the values of query strings masked, before any
+# handler sees it (runserver's django.server, django.request's "Gone: …", Celery, ours).
+secret_urls.install()
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -588,7 +594,14 @@ LOGGING = {
         "text": {"()": "backoffice.ops.logformat.TextFormatter"},
         "json": {"()": "backoffice.ops.logformat.JsonFormatter"},
     },
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
+    "filters": {"secret_urls": {"()": "backoffice.ops.secret_urls.RedactingFilter"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": LOG_FORMAT,
+            "filters": ["secret_urls"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
