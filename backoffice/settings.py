@@ -56,6 +56,19 @@ def _strict_int(name: str, default: int, *, minimum: int = 0) -> int:
     return value
 
 
+def _strict_positive_float(name: str, default: float) -> float:
+    raw = env.str(name, default="")
+    if raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"{name} must be a number, not {raw!r}.") from exc
+    if not value > 0:
+        raise ImproperlyConfigured(f"{name} must be greater than 0, not {raw!r}.")
+    return value
+
+
 def _required(name: str) -> str:
     value = env.str(name, default="")
     if not value:
@@ -197,6 +210,23 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://apsupport")}
 if PRODUCTION and "redis" not in CACHES["default"]["BACKEND"].lower():
     raise ImproperlyConfigured("Production needs a shared cache: set CACHE_URL=redis://…")
+# The cache is an optimisation (worker/cache.py, README.md "When the cache is down"): with
+# Redis unreachable, reads miss and fall through to the database, counters raise
+# CacheUnavailable and each protection applies its own rule. A Redis that does not answer
+# costs a request at most CACHE_TIMEOUT_SECONDS; then the cache is left alone for
+# CACHE_RETRY_SECONDS in that process.
+CACHE_TIMEOUT_SECONDS = _strict_positive_float("CACHE_TIMEOUT_SECONDS", 0.3)
+CACHE_RETRY_SECONDS = _strict_positive_float("CACHE_RETRY_SECONDS", 5.0)
+if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
+    CACHES["default"]["BACKEND"] = "worker.cache.ResilientRedisCache"
+    CACHES["default"].setdefault("OPTIONS", {}).update(
+        {
+            "socket_connect_timeout": CACHE_TIMEOUT_SECONDS,
+            "socket_timeout": CACHE_TIMEOUT_SECONDS,
+            "down_retry_seconds": CACHE_RETRY_SECONDS,
+            "down_warning_seconds": 60.0,
+        }
+    )
 
 # --- Auth -------------------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
@@ -425,19 +455,6 @@ TICKET_RETENTION_MONTHS = _strict_int("TICKET_RETENTION_MONTHS", 24, minimum=1)
 SLA_OPENING_HOURS = _opening_hours(env.str("SLA_OPENING_HOURS", default="09:00-12:30,13:30-17:30"))
 
 
-def _strict_positive_float(name: str, default: float) -> float:
-    raw = env.str(name, default="")
-    if raw == "":
-        return default
-    try:
-        value = float(raw)
-    except ValueError as exc:
-        raise ImproperlyConfigured(f"{name} must be a number, not {raw!r}.") from exc
-    if not value > 0:
-        raise ImproperlyConfigured(f"{name} must be greater than 0, not {raw!r}.")
-    return value
-
-
 # Extranet recovery / activation links (DESIGN.md section 7): validity, checked at use.
 RECOVERY_LINK_VALIDITY_MINUTES = _strict_int("RECOVERY_LINK_VALIDITY_MINUTES", 60, minimum=1)
 # Links one account may be sent per hour and purpose; beyond that no new link is issued,
@@ -454,6 +471,16 @@ RECOVERY_LINK_SPARED_MINUTES = _strict_int("RECOVERY_LINK_SPARED_MINUTES", 15, m
 PUBLIC_FORM_POSTS_PER_IP_PER_HOUR = _strict_int("PUBLIC_FORM_POSTS_PER_IP_PER_HOUR", 30, minimum=1)
 EXTRANET_LOGIN_ATTEMPTS_PER_IP_PER_15_MIN = _strict_int(
     "EXTRANET_LOGIN_ATTEMPTS_PER_IP_PER_15_MIN", 30, minimum=1
+)
+# Failed logins on one identifiant, counted from every address: past this many within the
+# window, a login with that identifiant also needs the security code (the captcha of
+# "Créer mon espace", with its audio version). Never a lockout: the holder who types the
+# code and the right password gets in.
+EXTRANET_LOGIN_FAILURES_BEFORE_SECURITY_CODE = _strict_int(
+    "EXTRANET_LOGIN_FAILURES_BEFORE_SECURITY_CODE", 5, minimum=1
+)
+EXTRANET_LOGIN_FAILURE_WINDOW_MINUTES = _strict_int(
+    "EXTRANET_LOGIN_FAILURE_WINDOW_MINUTES", 60, minimum=1
 )
 # Account reassignment (DESIGN.md section 6): how long an approved change waits for an
 # objection before the worker applies it. Decimals allowed so the demo can shorten it
