@@ -33,6 +33,8 @@ import logging
 import re
 from typing import Any
 
+from gunicorn.glogging import Logger as GunicornLogger
+
 # Every URL whose next path segment is a secret (from backoffice/public/urls.py). Token-free
 # pages under the same prefixes are listed in TOKEN_FREE_SEGMENTS.
 SECRET_URL_PREFIXES: tuple[str, ...] = (
@@ -99,7 +101,7 @@ def redact_record(record: logging.LogRecord) -> logging.LogRecord:
         record.exc_text = logging.Formatter().formatException(record.exc_info)
     if record.exc_text:
         record.exc_text = redact(record.exc_text)
-    record._secrets_redacted = True  # type: ignore[attr-defined]
+    record._secrets_redacted = True
     return record
 
 
@@ -126,13 +128,7 @@ def install() -> None:
     logging.setLogRecordFactory(factory)
 
 
-try:  # gunicorn is the production web server; this module must import without it too.
-    from gunicorn.glogging import Logger as _GunicornLogger
-except ImportError:  # pragma: no cover - gunicorn is a dependency
-    _GunicornLogger = object  # type: ignore[assignment,misc]
-
-
-class RedactingGunicornLogger(_GunicornLogger):  # type: ignore[misc,valid-type]
+class RedactingGunicornLogger(GunicornLogger):
     """gunicorn's logger with every access-log atom redacted (request line, path, query
     string, referer, headers, environ), and the error log's records redacted."""
 

@@ -27,6 +27,7 @@ from backoffice.public.ratelimit import (
     rate_limit_exceeded,
 )
 from tickets.models import Motif
+from worker.cache import cache_available
 
 SESSION_CREATE_SIRET = "space_create_siret"
 SESSION_KNOWN_SIRET = "space_known_siret"
@@ -75,7 +76,9 @@ def home(request):
             if login_security_code_required(identifiant):
                 form.require_security_code()
     else:
-        form = ExtranetLoginForm()
+        # Without the cache the per-identifiant count cannot be read: every login asks for
+        # the security code (README.md, "When the cache is down").
+        form = ExtranetLoginForm(security_code=not cache_available())
     return render(request, "public/home/home.html", {"form": form, "account": account})
 
 
