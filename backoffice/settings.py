@@ -151,6 +151,8 @@ MIDDLEWARE = [
     "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "backoffice.middleware.SessionExpiryMiddleware",
+    # A cache counter nobody handled (the cache is down): a 503 page, not a 500.
+    "backoffice.middleware.CacheUnavailableMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",

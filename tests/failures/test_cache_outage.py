@@ -156,6 +156,10 @@ def exercise(client, verified_client, supervisor, world, settings) -> dict[str, 
     )
     assert response.status_code == 503
     assert "momentanément indisponible" in response.content.decode()
+    # /admin/'s login goes through django-axes too: a French 503 page, not a 500.
+    response = client.post("/admin/login/", {"username": user.email, "password": "mauvais"})
+    assert response.status_code == 503
+    assert "Service momentanément indisponible" in response.content.decode()
     # The extranet login asks for the security code, and the holder gets in with it.
     account = world["account"]
     assert 'name="captcha_1"' in client.get("/").content.decode()
