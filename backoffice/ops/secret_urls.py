@@ -96,7 +96,7 @@ def redact_record(record: logging.LogRecord) -> logging.LogRecord:
     except Exception:  # noqa: BLE001 - a broken format string: keep what logging would show
         message = f"{record.msg!r} {record.args!r}"
     record.msg = redact(message)
-    record.args = None
+    record.args = ()
     if record.exc_info and not record.exc_text:
         record.exc_text = logging.Formatter().formatException(record.exc_info)
     if record.exc_text:
