@@ -16,6 +16,8 @@ import environ
 from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
+from backoffice.ops import secret_urls
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(environ.Env().str("VAR_DIR", default=str(BASE_DIR / "var")))
 
@@ -51,6 +53,19 @@ def _strict_int(name: str, default: int, *, minimum: int = 0) -> int:
         raise ImproperlyConfigured(f"{name} must be an integer, not {raw!r}.") from exc
     if value < minimum:
         raise ImproperlyConfigured(f"{name} must be at least {minimum}, not {value}.")
+    return value
+
+
+def _strict_positive_float(name: str, default: float) -> float:
+    raw = env.str(name, default="")
+    if raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"{name} must be a number, not {raw!r}.") from exc
+    if not value > 0:
+        raise ImproperlyConfigured(f"{name} must be greater than 0, not {raw!r}.")
     return value
 
 
@@ -136,6 +151,8 @@ MIDDLEWARE = [
     "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "backoffice.middleware.SessionExpiryMiddleware",
+    # A cache counter nobody handled (the cache is down): a 503 page, not a 500.
+    "backoffice.middleware.CacheUnavailableMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -195,6 +212,23 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://apsupport")}
 if PRODUCTION and "redis" not in CACHES["default"]["BACKEND"].lower():
     raise ImproperlyConfigured("Production needs a shared cache: set CACHE_URL=redis://…")
+# The cache is an optimisation (worker/cache.py, README.md "When the cache is down"): with
+# Redis unreachable, reads miss and fall through to the database, counters raise
+# CacheUnavailable and each protection applies its own rule. A Redis that does not answer
+# costs a request at most CACHE_TIMEOUT_SECONDS; then the cache is left alone for
+# CACHE_RETRY_SECONDS in that process.
+CACHE_TIMEOUT_SECONDS = _strict_positive_float("CACHE_TIMEOUT_SECONDS", 0.3)
+CACHE_RETRY_SECONDS = _strict_positive_float("CACHE_RETRY_SECONDS", 5.0)
+if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
+    CACHES["default"]["BACKEND"] = "worker.cache.ResilientRedisCache"
+    CACHES["default"].setdefault("OPTIONS", {}).update(
+        {
+            "socket_connect_timeout": CACHE_TIMEOUT_SECONDS,
+            "socket_timeout": CACHE_TIMEOUT_SECONDS,
+            "down_retry_seconds": CACHE_RETRY_SECONDS,
+            "down_warning_seconds": 60.0,
+        }
+    )
 
 # --- Auth -------------------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
@@ -435,19 +469,6 @@ TICKET_RETENTION_MONTHS = _strict_int("TICKET_RETENTION_MONTHS", 24, minimum=1)
 SLA_OPENING_HOURS = _opening_hours(env.str("SLA_OPENING_HOURS", default="09:00-12:30,13:30-17:30"))
 
 
-def _strict_positive_float(name: str, default: float) -> float:
-    raw = env.str(name, default="")
-    if raw == "":
-        return default
-    try:
-        value = float(raw)
-    except ValueError as exc:
-        raise ImproperlyConfigured(f"{name} must be a number, not {raw!r}.") from exc
-    if not value > 0:
-        raise ImproperlyConfigured(f"{name} must be greater than 0, not {raw!r}.")
-    return value
-
-
 # Extranet recovery / activation links (DESIGN.md section 7): validity, checked at use.
 RECOVERY_LINK_VALIDITY_MINUTES = _strict_int("RECOVERY_LINK_VALIDITY_MINUTES", 60, minimum=1)
 # Links one account may be sent per hour and purpose; beyond that no new link is issued,
@@ -455,10 +476,25 @@ RECOVERY_LINK_VALIDITY_MINUTES = _strict_int("RECOVERY_LINK_VALIDITY_MINUTES", 6
 RECOVERY_LINKS_PER_ACCOUNT_PER_HOUR = _strict_int(
     "RECOVERY_LINKS_PER_ACCOUNT_PER_HOUR", 5, minimum=1
 )
+# A link asked through "J'ai oublié mon mot de passe" does not revoke a pending one issued
+# less than this many minutes ago (anyone who knows an identifiant can ask for a link: they
+# must not be able to void the one the holder has just received; both stay usable, and
+# using one revokes the others).
+RECOVERY_LINK_SPARED_MINUTES = _strict_int("RECOVERY_LINK_SPARED_MINUTES", 15, minimum=0)
 # Public forms (forgot identifiant / password, create my space, login) per client IP.
 PUBLIC_FORM_POSTS_PER_IP_PER_HOUR = _strict_int("PUBLIC_FORM_POSTS_PER_IP_PER_HOUR", 30, minimum=1)
 EXTRANET_LOGIN_ATTEMPTS_PER_IP_PER_15_MIN = _strict_int(
     "EXTRANET_LOGIN_ATTEMPTS_PER_IP_PER_15_MIN", 30, minimum=1
+)
+# Failed logins on one identifiant, counted from every address: past this many within the
+# window, a login with that identifiant also needs the security code (the captcha of
+# "Créer mon espace", with its audio version). Never a lockout: the holder who types the
+# code and the right password gets in.
+EXTRANET_LOGIN_FAILURES_BEFORE_SECURITY_CODE = _strict_int(
+    "EXTRANET_LOGIN_FAILURES_BEFORE_SECURITY_CODE", 5, minimum=1
+)
+EXTRANET_LOGIN_FAILURE_WINDOW_MINUTES = _strict_int(
+    "EXTRANET_LOGIN_FAILURE_WINDOW_MINUTES", 60, minimum=1
 )
 # Account reassignment (DESIGN.md section 6): how long an approved change waits for an
 # objection before the worker applies it. Decimals allowed so the demo can shorten it
@@ -588,6 +624,10 @@ CONTENT_SECURITY_POLICY = {
 LOG_FORMAT = env.str("LOG_FORMAT", default="json" if PRODUCTION else "text")
 if LOG_FORMAT not in {"json", "text"}:
     raise ImproperlyConfigured(f"LOG_FORMAT must be json or text, not {LOG_FORMAT!r}.")
+# No secret in any log line (backoffice/ops/secret_urls.py): every record this process
+# creates has the tokens of link URLs and the values of query strings masked, before any
+# handler sees it (runserver's django.server, django.request's "Gone: …", Celery, ours).
+secret_urls.install()
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -595,7 +635,14 @@ LOGGING = {
         "text": {"()": "backoffice.ops.logformat.TextFormatter"},
         "json": {"()": "backoffice.ops.logformat.JsonFormatter"},
     },
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
+    "filters": {"secret_urls": {"()": "backoffice.ops.secret_urls.RedactingFilter"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": LOG_FORMAT,
+            "filters": ["secret_urls"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},

@@ -73,19 +73,34 @@ class ExtranetLoginForm(DsfrBaseForm):
         error_messages={"required": _("Veuillez saisir votre mot de passe.")},
     )
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, security_code: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
         self.account = None
+        # Set when the password was checked and refused (the per-identifiant count).
+        self.credentials_refused = False
+        if security_code:
+            self.require_security_code()
+
+    def require_security_code(self) -> None:
+        """Past a number of failures on one identifiant (from any address), the login also
+        asks for the security code; it is checked before the password, so a password is
+        never tried without it."""
+        if "captcha" in self.fields:
+            return
+        self.fields["captcha"] = _captcha()
+        self.fieldsets = (("", ("identifiant", "password")), (SECURITY_CHECK, ("captcha",)))
 
     def clean(self):
         cleaned = super().clean()
-        # No lookup at all when a field is already wrong (an e-mail as identifiant).
+        # No lookup at all when a field is already wrong (an e-mail as identifiant, a
+        # security code asked for and not copied right).
         if self.errors or not cleaned.get("identifiant") or not cleaned.get("password"):
             return cleaned
         self.account = extranet_authenticate(
             identifiant=cleaned["identifiant"], password=cleaned["password"]
         )
         if self.account is None:
+            self.credentials_refused = True
             raise ValidationError(BAD_CREDENTIALS, code="invalid_login")
         return cleaned
 

@@ -23,12 +23,17 @@ from django_otp import devices_for_user, user_has_device
 from django_otp import login as otp_login
 
 from accounts.staff.services import totp_enrolment_confirm, totp_enrolment_device
+from worker.cache import CacheUnavailable, cache_available
 
 from ..forms import LoginForm, OTPTokenForm
 
 OTP_FAILURES_KEY = "backoffice_otp_failures"
 OTP_MAX_FAILURES = 5
 LOGIN_ERROR = "Adresse électronique ou mot de passe incorrect."
+LOGIN_UNAVAILABLE = (
+    "La connexion est momentanément indisponible. Réessayez dans quelques minutes ; "
+    "les agents déjà connectés peuvent continuer à travailler."
+)
 
 
 def _next_url(request) -> str:
@@ -56,11 +61,19 @@ def login_view(request):
         return redirect(next_url)
     form = LoginForm(data=request.POST or None)
     if request.method == "POST" and form.is_valid():
-        user = authenticate(
-            request,
-            email=form.cleaned_data["email"].strip().lower(),
-            password=form.cleaned_data["password"],
-        )
+        # django-axes counts failures in the cache: without it, no password is checked
+        # (fail closed; README.md, "When the cache is down"). Agents already logged in
+        # keep working: sessions are in the database.
+        if not cache_available():
+            return _login_unavailable(request, form, next_url)
+        try:
+            user = authenticate(
+                request,
+                email=form.cleaned_data["email"].strip().lower(),
+                password=form.cleaned_data["password"],
+            )
+        except CacheUnavailable:
+            return _login_unavailable(request, form, next_url)
         if user is not None:
             auth_login(request, user)
             target = "backoffice:otp_verify" if user_has_device(user) else "backoffice:otp_enrol"
@@ -68,6 +81,13 @@ def login_view(request):
         # Same message whether the address exists or not.
         form.add_error(None, LOGIN_ERROR)
     return render(request, "backoffice/auth/login.html", {"form": form, "next": next_url})
+
+
+def _login_unavailable(request, form, next_url):
+    form.add_error(None, LOGIN_UNAVAILABLE)
+    return render(
+        request, "backoffice/auth/login.html", {"form": form, "next": next_url}, status=503
+    )
 
 
 def _count_otp_failure(request) -> bool:
