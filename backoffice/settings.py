@@ -161,6 +161,16 @@ TEMPLATES = [
             ],
         },
     },
+    # Plain-text e-mails (worker.services renders with it): no HTML escaping, so
+    # "Dupont & Fils" and "O'Brien" arrive as typed. Headers stay safe by other means: the
+    # subject is folded onto one line and Django refuses a header with a line break.
+    {
+        "NAME": "emails",
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": False,
+        "OPTIONS": {"autoescape": False},
+    },
 ]
 # One form layout for the whole site (DSFR): templates/forms/, backoffice/forms_rendering.py.
 FORM_RENDERER = "backoffice.forms_rendering.DsfrFormRenderer"

@@ -350,6 +350,10 @@ class MessageKind(models.TextChoices):
     REPLY = "reply", _("Réponse envoyée au demandeur")
     NOTE = "note", _("Note interne")
     REQUESTER_REPLY = "requester_reply", _("Réponse du demandeur")
+    # A request with the SIRET, motif and address of this open ticket, received again
+    # through the public form or the API: anyone can type them, so it is never shown as
+    # the requester's own message (DESIGN: the repeat rule).
+    REPEATED_REQUEST = "repeated_request", _("Demande reçue à nouveau")
 
 
 class TicketMessage(models.Model):
@@ -365,6 +369,11 @@ class TicketMessage(models.Model):
     )
     body = models.TextField(_("message"))
     created_at = models.DateTimeField(_("date"))
+    # A repeated request: the address typed with it and where it came from (``Source``).
+    received_from = models.EmailField(_("adresse saisie"), blank=True, default="")
+    received_via = models.CharField(
+        _("reçue par"), max_length=20, choices=Source.choices, blank=True, default=""
+    )
     # A reply that asks for documents: the ``DocumentKind`` values it lists (the follow-up
     # page shows which of them arrived). None for every other message.
     requested_documents = models.JSONField(_("justificatifs demandés"), null=True, blank=True)

@@ -6,6 +6,8 @@ with French messages.
 
 from __future__ import annotations
 
+import logging
+
 from django.http import Http404
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
@@ -26,6 +28,7 @@ from tickets.exceptions import (
     TicketNotFound,
 )
 from worker.errors import DomainError
+from worker.text import FORBIDDEN_MESSAGE
 
 from .agent import router as agent_router
 
@@ -54,6 +57,16 @@ _PYDANTIC_MESSAGES = {
     "json_invalid": "Le corps de la requête n'est pas un JSON valide.",
     "model_attributes_type": "Le corps de la requête doit être un objet JSON.",
     "dict_type": "Le corps de la requête doit être un objet JSON.",
+    "forbidden_character": str(FORBIDDEN_MESSAGE),
+    "string_too_short": "Ce champ est obligatoire.",
+    "string_too_long": "Ce texte est trop long.",
+    "string_pattern_mismatch": "Format invalide pour ce champ.",
+    "int_type": "Ce champ doit être un nombre entier.",
+    "int_parsing": "Ce champ doit être un nombre entier.",
+    "int_from_float": "Ce champ doit être un nombre entier.",
+    "bool_type": "Ce champ doit être un booléen.",
+    "list_type": "Ce champ doit être une liste.",
+    "value_error": "Valeur invalide.",
 }
 
 
@@ -68,7 +81,12 @@ def _field_of(loc) -> str:
 def validation_error(request, exc: ValidationError):
     errors: dict[str, list[str]] = {}
     for error in exc.errors:
-        message = _PYDANTIC_MESSAGES.get(error.get("type", ""), "Valeur invalide.")
+        kind = error.get("type", "")
+        if kind == "value_error" and error.get("msg") and error.get("loc", ("",))[0] == "query":
+            # The filters' own French messages (django-filter), passed through.
+            message = str(error["msg"])
+        else:
+            message = _PYDANTIC_MESSAGES.get(kind, "Valeur invalide.")
         errors.setdefault(_field_of(error.get("loc", ())), []).append(message)
     return api.create_response(request, {"detail": INVALID, "errors": errors}, status=422)
 
@@ -135,3 +153,27 @@ def domain_error(request, exc: DomainError):
     if status == 422:
         body["errors"] = {exc.field or "__all__": [exc.message]}
     return api.create_response(request, body, status=status)
+
+
+logger = logging.getLogger("apsupport.api")
+
+
+@api.exception_handler(Exception)
+def server_error(request, exc: Exception):
+    """Anything else: a JSON 500 with a French message and the request id, never a
+    traceback, a class name or a query. The exception is logged (with its traceback) for
+    the operator, and reaches Sentry through the logging integration."""
+    from worker import context
+
+    match = request.resolver_match
+    logger.error(
+        "Unhandled error in %s %s",
+        request.method,
+        match.view_name if match else "?",
+        exc_info=exc,
+    )
+    body = {"detail": "Erreur interne du serveur. Réessayez plus tard."}
+    request_id = context.request_id()
+    if request_id:
+        body["request_id"] = request_id
+    return api.create_response(request, body, status=500)
