@@ -143,20 +143,31 @@ def _required(value: str) -> str:
     return value
 
 
+# The patterns are stated in the OpenAPI schema only (``json_schema_extra``) and enforced by
+# ``clean_text`` after it: the same rule, with the French message of a refused character
+# rather than a generic "does not match".
 # Free text (several lines), possibly empty.
-Text = Annotated[str, Field(pattern=CARRIABLE_PATTERN), AfterValidator(_checked(False))]
+Text = Annotated[
+    str,
+    Field(json_schema_extra={"pattern": CARRIABLE_PATTERN}),
+    AfterValidator(_checked(False)),
+]
 # Free text, required: at least one visible character.
 RequiredText = Annotated[
     str,
-    Field(min_length=1, pattern=REQUIRED_PATTERN),
+    Field(min_length=1, json_schema_extra={"pattern": REQUIRED_PATTERN}),
     AfterValidator(_checked(False)),
     AfterValidator(_required),
 ]
 # One line (a name, an identifier), possibly empty / required.
-Line = Annotated[str, Field(pattern=CARRIABLE_PATTERN), AfterValidator(_checked(True))]
+Line = Annotated[
+    str,
+    Field(json_schema_extra={"pattern": CARRIABLE_PATTERN}),
+    AfterValidator(_checked(True)),
+]
 RequiredLine = Annotated[
     str,
-    Field(min_length=1, pattern=REQUIRED_PATTERN),
+    Field(min_length=1, json_schema_extra={"pattern": REQUIRED_PATTERN}),
     AfterValidator(_checked(True)),
     AfterValidator(_required),
 ]

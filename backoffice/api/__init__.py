@@ -72,8 +72,13 @@ _PYDANTIC_MESSAGES = {
 
 def _field_of(loc) -> str:
     names = [str(part) for part in loc if not isinstance(part, int)]
-    # ("body", "payload", "siret") → "siret"; an error on the whole body → "__all__".
-    names = [n for n in names if n not in ("body", "payload")]
+    # ("body", "payload", "siret") → "siret"; ("query", "params", "q") → "q"; ("path",
+    # "slug") → "slug"; an error on the whole body → "__all__". A field may itself be
+    # called "body" (a note's): only the leading location parts are dropped.
+    if names and names[0] in ("body", "query", "path", "form", "file"):
+        names = names[1:]
+        if names and names[0] in ("payload", "params"):
+            names = names[1:]
     return names[-1] if names else "__all__"
 
 
