@@ -448,6 +448,9 @@ def _strict_positive_float(name: str, default: float) -> float:
 
 # Extranet recovery / activation links (DESIGN.md section 7): validity, checked at use.
 RECOVERY_LINK_VALIDITY_MINUTES = _strict_int("RECOVERY_LINK_VALIDITY_MINUTES", 60, minimum=1)
+# A new staff account (or one whose device an administrator removed) enrols its second
+# factor through a one-time link e-mailed to its own address, valid this long.
+STAFF_ENROLMENT_LINK_HOURS = _strict_int("STAFF_ENROLMENT_LINK_HOURS", 24, minimum=1)
 # Links one account may be sent per hour and purpose; beyond that no new link is issued,
 # but nothing is locked: existing links still work and the holder can still log in.
 RECOVERY_LINKS_PER_ACCOUNT_PER_HOUR = _strict_int(

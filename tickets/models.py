@@ -466,9 +466,13 @@ class RoutingChange(AppendOnlyModel):
     ``tickets.services.queue_members_set`` in the transaction of the change."""
 
     kind = models.CharField(_("type"), max_length=30, choices=RoutingChangeKind.choices)
+    # None for a membership changed outside the services (a shell, a command): the
+    # request's actor, if any, is then in ``data["actor_ref"]``.
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.PROTECT,
+        null=True,
+        blank=True,
         related_name="+",
         verbose_name=_("auteur"),
     )
