@@ -20,6 +20,7 @@ OpenAPI ``pattern`` states the same rule, so a client (and schemathesis) knows i
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from django import forms
@@ -97,6 +98,7 @@ class SafeTextFormMixin:
 
     fields: dict[str, forms.Field]
     cleaned_data: dict[str, Any]
+    add_error: Callable[[str | None, Any], None]
 
     def _clean_fields(self) -> None:
         super()._clean_fields()  # type: ignore[misc]
@@ -110,16 +112,15 @@ class SafeTextFormMixin:
                     value, one_line=not isinstance(field.widget, _MULTILINE_WIDGETS)
                 )
             except UnsafeText:
-                self.add_error(name, forms.ValidationError(FORBIDDEN_MESSAGE, code="forbidden"))  # type: ignore[attr-defined]
+                self.add_error(name, forms.ValidationError(FORBIDDEN_MESSAGE, code="forbidden"))
                 continue
             if is_password:
                 continue
             if getattr(field, "strip", False):
                 cleaned = cleaned.strip()
             if field.required and not cleaned:
-                self.add_error(
-                    name, forms.ValidationError(field.error_messages["required"], code="required")
-                )  # type: ignore[attr-defined]
+                required = field.error_messages["required"]
+                self.add_error(name, forms.ValidationError(required, code="required"))
                 continue
             self.cleaned_data[name] = cleaned
 
@@ -127,7 +128,7 @@ class SafeTextFormMixin:
 # --- API (pydantic / ninja) --------------------------------------------------------------
 
 
-def _checked(one_line: bool):
+def _checked(one_line: bool) -> Callable[[str], str]:
     def check(value: str) -> str:
         try:
             return clean_text(value, one_line=one_line).strip()

@@ -1,10 +1,11 @@
 from __future__ import annotations
 
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import QuerySet
 from django.urls import reverse
 from django.utils import timezone
 from django_otp import user_has_device
@@ -158,7 +159,7 @@ def _enrolment_link_validity() -> timedelta:
     return timedelta(hours=settings.STAFF_ENROLMENT_LINK_HOURS)
 
 
-def _active_enrolment_links(now):
+def _active_enrolment_links(now: datetime) -> QuerySet[StaffEnrolmentLink]:
     return StaffEnrolmentLink.objects.filter(
         used_at__isnull=True, revoked_at__isnull=True, expires_at__gt=now
     )
