@@ -41,7 +41,7 @@ def describe_event(event: TicketEvent) -> str:
         return f"{event.get_kind_display()}" + (f" avec {count} document(s)" if count else "")
     if event.kind == EventKind.REQUEST_REPEATED:
         via = "l'API extranet" if data.get("source") == "api" else "le formulaire public"
-        line = f"Demande identique reçue par {via}, adresse {data.get('received_from', '?')}"
+        line = f"Demande identique reçue par {via}"
         if data.get("address_differs"):
             line += " (adresse différente de celle de la demande)"
         return line

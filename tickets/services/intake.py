@@ -165,7 +165,9 @@ def _attach_to_open_ticket(ticket: Ticket, data: dict, source: str) -> IntakeRes
         data={
             "source": source,
             "requester_name": data["requester_name"],
-            "received_from": received_from,
+            # The address itself is on the message (erased with the ticket's data by the
+            # retention sweep); the timeline is append-only, so it says only whether it
+            # differed.
             "address_differs": address_differs,
         },
     )
