@@ -12,6 +12,7 @@ from django_otp import user_has_device
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from worker.services import email_queue
+from worker.text import has_forbidden
 
 from .models import ApiKey, PersonalToken, StaffEnrolmentLink, User, secret_digest
 
@@ -37,8 +38,8 @@ def api_key_create(*, name: str, raw_key: str | None = None) -> tuple[ApiKey, st
 
 def api_key_authenticate(*, raw_key: str) -> ApiKey | None:
     """Return the active key matching ``raw_key``, or None. Constant-time comparison."""
-    if not raw_key or "." not in raw_key:
-        return None
+    if not raw_key or "." not in raw_key or has_forbidden(raw_key):
+        return None  # (a NUL byte would reach the database's lookup)
     prefix = raw_key.split(".", 1)[0]
     key = ApiKey.objects.filter(prefix=prefix, revoked_at__isnull=True).first()
     if key is None or not key.matches(raw_key):
@@ -86,7 +87,7 @@ def personal_token_authenticate(*, raw_token: str) -> User | None:
     The user must be active and have a confirmed second factor: a token is a way to call
     the API from a script, never a way around the second factor.
     """
-    if not raw_token or "." not in raw_token:
+    if not raw_token or "." not in raw_token or has_forbidden(raw_token):
         return None
     prefix = raw_token.split(".", 1)[0]
     token = (

@@ -288,3 +288,18 @@ def test_clean_text_rules():
     for bad in ("\u0000", "\u0001", "\u001f", "\u007f", "\u009f", "\ud800"):
         with pytest.raises(ValueError):
             clean_text(f"a{bad}b")
+
+
+def test_a_nul_byte_in_a_credential_is_a_401_not_a_database_error(client, valid_request_data):
+    response = _post(
+        client, "/api/v1/assistance-requests", valid_request_data, HTTP_X_API_KEY="ab\u0000c.d"
+    )
+    assert response.status_code == 401
+    response = client.get("/api/v1/tickets", HTTP_AUTHORIZATION="Bearer ab\u0000c.d")
+    assert response.status_code == 401
+
+
+def test_a_nul_byte_in_a_page_address_is_a_404_not_a_database_error(agent, verified_client):
+    client = verified_client(agent)
+    assert client.get("/backoffice/demandes/AP%00X/reattribution/").status_code == 404
+    assert Client().get("/code-de-securite/ab%00cd.wav").status_code == 404
