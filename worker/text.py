@@ -77,11 +77,6 @@ def clean_text(value: str, *, one_line: bool = False) -> str:
     return value
 
 
-def strip_invisible(value: str) -> str:
-    """Remove the invisible characters of a text already stored (display of old rows)."""
-    return _INVISIBLE_RE.sub("", value)
-
-
 # --- Forms -------------------------------------------------------------------------------
 
 # Fields whose values are never free text (hidden markers, choices) are left alone: a

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 
+from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
@@ -27,6 +28,7 @@ from tickets.exceptions import (
     StaleTicket,
     TicketNotFound,
 )
+from worker import context
 from worker.errors import DomainError
 from worker.text import FORBIDDEN_MESSAGE
 
@@ -87,7 +89,7 @@ def validation_error(request, exc: ValidationError):
     errors: dict[str, list[str]] = {}
     for error in exc.errors:
         kind = error.get("type", "")
-        if kind == "value_error" and error.get("msg") and error.get("loc", ("",))[0] == "query":
+        if kind == "filter_error" and error.get("msg"):
             # The filters' own French messages (django-filter), passed through.
             message = str(error["msg"])
         else:
@@ -130,6 +132,11 @@ def http_error(request, exc: HttpError):
     return api.create_response(request, {"detail": detail}, status=exc.status_code)
 
 
+@api.exception_handler(PermissionDenied)
+def permission_denied(request, exc):
+    return api.create_response(request, {"detail": _HTTP_ERROR_MESSAGES[403]}, status=403)
+
+
 @api.exception_handler(Http404)
 def not_found(request, exc):
     return api.create_response(request, {"detail": "Ressource introuvable."}, status=404)
@@ -168,8 +175,6 @@ def server_error(request, exc: Exception):
     """Anything else: a JSON 500 with a French message and the request id, never a
     traceback, a class name or a query. The exception is logged (with its traceback) for
     the operator, and reaches Sentry through the logging integration."""
-    from worker import context
-
     match = request.resolver_match
     logger.error(
         "Unhandled error in %s %s",

@@ -159,7 +159,7 @@ def tickets_list(request, params: Query[TicketListParams]):
 
         raise ValidationError(
             [
-                {"loc": ("query", field), "msg": str(message), "type": "value_error"}
+                {"loc": ("query", field), "msg": str(message), "type": "filter_error"}
                 for field, messages in filterset.form.errors.items()
                 for message in messages
             ]
