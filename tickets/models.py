@@ -370,9 +370,16 @@ class TicketMessage(models.Model):
     body = models.TextField(_("message"))
     created_at = models.DateTimeField(_("date"))
     # A repeated request: the address typed with it and where it came from (``Source``).
-    received_from = models.EmailField(_("adresse saisie"), blank=True, default="")
+    # Empty for every other message; a database default too, so that bulk loads that
+    # name their columns (the bench's COPY) need not know these.
+    received_from = models.EmailField(_("adresse saisie"), blank=True, default="", db_default="")
     received_via = models.CharField(
-        _("reçue par"), max_length=20, choices=Source.choices, blank=True, default=""
+        _("reçue par"),
+        max_length=20,
+        choices=Source.choices,
+        blank=True,
+        default="",
+        db_default="",
     )
     # A reply that asks for documents: the ``DocumentKind`` values it lists (the follow-up
     # page shows which of them arrived). None for every other message.

@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('tickets', '0011_message_repeated_request_origin'),
+        ('tickets', '0010_requester_side'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
