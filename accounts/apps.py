@@ -11,6 +11,8 @@ class AccountsConfig(AppConfig):
         from worker import hooks
 
         from .extranet import links
+        from .staff import receivers as staff_receivers
+        from .staff import services as staff_services
 
         hooks.register_job(
             links.RECOVERY_REQUEST_JOB,
@@ -38,6 +40,12 @@ class AccountsConfig(AppConfig):
                 issue=lambda spec: links.secret_link_issue(spec=spec),
                 sent=lambda spec: links.secret_link_sent(spec=spec),
             )
+        hooks.register_link_issuer(
+            staff_services.ENROLMENT_LINK_KIND,
+            issue=staff_services.staff_enrolment_link_issue,
+            sent=staff_services.staff_enrolment_link_sent,
+        )
+        staff_receivers.connect()
 
 
 def _invalidate_now_and_on_commit(memo) -> None:

@@ -178,6 +178,16 @@ TEMPLATES = [
             ],
         },
     },
+    # Plain-text e-mails (worker.services renders with it): no HTML escaping, so
+    # "Dupont & Fils" and "O'Brien" arrive as typed. Headers stay safe by other means: the
+    # subject is folded onto one line and Django refuses a header with a line break.
+    {
+        "NAME": "emails",
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": False,
+        "OPTIONS": {"autoescape": False},
+    },
 ]
 # One form layout for the whole site (DSFR): templates/forms/, backoffice/forms_rendering.py.
 FORM_RENDERER = "backoffice.forms_rendering.DsfrFormRenderer"
@@ -471,6 +481,9 @@ SLA_OPENING_HOURS = _opening_hours(env.str("SLA_OPENING_HOURS", default="09:00-1
 
 # Extranet recovery / activation links (DESIGN.md section 7): validity, checked at use.
 RECOVERY_LINK_VALIDITY_MINUTES = _strict_int("RECOVERY_LINK_VALIDITY_MINUTES", 60, minimum=1)
+# A new staff account (or one whose device an administrator removed) enrols its second
+# factor through a one-time link e-mailed to its own address, valid this long.
+STAFF_ENROLMENT_LINK_HOURS = _strict_int("STAFF_ENROLMENT_LINK_HOURS", 24, minimum=1)
 # Links one account may be sent per hour and purpose; beyond that no new link is issued,
 # but nothing is locked: existing links still work and the holder can still log in.
 RECOVERY_LINKS_PER_ACCOUNT_PER_HOUR = _strict_int(

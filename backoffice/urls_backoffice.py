@@ -23,6 +23,7 @@ urlpatterns = [
     path("connexion/", auth.login_view, name="login"),
     path("connexion/code/", auth.otp_verify, name="otp_verify"),
     path("connexion/enrolement/", auth.otp_enrol, name="otp_enrol"),
+    path("connexion/enrolement/<str:token>/", auth.otp_enrol_link, name="otp_enrol_link"),
     path("deconnexion/", auth.logout_view, name="logout"),
     path("files/<slug:slug>/", queues.queue_detail, name="queue"),
     path("files/<slug:slug>/export/<str:fmt>/", queues.queue_export, name="queue_export"),

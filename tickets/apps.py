@@ -41,6 +41,17 @@ class TicketsConfig(AppConfig):
         hooks.register_job(
             documents.PREVIEW_JOB, documents.document_preview_render, retain=timedelta(days=7)
         )
+        # Queue membership changed outside the services is recorded too.
+        from django.db.models.signals import m2m_changed
+
+        from .models import Queue
+        from .services.routing import queue_membership_changed
+
+        m2m_changed.connect(
+            queue_membership_changed,
+            sender=Queue.members.through,
+            dispatch_uid="tickets.queue_membership_changed",
+        )
 
 
 def _invalidate_now_and_on_commit(memo) -> None:

@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from dsfr.forms import DsfrBaseForm
 
 from establishments.validators import clean_siret
+from worker.text import SafeTextFormMixin
 
 from .captcha import SecurityCodeField
 from .documents import IncomingDocument
@@ -78,7 +79,7 @@ class FrenchPhoneField(forms.CharField):
 MOTIF_PLACEHOLDER = ("", _("Veuillez sélectionner un motif…"))
 
 
-class AssistanceRequestForm(DsfrBaseForm):
+class AssistanceRequestForm(SafeTextFormMixin, DsfrBaseForm):
     siret = SiretField(
         label=_("N° de Siret"),
         help_text=_("14 chiffres, par exemple 732 829 320 00074"),
@@ -151,7 +152,7 @@ class PublicAssistanceRequestForm(AssistanceRequestForm):
     captcha = SecurityCodeField()
 
 
-class SiretVerificationForm(DsfrBaseForm):
+class SiretVerificationForm(SafeTextFormMixin, DsfrBaseForm):
     verdict = forms.ChoiceField(
         label=_("Verdict"),
         choices=SiretVerdict.choices,
@@ -206,7 +207,7 @@ class MultipleFileField(forms.FileField):
         return [single(data, initial)] if data else []
 
 
-class FollowUpReplyForm(forms.Form):
+class FollowUpReplyForm(SafeTextFormMixin, forms.Form):
     """The requester's answer: a message and files. On an "Habilitation à l'extranet"
     request that was asked for documents, one file input per document asked for, then
     "other documents". What the files are is checked by the service (their content)."""
@@ -243,11 +244,11 @@ class FollowUpReplyForm(forms.Form):
         return files
 
 
-class DocumentRejectForm(forms.Form):
+class DocumentRejectForm(SafeTextFormMixin, forms.Form):
     reason = forms.CharField(label=_("Motif du refus"), max_length=2000)
 
 
-class DocumentsRequestForm(forms.Form):
+class DocumentsRequestForm(SafeTextFormMixin, forms.Form):
     body = forms.CharField(label=_("Message au demandeur"), max_length=10000)
     kinds = forms.MultipleChoiceField(
         label=_("Documents demandés"),

@@ -357,6 +357,10 @@ class MessageKind(models.TextChoices):
     REPLY = "reply", _("Réponse envoyée au demandeur")
     NOTE = "note", _("Note interne")
     REQUESTER_REPLY = "requester_reply", _("Réponse du demandeur")
+    # A request with the SIRET, motif and address of this open ticket, received again
+    # through the public form or the API: anyone can type them, so it is never shown as
+    # the requester's own message (DESIGN: the repeat rule).
+    REPEATED_REQUEST = "repeated_request", _("Demande reçue à nouveau")
 
 
 class TicketMessage(ChoiceLabels):
@@ -372,6 +376,18 @@ class TicketMessage(ChoiceLabels):
     )
     body = models.TextField(_("message"))
     created_at = models.DateTimeField(_("date"))
+    # A repeated request: the address typed with it and where it came from (``Source``).
+    # Empty for every other message; a database default too, so that bulk loads that
+    # name their columns (the bench's COPY) need not know these.
+    received_from = models.EmailField(_("adresse saisie"), blank=True, default="", db_default="")
+    received_via = models.CharField(
+        _("reçue par"),
+        max_length=20,
+        choices=Source.choices,
+        blank=True,
+        default="",
+        db_default="",
+    )
     # A reply that asks for documents: the ``DocumentKind`` values it lists (the follow-up
     # page shows which of them arrived). None for every other message.
     requested_documents = models.JSONField(_("justificatifs demandés"), null=True, blank=True)
@@ -464,9 +480,13 @@ class RoutingChange(AppendOnlyModel):
     ``tickets.services.queue_members_set`` in the transaction of the change."""
 
     kind = models.CharField(_("type"), max_length=30, choices=RoutingChangeKind.choices)
+    # None for a membership changed outside the services (a shell, a command): the
+    # request's actor, if any, is then in ``data["actor_ref"]``.
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.PROTECT,
+        null=True,
+        blank=True,
         related_name="+",
         verbose_name=_("auteur"),
     )

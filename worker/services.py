@@ -176,8 +176,9 @@ def _secret_link_context(email: OutboxJob) -> dict | None:
 
 def _render(email: OutboxJob, extra: dict | None = None) -> EmailMessage:
     context = {**email.context, **(extra or {}), "site_base_url": settings.SITE_BASE_URL}
-    subject = render_to_string(f"emails/{email.template}_subject.txt", context)
-    body = render_to_string(f"emails/{email.template}_body.txt", context)
+    # The "emails" engine does not escape HTML: these are text/plain messages.
+    subject = render_to_string(f"emails/{email.template}_subject.txt", context, using="emails")
+    body = render_to_string(f"emails/{email.template}_body.txt", context, using="emails")
     return EmailMessage(
         subject=" ".join(subject.split()),
         body=body,

@@ -4,10 +4,11 @@ checked by the services, whose refusals ``backoffice.api`` maps to 403 / 409."""
 
 from __future__ import annotations
 
-from ninja import Router, Status
+from ninja import Path, Router, Status
 
 from accounts.staff.auth import AgentSessionAuth, PersonalTokenAuth
 from tickets import access
+from tickets.api import REFERENCE_PATTERN
 from tickets.exceptions import TicketNotFound
 from tickets.forms import clean_french_phone
 
@@ -70,7 +71,11 @@ def list_pending(request):
     response={201: ReassignmentOut, **RESPONSES},
     summary="Préparer la réattribution du compte d'une demande",
 )
-def prepare(request, reference: str, payload: ReassignmentPrepareIn):
+def prepare(
+    request,
+    payload: ReassignmentPrepareIn,
+    reference: str = Path(..., pattern=REFERENCE_PATTERN, max_length=20),
+):
     ticket = access.ticket_for(request.user, reference=reference)
     try:
         phone = clean_french_phone(payload.new_holder_phone)

@@ -19,6 +19,7 @@ from dsfr.forms import DsfrBaseForm
 
 from tickets.captcha import SecurityCodeField
 from tickets.forms import FrenchPhoneField, SiretField, clean_french_phone
+from worker.text import SafeTextFormMixin
 
 from .session import extranet_authenticate
 
@@ -63,7 +64,7 @@ class IdentifiantField(forms.CharField):
         return value.strip().upper() if value else value
 
 
-class ExtranetLoginForm(DsfrBaseForm):
+class ExtranetLoginForm(SafeTextFormMixin, DsfrBaseForm):
     identifiant = IdentifiantField()
     password = forms.CharField(
         label=_("Mot de passe"),
@@ -105,7 +106,7 @@ class ExtranetLoginForm(DsfrBaseForm):
         return cleaned
 
 
-class SpaceStartForm(DsfrBaseForm):
+class SpaceStartForm(SafeTextFormMixin, DsfrBaseForm):
     """S2: N° de Siret, code de sécurité, acceptation des CGU."""
 
     fieldsets = (("", ("siret",)), (SECURITY_CHECK, ("captcha",)), ("", ("cgu",)))
@@ -124,7 +125,7 @@ class SpaceStartForm(DsfrBaseForm):
     )
 
 
-class SpaceCreateForm(DsfrBaseForm):
+class SpaceCreateForm(SafeTextFormMixin, DsfrBaseForm):
     """S3: the establishment and the user account (case 1)."""
 
     fieldsets = (
@@ -263,7 +264,7 @@ class SpaceCreateForm(DsfrBaseForm):
         }
 
 
-class ForgotIdentifiantForm(DsfrBaseForm):
+class ForgotIdentifiantForm(SafeTextFormMixin, DsfrBaseForm):
     fieldsets = (("", ("siret",)), (SECURITY_CHECK, ("captcha",)))
 
     siret = SiretField(
@@ -273,14 +274,14 @@ class ForgotIdentifiantForm(DsfrBaseForm):
     captcha = _captcha()
 
 
-class ForgotPasswordForm(DsfrBaseForm):
+class ForgotPasswordForm(SafeTextFormMixin, DsfrBaseForm):
     fieldsets = (("", ("identifiant",)), (SECURITY_CHECK, ("captcha",)))
 
     identifiant = IdentifiantField()
     captcha = _captcha()
 
 
-class SetPasswordForm(DsfrBaseForm):
+class SetPasswordForm(SafeTextFormMixin, DsfrBaseForm):
     """Choose a password (activation) or a new one (reset), with Django's validators."""
 
     new_password1 = forms.CharField(
@@ -327,7 +328,7 @@ class SetPasswordForm(DsfrBaseForm):
 # --- Back-office ------------------------------------------------------------------------
 
 
-class ReassignmentPrepareForm(DsfrBaseForm):
+class ReassignmentPrepareForm(SafeTextFormMixin, DsfrBaseForm):
     new_holder_last_name = forms.CharField(label=_("Nom du nouveau titulaire"), max_length=100)
     new_holder_first_name = forms.CharField(label=_("Prénom du nouveau titulaire"), max_length=100)
     new_holder_email = forms.EmailField(
@@ -373,7 +374,7 @@ class ReassignmentPrepareForm(DsfrBaseForm):
         return self.cleaned_data["new_holder_email"].strip().lower()
 
 
-class ReassignmentDecisionForm(DsfrBaseForm):
+class ReassignmentDecisionForm(SafeTextFormMixin, DsfrBaseForm):
     comment = forms.CharField(
         label=_("Commentaire"),
         max_length=2000,

@@ -4,21 +4,31 @@ agents never see or set one."""
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
 from ninja import Schema
 from pydantic import Field
 
+from tickets.schemas import EmailValue, PhoneValue
+from worker.text import RequiredLine, RequiredText, Text
+
 
 class ReassignmentPrepareIn(Schema):
-    new_holder_last_name: str = Field(description="Nom du nouveau titulaire.")
-    new_holder_first_name: str = Field(description="Prénom du nouveau titulaire.")
-    new_holder_email: str = Field(description="Courriel du nouveau titulaire.")
-    new_holder_phone: str = Field(description="Téléphone du nouveau titulaire.")
-    evidence_notes: str = Field(description="Éléments vérifiés par l'agent.")
+    new_holder_last_name: Annotated[RequiredLine, Field(max_length=100)] = Field(
+        description="Nom du nouveau titulaire."
+    )
+    new_holder_first_name: Annotated[RequiredLine, Field(max_length=100)] = Field(
+        description="Prénom du nouveau titulaire."
+    )
+    new_holder_email: EmailValue
+    new_holder_phone: PhoneValue
+    evidence_notes: Annotated[RequiredText, Field(max_length=5000)] = Field(
+        description="Éléments vérifiés par l'agent."
+    )
 
 
 class ReassignmentDecisionIn(Schema):
-    comment: str = ""
+    comment: Annotated[Text, Field(max_length=2000)] = ""
 
 
 class ReassignmentOut(Schema):

@@ -35,13 +35,15 @@ from typing import Any
 
 from gunicorn.glogging import Logger as GunicornLogger
 
-# Every URL whose next path segment is a secret (from backoffice/public/urls.py). Token-free
+# Every URL whose next path segment is a secret (backoffice/public/urls.py and the
+# back-office's enrolment link). Token-free
 # pages under the same prefixes are listed in TOKEN_FREE_SEGMENTS.
 SECRET_URL_PREFIXES: tuple[str, ...] = (
     "compte/activation/",  # activation_landing: the new holder's activation link
     "compte/reinitialisation/",  # reset_landing: "J'ai oublié mon mot de passe"
     "opposition/",  # objection_landing: the objection link of a reassignment notice
     "suivi/",  # followup_landing: the requester's follow-up link
+    "connexion/enrolement/",  # otp_enrol_link: a staff account's second-factor enrolment
 )
 TOKEN_FREE_SEGMENTS: frozenset[str] = frozenset({"lien-invalide"})
 MASK = "[masqué]"

@@ -100,10 +100,12 @@ HABILITATION = lambda w: "habilitation"  # noqa: E731
 CSV = lambda w: "csv"  # noqa: E731
 
 NOT_THE_PREPARER_ROLE = {"agent": frozenset({403})}
+# Approving takes the supervisor role itself: an administrator cannot (issue 12, point 9).
+APPROVER_ROLE = {"agent": frozenset({403}), "admin_user": frozenset({403})}
 
 # Every route of the ``backoffice`` namespace. The login pages are public by nature and
 # are covered by tests/backoffice/test_auth.py.
-AUTH_ROUTES = {"login", "otp_verify", "otp_enrol", "logout"}
+AUTH_ROUTES = {"login", "otp_verify", "otp_enrol", "otp_enrol_link", "logout"}
 ROUTES: dict[str, Case] = {
     "home": Case("get", _ui("home"), "list"),
     "queue": Case("get", _ui("queue", HABILITATION), "queue"),
@@ -181,7 +183,7 @@ ROUTES: dict[str, Case] = {
         "post",
         _ui("reassignment_approve", REASSIGNMENT),
         "queue",
-        refusals=NOT_THE_PREPARER_ROLE,
+        refusals=APPROVER_ROLE,
     ),
     "reassignment_reject": Case(
         "post",
@@ -302,7 +304,7 @@ OPERATIONS: dict[tuple[str, str], Case] = {
         lambda w: f"/api/v1/reassignments/{w.reassignment.pk}/approve",
         "queue",
         ok=frozenset({200}),
-        refusals=NOT_THE_PREPARER_ROLE,
+        refusals=APPROVER_ROLE,
     ),
     ("POST", "/api/v1/reassignments/{reassignment_id}/reject"): Case(
         "post",

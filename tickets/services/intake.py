@@ -154,7 +154,9 @@ def _next_reference(now: datetime, drawn: int | None = None) -> str:
 
 def _queue_acknowledgement(ticket: Ticket, *, attached: bool) -> None:
     # The acknowledgement carries the requester's personal follow-up link (its token is
-    # drawn by the worker when it sends the e-mail).
+    # drawn by the worker when it sends the e-mail). It goes to the ticket's address on
+    # record, never to an address typed with a repeated request: the reference and the
+    # link reach only the requester.
     email_queue(
         template="ticket_acknowledgement",
         to_email=ticket.email,
@@ -171,14 +173,32 @@ def _queue_acknowledgement(ticket: Ticket, *, attached: bool) -> None:
 
 
 def _attach_to_open_ticket(ticket: Ticket, data: dict, source: str) -> IntakeResult:
+    """The repeat rule. Whoever knows a SIRET, a motif and an address can send this, so the
+    text is kept as a message of its own kind, with the address typed and where it came
+    from, never as the requester's own words; the timeline says so, and flags an address
+    that differs from the ticket's."""
     now = timezone.now()
+    received_from = data["email"]
+    address_differs = received_from != ticket.email
     TicketMessage.objects.create(
-        ticket=ticket, kind=MessageKind.REQUEST, body=data["description"], created_at=now
+        ticket=ticket,
+        kind=MessageKind.REPEATED_REQUEST,
+        body=data["description"],
+        received_from=received_from,
+        received_via=source,
+        created_at=now,
     )
     ticket_event_record(
         ticket=ticket,
         kind=EventKind.REQUEST_REPEATED,
-        data={"source": source, "requester_name": data["requester_name"]},
+        data={
+            "source": source,
+            "requester_name": data["requester_name"],
+            # The address itself is on the message (erased with the ticket's data by the
+            # retention sweep); the timeline is append-only, so it says only whether it
+            # differed.
+            "address_differs": address_differs,
+        },
     )
     Ticket.objects.filter(pk=ticket.pk).update(updated_at=now)
     _queue_acknowledgement(ticket, attached=True)
@@ -233,7 +253,9 @@ def assistance_request_submit(*, data: dict, source: str) -> IntakeResult:
     ``tickets.forms.AssistanceRequestForm``) and route it.
 
     A request with the same SIRET, motif and e-mail as a still-open ticket is attached to
-    that ticket instead of opening a second one.
+    that ticket instead of opening a second one (as a ``REPEATED_REQUEST`` message). The
+    caller must not tell a public visitor which of the two happened (the public form
+    answers the same acknowledgement either way).
 
     One transaction of eight statements on the usual path (PostgreSQL): one SELECT for
     what must be read, the ticket, its request message, its two events (one INSERT), its
