@@ -21,12 +21,13 @@ from pathlib import Path
 from typing import TextIO
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from .exceptions import RegistryImportError
 from .models import AdministrativeStatus, Establishment, RegistryEstablishment
+from .signals import registry_closed
 from .validators import clean_siret
 
 # The INSEE columns the import reads. The real file has about fifty more (activity codes,
@@ -203,8 +204,11 @@ def _parse_date(value: str) -> date | None:
     return date.fromisoformat(value)  # ValueError on anything but YYYY-MM-DD
 
 
-def _rows(stream: TextIO, report: RegistryImportReport) -> Iterator[tuple[int, list[str]]]:
-    """Yield (line number, cells), turning the csv module's errors into rejections."""
+def _rows(
+    stream: TextIO, report: RegistryImportReport, reject: Callable[[str, int, str], None]
+) -> Iterator[tuple[int, list[str]]]:
+    """Yield (line number, cells), turning the csv module's errors into rejections (counted
+    as read, never yielded)."""
     reader = csv.reader(stream)
     while True:
         try:
@@ -213,34 +217,13 @@ def _rows(stream: TextIO, report: RegistryImportReport) -> Iterator[tuple[int, l
             return
         except csv.Error:
             report.read += 1
-            report.reject(REJECT_UNREADABLE, reader.line_num, "")
+            reject(REJECT_UNREADABLE, reader.line_num, "")
             continue
         yield reader.line_num, cells
 
 
-def registry_import(
-    *,
-    stream: TextIO,
-    batch_size: int = 5000,
-    require_denomination: bool = False,
-    progress: Callable[[RegistryImportReport], None] | None = None,
-    progress_every: int = 100_000,
-) -> RegistryImportReport:
-    """Upsert the rows of a StockEtablissement CSV into ``RegistryEstablishment``.
-
-    Each row becomes one registry row keyed by SIRET. The dénomination is
-    ``denominationUsuelleEtablissement``, else ``enseigne1Etablissement``, else empty: most
-    establishments of the real stock file have neither (their legal name lives in the
-    separate StockUniteLegale file), and rejecting them would make valid, active SIRETs look
-    unknown. ``require_denomination=True`` rejects those rows instead.
-
-    Rows are compared with what is stored: only new and changed rows are written, so a
-    second run of the same file writes nothing. Known establishments (``Establishment``)
-    get their ``registry_status`` brought up to date batch by batch.
-    """
-    report = RegistryImportReport()
-    started = time.monotonic()
-    reader = _rows(stream, report)
+def _header(reader: Iterator[tuple[int, list[str]]]) -> tuple[int, dict[str, int]]:
+    """Read the header: the row width and the position of each column the import reads."""
     try:
         _line, header = next(reader)
     except StopIteration:
@@ -253,12 +236,93 @@ def registry_import(
             + ", ".join(missing)
             + ". Le fichier attendu est le « StockEtablissement » de la base SIRENE."
         )
-    width = len(header)
-    index = {name: header.index(name) for name in COLUMNS}
+    return len(header), {name: header.index(name) for name in COLUMNS}
+
+
+# Rows per transaction when --batch-size is not given: the row-by-row path holds a batch of
+# model instances and looks them up with one ``IN (…)`` (SQLite allows 32,766 parameters);
+# the set-based path's statements each cost a few milliseconds whatever the batch's size.
+ROW_BATCH_SIZE = 5000
+BULK_BATCH_SIZE = 100_000
+
+
+def registry_import(
+    *,
+    stream: TextIO,
+    batch_size: int | None = None,
+    require_denomination: bool = False,
+    progress: Callable[[RegistryImportReport], None] | None = None,
+    progress_every: int = 100_000,
+    bulk: bool | None = None,
+) -> RegistryImportReport:
+    """Upsert the rows of a StockEtablissement CSV into ``RegistryEstablishment``.
+
+    Each row becomes one registry row keyed by SIRET. The dénomination is
+    ``denominationUsuelleEtablissement``, else ``enseigne1Etablissement``, else empty: most
+    establishments of the real stock file have neither (their legal name lives in the
+    separate StockUniteLegale file), and rejecting them would make valid, active SIRETs look
+    unknown. ``require_denomination=True`` rejects those rows instead.
+
+    Rows are compared with what is stored: only new and changed rows are written, so a
+    second run of the same file writes nothing. Known establishments (``Establishment``)
+    get their ``registry_status`` brought up to date batch by batch, and each batch that
+    closes establishments sends ``establishments.signals.registry_closed``.
+
+    The file is cut into batches of ``batch_size`` rows read, one transaction each. A SIRET
+    seen twice in the same batch is rejected the second time; the same SIRET in two
+    batches is written twice (the later row wins), as the INSEE stock has no duplicates.
+
+    Two paths give the same report and the same rows: on PostgreSQL (``bulk`` None or
+    True) each batch is streamed by COPY into a temporary table and checked, compared and
+    upserted by a few set-based statements (``establishments.registry_bulk``); elsewhere
+    (``bulk=False``, or SQLite) rows are checked one by one in Python.
+    """
+    if bulk is None:
+        bulk = connection.vendor == "postgresql"
+    if bulk:
+        # Imported here because registry_bulk reuses this module's reader, report and
+        # constants (a module-level import would be circular).
+        from .registry_bulk import registry_import_bulk
+
+        return registry_import_bulk(
+            stream=stream,
+            batch_size=batch_size or BULK_BATCH_SIZE,
+            require_denomination=require_denomination,
+            progress=progress,
+            progress_every=progress_every,
+        )
+    return _registry_import_rows(
+        stream=stream,
+        batch_size=batch_size or ROW_BATCH_SIZE,
+        require_denomination=require_denomination,
+        progress=progress,
+        progress_every=progress_every,
+    )
+
+
+def _registry_import_rows(
+    *,
+    stream: TextIO,
+    batch_size: int,
+    require_denomination: bool,
+    progress: Callable[[RegistryImportReport], None] | None,
+    progress_every: int,
+) -> RegistryImportReport:
+    """The row-by-row path: every check in Python, one batch upserted by the ORM."""
+    report = RegistryImportReport()
+    started = time.monotonic()
+    reader = _rows(stream, report, report.reject)
+    width, index = _header(reader)
 
     batch: dict[str, RegistryEstablishment] = {}
+    chunk = 0  # the batch the current row belongs to: (rows read - 1) // batch_size
     for line, cells in reader:
         report.read += 1
+        if (report.read - 1) // batch_size != chunk:
+            chunk = (report.read - 1) // batch_size
+            if batch:
+                _flush(batch, report)
+                batch = {}
         if progress is not None and report.read % progress_every == 0:
             report.seconds = time.monotonic() - started
             progress(report)
@@ -318,9 +382,6 @@ def registry_import(
             postal_code=_clip(row["codePostalEtablissement"], "postal_code"),
             city=_clip(row["libelleCommuneEtablissement"], "city"),
         )
-        if len(batch) >= batch_size:
-            _flush(batch, report)
-            batch = {}
     if batch:
         _flush(batch, report)
     report.seconds = time.monotonic() - started
@@ -332,6 +393,8 @@ def registry_import(
 def _flush(batch: dict[str, RegistryEstablishment], report: RegistryImportReport) -> None:
     """Write one batch: compare with the stored rows, upsert the new and changed ones, and
     bring the known establishments' registry status up to date, in one transaction."""
+    closed = AdministrativeStatus.CLOSED
+    active = AdministrativeStatus.ACTIVE
     with transaction.atomic():
         stored = {
             values[0]: values[1:]
@@ -339,6 +402,8 @@ def _flush(batch: dict[str, RegistryEstablishment], report: RegistryImportReport
             .values_list("siret", *_COMPARED_FIELDS)
             .iterator(chunk_size=len(batch))
         }
+        status_at = _COMPARED_FIELDS.index("administrative_status")
+        closures: set[str] = set()
         to_write = []
         for siret, row in batch.items():
             current = stored.get(siret)
@@ -346,6 +411,8 @@ def _flush(batch: dict[str, RegistryEstablishment], report: RegistryImportReport
                 report.inserted += 1
             elif current != tuple(getattr(row, name) for name in _COMPARED_FIELDS):
                 report.updated += 1
+                if current[status_at] == active and row.administrative_status == closed:
+                    closures.add(siret)
             else:
                 report.unchanged += 1
                 continue
@@ -363,9 +430,15 @@ def _flush(batch: dict[str, RegistryEstablishment], report: RegistryImportReport
         now = timezone.now()
         for status in AdministrativeStatus.values:
             sirets = [s for s, row in batch.items() if row.administrative_status == status]
-            if sirets:
-                report.establishments_updated += (
-                    Establishment.objects.filter(siret__in=sirets)
-                    .exclude(registry_status=status)
-                    .update(registry_status=status, updated_at=now)
+            if not sirets:
+                continue
+            known = Establishment.objects.filter(siret__in=sirets).exclude(registry_status=status)
+            if status == closed:
+                closures.update(
+                    known.filter(registry_status=active)
+                    .select_for_update()
+                    .values_list("siret", flat=True)
                 )
+            report.establishments_updated += known.update(registry_status=status, updated_at=now)
+        if closures:
+            registry_closed.send(sender=RegistryEstablishment, sirets=frozenset(closures))
