@@ -15,6 +15,7 @@ from django.core.management import CommandError, call_command
 from establishments import services
 from establishments.models import Establishment, RegistryEstablishment
 from establishments.services import registry_import
+from establishments.signals import registry_closed
 from tests.factories import EstablishmentFactory
 
 pytestmark = pytest.mark.django_db
@@ -182,3 +183,38 @@ def test_seed_demo_loads_the_registry_from_the_sample_and_stays_idempotent():
     assert RegistryEstablishment.objects.count() == SAMPLE_VALID
     hotel = Establishment.objects.get(siret="13186091800013")
     assert hotel.registry_status == "F"
+
+
+def test_closures_are_signalled_once_per_batch_with_their_sirets(tmp_path):
+    """``registry_closed`` (see establishments/signals.py) on whichever path the database
+    takes: a SIRET the registry or a known establishment had as active and the file says
+    closed; never a SIRET that is new to both."""
+    received = []
+
+    def receiver(sender, sirets, **kwargs):
+        received.append((sender, sirets))
+
+    EstablishmentFactory(siret="13186091800013", registry_status="A")
+    registry_closed.connect(receiver)
+    try:
+        run()
+        assert received == [(RegistryEstablishment, frozenset({"13186091800013"}))]
+        received.clear()
+        changed = (
+            sample_text()
+            .replace(
+                "2015-03-01,A,,,,BOULANGERIE DU MARCHE", "2024-01-31,F,,,,BOULANGERIE DU MARCHE"
+            )
+            .replace("2015-03-01,A,,,,TRANSPORTS MARTIN", "2024-01-31,F,,,,TRANSPORTS MARTIN")
+        )
+        path = tmp_path / "StockEtablissement_utf8.csv"
+        path.write_text(changed, encoding="utf-8")
+        run(path, "--batch-size", "2")  # the two closures fall in the same batch of 2 rows
+        assert received == [
+            (RegistryEstablishment, frozenset({"73282932000074", "52601815500014"}))
+        ]
+        received.clear()
+        run(path)
+        assert received == []
+    finally:
+        registry_closed.disconnect(receiver)
