@@ -36,11 +36,12 @@ import itertools
 import json
 import operator
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import TextIO
 
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
+from django.db.backends.utils import CursorWrapper
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -338,7 +339,7 @@ def registry_import_bulk(
 
 def _import_batches(
     *,
-    reader,
+    reader: Iterator[tuple[int, list[str]]],
     report: RegistryImportReport,
     started: float,
     rejected: list[tuple[int, str, str]],
@@ -363,6 +364,9 @@ def _import_batches(
             cursor.execute("SET LOCAL jit = off")
             # The duplicate check sorts the batch: in memory rather than on disk.
             cursor.execute("SET LOCAL work_mem = '64MB'")
+            # A batch lost to a crash is imported again by the next run (the import is
+            # idempotent): no need to wait for its commit to reach the disk.
+            cursor.execute("SET LOCAL synchronous_commit = off")
             cursor.execute(f"TRUNCATE {_STAGING}, {_CHECKED}")
             # itertools.chain, not a generator of ours: closing that would close the reader.
             source = reader if pending is None else itertools.chain((pending,), reader)
@@ -400,7 +404,13 @@ def _import_batches(
             rejected.clear()
 
 
-def _write_batch(cursor, report: RegistryImportReport, rejected: list, require: bool) -> None:
+def _write_batch(
+    cursor: CursorWrapper,
+    report: RegistryImportReport,
+    rejected: list[tuple[int, str, str]],
+    require: bool,
+) -> None:
+    """Check, compare and write the batch COPYed into the staging table (steps 2 to 5)."""
     now = timezone.now()
     cursor.execute(_CHECK_SQL, {"ws": WHITESPACE, "require_denomination": require})
     cursor.execute(_REJECTED_SQL)
