@@ -31,13 +31,17 @@ rows built to hit every rule) and compares reports and rows.
 
 from __future__ import annotations
 
+import contextlib
 import heapq
 import itertools
 import json
 import operator
+import queue
+import threading
 import time
-from collections.abc import Callable, Iterator
-from typing import TextIO
+from collections.abc import Callable, Generator, Iterator
+from dataclasses import dataclass
+from typing import Any, TextIO
 
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
@@ -284,6 +288,127 @@ def _day(value: str) -> str:
     return parsed.isoformat() if parsed is not None else ""
 
 
+def _copy_line(values: tuple[str, ...]) -> str:
+    """One line of COPY's text format. Cells rarely hold a tab, a line break or a backslash:
+    the joined line is checked once, and only such a row is escaped cell by cell."""
+    line = "\t".join(values)
+    if (
+        line.count("\t") == len(values) - 1
+        and "\\" not in line
+        and "\n" not in line
+        and "\r" not in line
+    ):
+        return line
+    return "\t".join(
+        value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+        for value in values
+    )
+
+
+@dataclass
+class _Batch:
+    """One batch as Python reads it, ready for COPY."""
+
+    data: bytes  # the rows Python did not reject, in COPY's text format
+    rejected: list[tuple[int, str, str]]  # Python's rejections (line, reason, value)
+    read: int  # rows read so far, this batch included
+    progress_at: list[int]  # the counts of rows read at which progress was due
+
+
+def _batches(
+    *,
+    reader: Iterator[tuple[int, list[str]]],
+    counter: RegistryImportReport,
+    rejected: list[list[tuple[int, str, str]]],
+    width: int,
+    index: dict[str, int],
+    batch_size: int,
+    progress_every: int,
+) -> Iterator[_Batch]:
+    """Cut the rows into batches of ``batch_size`` rows read: a row belongs to batch
+    (its ordinal - 1) // batch_size, as in the row-by-row path (the reader counts the
+    unreadable lines in ``counter.read`` and puts them in ``rejected[0]``)."""
+    cells_of = operator.itemgetter(*(index[insee] for insee, _column in _COPIED))
+    at_siret, at_day = index["siret"], index["dateDebut"]
+    pending: tuple[int, list[str]] | None = None  # the first row of the next batch
+    finished = False
+    while not finished:
+        chunk = counter.read // batch_size
+        lines: list[str] = []
+        progress_at: list[int] = []
+        reject = rejected[0].append
+        # itertools.chain, not a generator of ours: closing that would close the reader.
+        source = reader if pending is None else itertools.chain((pending,), reader)
+        pending = None
+        for line, cells in source:
+            if counter.read // batch_size != chunk:
+                pending = (line, cells)
+                break
+            counter.read += 1
+            if counter.read % progress_every == 0:
+                progress_at.append(counter.read)
+            if len(cells) != width:
+                reject((line, REJECT_MALFORMED, ",".join(cells)[:40]))
+                continue
+            siret = cells[at_siret]
+            if not (len(siret) == 14 and siret.isascii() and siret.isdigit()):
+                raw = siret.strip()
+                try:
+                    siret = clean_siret(raw)
+                except ValidationError:
+                    reject((line, REJECT_SIRET, raw))
+                    continue
+            day = cells[at_day]
+            if day and not (len(day) == 10 and day[4] == "-" and day[7] == "-"):
+                day = _day(day)
+            lines.append(_copy_line((str(line), siret, day, *cells_of(cells))))
+        else:
+            finished = True
+        batch_rejected, rejected[0] = rejected[0], []
+        data = ("\n".join(lines) + "\n").encode() if lines else b""
+        yield _Batch(data, batch_rejected, counter.read, progress_at)
+
+
+def _in_background(items: Iterator[_Batch]) -> Generator[_Batch, None, None]:
+    """Run ``items`` in a thread, at most one item ahead: Python reads batch k + 1 while
+    PostgreSQL checks and writes batch k (psycopg releases the GIL while it waits). An
+    exception in the thread is raised here; closing this generator stops the thread."""
+    handoff: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=1)
+    stop = threading.Event()
+
+    def put(message: tuple[str, Any]) -> bool:
+        while not stop.is_set():
+            try:
+                handoff.put(message, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            for item in items:
+                if not put(("item", item)):
+                    return
+            put(("done", None))
+        except BaseException as exc:  # handed to the consumer, raised there
+            put(("error", exc))
+
+    thread = threading.Thread(target=produce, name="import_sirene-reader", daemon=True)
+    thread.start()
+    try:
+        while True:
+            kind, value = handoff.get()
+            if kind == "done":
+                return
+            if kind == "error":
+                raise value
+            yield value
+    finally:
+        stop.set()
+        thread.join()
+
+
 def registry_import_bulk(
     *,
     stream: TextIO,
@@ -295,14 +420,13 @@ def registry_import_bulk(
     """``registry_import`` on PostgreSQL (see the module's docstring)."""
     report = RegistryImportReport()
     started = time.monotonic()
-    # Python's rejections of the current batch, (line, reason, value) in line order: they
-    # are merged with SQL's when the batch is written.
-    rejected: list[tuple[int, str, str]] = []
-
-    def reject(reason: str, line: int, value: str) -> None:
-        rejected.append((line, reason, value))
-
-    reader = _rows(stream, report, reject)
+    # The reader thread counts rows and Python's rejections on its own; the report is
+    # written by this thread only, batch by batch.
+    counter = RegistryImportReport()
+    rejected: list[list[tuple[int, str, str]]] = [[]]
+    reader = _rows(
+        stream, counter, lambda reason, line, value: rejected[0].append((line, reason, value))
+    )
     width, index = _header(reader)
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_try_advisory_lock(%s)", [_LOCK])
@@ -316,19 +440,26 @@ def registry_import_bulk(
         try:
             for statement in _CREATE_SQL:
                 cursor.execute(statement)
-            _import_batches(
-                reader=reader,
-                report=report,
-                started=started,
-                rejected=rejected,
-                reject=reject,
-                width=width,
-                index=index,
-                batch_size=batch_size,
-                require_denomination=require_denomination,
-                progress=progress,
-                progress_every=progress_every,
+            batches = _in_background(
+                _batches(
+                    reader=reader,
+                    counter=counter,
+                    rejected=rejected,
+                    width=width,
+                    index=index,
+                    batch_size=batch_size,
+                    progress_every=progress_every,
+                )
             )
+            with contextlib.closing(batches):
+                for batch in batches:
+                    for read in batch.progress_at:
+                        if progress is not None:
+                            report.read = read
+                            report.seconds = time.monotonic() - started
+                            progress(report)
+                    report.read = batch.read
+                    _write_batch(batch, report, require_denomination)
         finally:
             cursor.execute("SELECT pg_advisory_unlock(%s)", [_LOCK])
     report.seconds = time.monotonic() - started
@@ -337,85 +468,32 @@ def registry_import_bulk(
     return report
 
 
-def _import_batches(
-    *,
-    reader: Iterator[tuple[int, list[str]]],
-    report: RegistryImportReport,
-    started: float,
-    rejected: list[tuple[int, str, str]],
-    reject: Callable[[str, int, str], None],
-    width: int,
-    index: dict[str, int],
-    batch_size: int,
-    require_denomination: bool,
-    progress: Callable[[RegistryImportReport], None] | None,
-    progress_every: int,
-) -> None:
-    cells_of = operator.itemgetter(*(index[insee] for insee, _column in _COPIED))
-    at_siret, at_day = index["siret"], index["dateDebut"]
-
-    pending: tuple[int, list[str]] | None = None  # the first row of the next batch
-    finished = False
-    while not finished:
-        chunk = report.read // batch_size
-        with transaction.atomic(), connection.cursor() as cursor:
-            # The statements are simple but their cost estimates are high: without this,
-            # PostgreSQL compiles them with JIT on every batch (over a second each time).
-            cursor.execute("SET LOCAL jit = off")
-            # The duplicate check sorts the batch: in memory rather than on disk.
-            cursor.execute("SET LOCAL work_mem = '64MB'")
-            # A batch lost to a crash is imported again by the next run (the import is
-            # idempotent): no need to wait for its commit to reach the disk.
-            cursor.execute("SET LOCAL synchronous_commit = off")
-            cursor.execute(f"TRUNCATE {_STAGING}, {_CHECKED}")
-            # itertools.chain, not a generator of ours: closing that would close the reader.
-            source = reader if pending is None else itertools.chain((pending,), reader)
-            pending = None
+def _write_batch(batch: _Batch, report: RegistryImportReport, require: bool) -> None:
+    """COPY, check, compare and write one batch, in one transaction (steps 1 to 5)."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        # The statements are simple but their cost estimates are high: without this,
+        # PostgreSQL compiles them with JIT on every batch (over a second each time).
+        cursor.execute("SET LOCAL jit = off")
+        # The duplicate check sorts the batch: in memory rather than on disk.
+        cursor.execute("SET LOCAL work_mem = '64MB'")
+        # A batch lost to a crash is imported again by the next run (the import is
+        # idempotent): no need to wait for its commit to reach the disk.
+        cursor.execute("SET LOCAL synchronous_commit = off")
+        cursor.execute(f"TRUNCATE {_STAGING}, {_CHECKED}")
+        if batch.data:
             with cursor.cursor.copy(_COPY_SQL) as copy:
-                write = copy.write_row
-                for line, cells in source:
-                    # A row belongs to batch (its ordinal - 1) // batch_size, as in the
-                    # row-by-row path (unreadable lines count as read).
-                    if report.read // batch_size != chunk:
-                        pending = (line, cells)
-                        break
-                    report.read += 1
-                    if progress is not None and report.read % progress_every == 0:
-                        report.seconds = time.monotonic() - started
-                        progress(report)
-                    if len(cells) != width:
-                        reject(REJECT_MALFORMED, line, ",".join(cells)[:40])
-                        continue
-                    siret = cells[at_siret]
-                    if not (len(siret) == 14 and siret.isascii() and siret.isdigit()):
-                        raw = siret.strip()
-                        try:
-                            siret = clean_siret(raw)
-                        except ValidationError:
-                            reject(REJECT_SIRET, line, raw)
-                            continue
-                    day = cells[at_day]
-                    if day and not (len(day) == 10 and day[4] == "-" and day[7] == "-"):
-                        day = _day(day)
-                    write((line, siret, day, *cells_of(cells)))
-                else:
-                    finished = True
-            _write_batch(cursor, report, rejected, require_denomination)
-            rejected.clear()
+                copy.write(batch.data)
+        _check_and_write(cursor, batch, report, require)
 
 
-def _write_batch(
-    cursor: CursorWrapper,
-    report: RegistryImportReport,
-    rejected: list[tuple[int, str, str]],
-    require: bool,
+def _check_and_write(
+    cursor: CursorWrapper, batch: _Batch, report: RegistryImportReport, require: bool
 ) -> None:
-    """Check, compare and write the batch COPYed into the staging table (steps 2 to 5)."""
     now = timezone.now()
     cursor.execute(_CHECK_SQL, {"ws": WHITESPACE, "require_denomination": require})
     cursor.execute(_REJECTED_SQL)
     from_sql = [(line, _SQL_REASONS[code], siret) for line, code, siret in cursor.fetchall()]
-    for line, reason, value in heapq.merge(rejected, from_sql):
+    for line, reason, value in heapq.merge(batch.rejected, from_sql):
         report.reject(reason, line, value)
     # One index probe per row into the registry (40 million rows in production), never a
     # scan of it to build a hash: whatever the statistics of a table just loaded say.

@@ -155,6 +155,16 @@ def test_unusable_files_stop_the_command(tmp_path, content, message):
         run(path)
 
 
+def test_a_bad_byte_in_the_middle_of_the_file_stops_the_command(tmp_path):
+    # Decoded long after the header (text is decoded 8 KB at a time): on PostgreSQL by the
+    # import's reader thread, whose error reaches the command all the same.
+    sample = SAMPLE.read_bytes()
+    path = tmp_path / "x.csv"
+    path.write_bytes(sample + sample.splitlines(keepends=True)[1] * 300 + b"TRANSPORTS \xff\n")
+    with pytest.raises(CommandError, match="n'est pas encodé en UTF-8"):
+        run(path)
+
+
 def test_a_missing_file_or_a_broken_archive_stops_the_command(tmp_path):
     with pytest.raises(CommandError, match="Fichier introuvable"):
         run(tmp_path / "absent.csv")

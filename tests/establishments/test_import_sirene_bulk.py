@@ -185,6 +185,7 @@ def test_every_rule_gives_the_same_verdict_on_both_paths():
         ),
         row(
             siret=f" {good[1]} ",
+            complementAdresseEtablissement="BAT\\A\tPORTE 2",  # COPY's escapes
             etatAdministratifEtablissement=" f ",
             enseigne1Etablissement=f"{ideographic}ENSEIGNE",
             denominationUsuelleEtablissement=" ",
