@@ -1,32 +1,34 @@
 """The registry import's set-based path, on PostgreSQL: COPY, then a few statements a batch.
 
-The row-by-row path (``establishments.services``) spends its time in Python: a dict per row,
-``clean_siret`` (python-stdnum's Luhn checks were 40 % of it), a model instance per row.
-Here Python only reads the CSV and streams each row's useful cells to the server; the
-checks, the comparison with the stored rows and the writes are set-based SQL. For each batch
-of ``batch_size`` rows read, in one transaction:
+The row-by-row path (``establishments.services``) spends its time per row in Python: a
+dict, ``clean_siret`` (python-stdnum's Luhn checks were 40 % of it), a model instance, and
+an ORM upsert. Here the checks, the comparison with the stored rows and the writes are
+set-based SQL, for each batch of ``batch_size`` rows read, in one transaction:
 
-1. Python reads the rows (the csv module, as the row-by-row path does) and COPYs their
-   14 useful cells into a temporary table. It rejects only what SQL does not see: lines the
+1. A reader thread parses the CSV (the csv module, as the row-by-row path does) one batch
+   ahead, and prepares each row's cells as that path stores them (``str.strip()``, codes
+   upper-cased, INSEE's street and repetition codes expanded, clipped: the same
+   ``services._address``), as COPY text. It rejects only what SQL does not see: lines the
    csv module cannot read, rows of the wrong width, and SIRETs that are not 14 ASCII digits
    even once cleaned by ``clean_siret`` (called only for the rare cell that is not already
-   14 ASCII digits). A date that is neither empty nor shaped AAAA-MM-JJ is parsed by Python
-   exactly as the row-by-row path does, and handed on normalised or marked invalid.
+   14 ASCII digits). A date that is neither empty nor shaped AAAA-MM-JJ is parsed in
+   Python as the row-by-row path parses it, and handed on normalised or marked invalid.
+   The batch is COPYed into a temporary table.
 2. One ``INSERT … SELECT`` finds each row's first failed check, in the row-by-row path's
-   order (SIRET and SIREN check digits with La Poste's rule, SIREN/NIC against the SIRET,
-   administrative status, date, dénomination, duplicate in the batch), and computes the
-   cleaned values (trimmed as ``str.strip()`` trims, INSEE codes expanded, clipped to the
-   columns' lengths) into a second temporary table.
+   order: SIRET and SIREN check digits (python-stdnum's rules, La Poste's included),
+   SIREN/NIC against the SIRET, administrative status, a real calendar date, dénomination,
+   duplicate in the batch; into a second temporary table.
 3. The rejected rows (line, reason, SIRET) are read back and merged by line number with
    Python's rejections, so the report's counts, examples and order of reasons are those of
    the row-by-row path.
-4. One ``INSERT … ON CONFLICT DO UPDATE`` writes the new and changed rows only; the same
-   statement counts inserted, updated and unchanged rows and finds the registry's closures.
+4. One statement compares the valid rows with the stored ones (one index probe each),
+   inserts the new, updates the changed, and counts inserted, updated and unchanged rows and
+   the registry's closures.
 5. One ``UPDATE`` brings the known establishments' ``registry_status`` up to date and
    returns their closures; ``registry_closed`` is sent when the batch closed any.
 
-``tests/establishments/test_import_sirene_bulk.py`` runs both paths on the sample (and on
-rows built to hit every rule) and compares reports and rows.
+``tests/establishments/test_import_sirene_bulk.py`` runs both paths on the sample, on rows
+built to hit every rule and on random SIRETs, and compares reports, rows and closures.
 """
 
 from __future__ import annotations
@@ -34,8 +36,6 @@ from __future__ import annotations
 import contextlib
 import heapq
 import itertools
-import json
-import operator
 import queue
 import threading
 import time
@@ -53,8 +53,6 @@ from .exceptions import RegistryImportError
 from .models import AdministrativeStatus, Establishment, RegistryEstablishment
 from .services import (
     _FIELD_LENGTHS,
-    _REPETITION,
-    _STREET_TYPES,
     REJECT_DATE,
     REJECT_DUPLICATE,
     REJECT_MALFORMED,
@@ -63,15 +61,13 @@ from .services import (
     REJECT_SIRET,
     REJECT_STATUS,
     RegistryImportReport,
+    _address,
     _header,
     _parse_date,
     _rows,
 )
 from .signals import registry_closed
 from .validators import LA_POSTE_SIREN, clean_siret
-
-# What str.strip() removes (Unicode white space), for btrim(): SQL trims as Python does.
-WHITESPACE = "".join(chr(c) for c in range(0x110000) if chr(c).isspace())
 
 # The reasons SQL finds, by code, in the order the row-by-row path checks them.
 _SQL_REASONS = {
@@ -83,25 +79,26 @@ _SQL_REASONS = {
     6: REJECT_DUPLICATE,
 }
 
-# The INSEE columns copied to the staging table, after the line number, the SIRET and the
-# date (which Python may have cleaned).
-_COPIED = (
-    ("siren", "siren"),
-    ("nic", "nic"),
-    ("etatAdministratifEtablissement", "etat"),
-    ("enseigne1Etablissement", "enseigne"),
-    ("denominationUsuelleEtablissement", "denomination"),
-    ("numeroVoieEtablissement", "numero"),
-    ("indiceRepetitionEtablissement", "indice"),
-    ("typeVoieEtablissement", "type_voie"),
-    ("libelleVoieEtablissement", "libelle_voie"),
-    ("complementAdresseEtablissement", "complement"),
-    ("codePostalEtablissement", "code_postal"),
-    ("libelleCommuneEtablissement", "commune"),
-)
+# The staging table: each row's line number, its SIRET (14 ASCII digits), its date as
+# Python hands it on, and its cells trimmed (and, for codes, upper-cased) by Python exactly
+# as the row-by-row path does, address and dénomination already in their stored form.
 _STAGING = "establishments_sirene_staging"
 _CHECKED = "establishments_sirene_checked"
-_STAGING_COLUMNS = ["line", "siret", "day", *(column for _insee, column in _COPIED)]
+_STAGING_COLUMNS = [
+    "line",
+    "siret",
+    "day",
+    "siren_in",
+    "nic_in",
+    "status",
+    "denomination",
+    "street_number",
+    "street_extension",
+    "street_name",
+    "address_complement",
+    "postal_code",
+    "city",
+]
 
 _VALUES = [
     "siret",
@@ -119,16 +116,6 @@ _VALUES = [
 _COMPARED = [name for name in _VALUES if name != "siret"]
 
 
-def _sql_literal(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
-
-
-def _mapped(expression: str, mapping: dict[str, str]) -> str:
-    """``mapping.get(expression, expression)`` in SQL: a constant jsonb object, parsed once
-    per statement, is a cheaper lookup than a CASE of forty branches."""
-    return f"coalesce({_sql_literal(json.dumps(mapping))}::jsonb ->> {expression}, {expression})"
-
-
 def _luhn_quads() -> str:
     """A constant array indexed 0..9999: for the four digits abcd of the index, the Luhn
     terms of a doubled a, a plain b, a doubled c and a plain d (a doubled digit counts its
@@ -142,14 +129,6 @@ def _luhn_quads() -> str:
         doubled(n // 1000) + n // 100 % 10 + doubled(n // 10 % 10) + n % 10 for n in range(10_000)
     )
     return "'[0:9999]={" + ",".join(map(str, sums)) + "}'::int[]"
-
-
-def _trim(column: str) -> str:
-    return f"btrim({column}, %(ws)s)"
-
-
-def _clip(expression: str, field: str) -> str:
-    return f"left({_trim(expression)}, {_FIELD_LENGTHS[field]})"
 
 
 def _quad(start: int, length: int = 4) -> str:
@@ -187,37 +166,19 @@ SELECT line,
        CASE WHEN reason IS NULL
              AND row_number() OVER (PARTITION BY siret, reason IS NULL ORDER BY line) > 1
             THEN 6 ELSE reason END,
-       siret, left(siret, 9), status, denomination_clean,
+       siret, left(siret, 9), status, denomination,
        CASE WHEN reason IS NULL AND day <> '' THEN day::date END,
-       {_clip("numero", "street_number")},
-       {_clip(_mapped("repetition", _REPETITION), "street_extension")},
-       left(btrim(concat_ws(' ', nullif({_mapped("street_type", _STREET_TYPES)}, ''),
-                                 nullif({_trim("libelle_voie")}, '')), %(ws)s),
-            {_FIELD_LENGTHS["street_name"]}),
-       {_clip("complement", "address_complement")},
-       {_clip("code_postal", "postal_code")},
-       {_clip("commune", "city")}
+       street_number, street_extension, street_name, address_complement, postal_code, city
 FROM (
-    SELECT t.*,
+    SELECT s.*,
            CASE WHEN NOT ({_SIRET_VALID}) THEN 1
                 WHEN (siren_in <> '' AND siren_in <> left(siret, 9))
                   OR (nic_in <> '' AND nic_in <> substr(siret, 10)) THEN 2
                 WHEN status NOT IN ('A', 'F') THEN 3
                 WHEN day <> '' AND NOT ({_DAY_VALID}) THEN 4
-                WHEN %(require_denomination)s AND denomination_clean = '' THEN 5
+                WHEN %(require_denomination)s AND denomination = '' THEN 5
            END AS reason
-    FROM (
-        SELECT s.*,
-               {_trim("siren")} AS siren_in,
-               {_trim("nic")} AS nic_in,
-               upper({_trim("etat")}) AS status,
-               left(coalesce(nullif({_trim("denomination")}, ''), {_trim("enseigne")}),
-                    {_FIELD_LENGTHS["denomination"]}) AS denomination_clean,
-               upper({_trim("type_voie")}) AS street_type,
-               upper({_trim("indice")}) AS repetition
-        FROM {_STAGING} s
-        OFFSET 0
-    ) t, (SELECT {_luhn_quads()} AS luhn4) k
+    FROM {_STAGING} s, (SELECT {_luhn_quads()} AS luhn4) k
     OFFSET 0
 ) c
 """
@@ -228,8 +189,8 @@ _REGISTRY = RegistryEstablishment._meta.db_table
 _ESTABLISHMENT = Establishment._meta.db_table
 
 _CREATE_SQL = [
-    f"CREATE TEMPORARY TABLE IF NOT EXISTS {_STAGING} (line bigint, siret text, day text, "
-    + ", ".join(f"{column} text" for _insee, column in _COPIED)
+    f"CREATE TEMPORARY TABLE IF NOT EXISTS {_STAGING} (line bigint, "
+    + ", ".join(f"{column} text" for column in _STAGING_COLUMNS[1:])
     + ")",
     f"CREATE TEMPORARY TABLE IF NOT EXISTS {_CHECKED} (line bigint, reason smallint, "
     "siret text, siren text, administrative_status text, denomination text, started_on date, "
@@ -328,8 +289,11 @@ def _batches(
     """Cut the rows into batches of ``batch_size`` rows read: a row belongs to batch
     (its ordinal - 1) // batch_size, as in the row-by-row path (the reader counts the
     unreadable lines in ``counter.read`` and puts them in ``rejected[0]``)."""
-    cells_of = operator.itemgetter(*(index[insee] for insee, _column in _COPIED))
     at_siret, at_day = index["siret"], index["dateDebut"]
+    at_siren, at_nic = index["siren"], index["nic"]
+    at_status = index["etatAdministratifEtablissement"]
+    at_name, at_sign = index["denominationUsuelleEtablissement"], index["enseigne1Etablissement"]
+    name_length = _FIELD_LENGTHS["denomination"]
     pending: tuple[int, list[str]] | None = None  # the first row of the next batch
     finished = False
     while not finished:
@@ -361,7 +325,20 @@ def _batches(
             day = cells[at_day]
             if day and not (len(day) == 10 and day[4] == "-" and day[7] == "-"):
                 day = _day(day)
-            lines.append(_copy_line((str(line), siret, day, *cells_of(cells))))
+            lines.append(
+                _copy_line(
+                    (
+                        str(line),
+                        siret,
+                        day,
+                        cells[at_siren].strip(),
+                        cells[at_nic].strip(),
+                        cells[at_status].strip().upper(),
+                        (cells[at_name].strip() or cells[at_sign].strip())[:name_length],
+                        *_address(cells, index),
+                    )
+                )
+            )
         else:
             finished = True
         batch_rejected, rejected[0] = rejected[0], []
@@ -490,7 +467,7 @@ def _check_and_write(
     cursor: CursorWrapper, batch: _Batch, report: RegistryImportReport, require: bool
 ) -> None:
     now = timezone.now()
-    cursor.execute(_CHECK_SQL, {"ws": WHITESPACE, "require_denomination": require})
+    cursor.execute(_CHECK_SQL, {"require_denomination": require})
     cursor.execute(_REJECTED_SQL)
     from_sql = [(line, _SQL_REASONS[code], siret) for line, code, siret in cursor.fetchall()]
     for line, reason, value in heapq.merge(batch.rejected, from_sql):

@@ -204,6 +204,30 @@ def _parse_date(value: str) -> date | None:
     return date.fromisoformat(value)  # ValueError on anything but YYYY-MM-DD
 
 
+def _address(cells: list[str], index: dict[str, int]) -> tuple[str, str, str, str, str, str]:
+    """A row's address as stored: street number, extension ("B" → "bis"), street name
+    (the type's code expanded: "BD" → "BOULEVARD"), complement, postal code and town,
+    trimmed and clipped to their columns. Both import paths call it."""
+    street_type = cells[index["typeVoieEtablissement"]].strip().upper()
+    street_name = " ".join(
+        part
+        for part in (
+            _STREET_TYPES.get(street_type, street_type),
+            cells[index["libelleVoieEtablissement"]].strip(),
+        )
+        if part
+    )
+    repetition = cells[index["indiceRepetitionEtablissement"]].strip().upper()
+    return (
+        _clip(cells[index["numeroVoieEtablissement"]], "street_number"),
+        _clip(_REPETITION.get(repetition, repetition), "street_extension"),
+        _clip(street_name, "street_name"),
+        _clip(cells[index["complementAdresseEtablissement"]], "address_complement"),
+        _clip(cells[index["codePostalEtablissement"]], "postal_code"),
+        _clip(cells[index["libelleCommuneEtablissement"]], "city"),
+    )
+
+
 def _rows(
     stream: TextIO, report: RegistryImportReport, reject: Callable[[str, int, str], None]
 ) -> Iterator[tuple[int, list[str]]]:
@@ -359,28 +383,26 @@ def _registry_import_rows(
         if siret in batch:
             report.reject(REJECT_DUPLICATE, line, siret)
             continue
-        street_type = row["typeVoieEtablissement"].strip().upper()
-        street_name = " ".join(
-            part
-            for part in (
-                _STREET_TYPES.get(street_type, street_type),
-                row["libelleVoieEtablissement"].strip(),
-            )
-            if part
-        )
-        repetition = row["indiceRepetitionEtablissement"].strip().upper()
+        (
+            street_number,
+            street_extension,
+            street_name,
+            address_complement,
+            postal_code,
+            city,
+        ) = _address(cells, index)
         batch[siret] = RegistryEstablishment(
             siret=siret,
             siren=siret[:9],
             administrative_status=status,
             denomination=_clip(denomination, "denomination"),
             started_on=started_on,
-            street_number=_clip(row["numeroVoieEtablissement"], "street_number"),
-            street_extension=_clip(_REPETITION.get(repetition, repetition), "street_extension"),
-            street_name=_clip(street_name, "street_name"),
-            address_complement=_clip(row["complementAdresseEtablissement"], "address_complement"),
-            postal_code=_clip(row["codePostalEtablissement"], "postal_code"),
-            city=_clip(row["libelleCommuneEtablissement"], "city"),
+            street_number=street_number,
+            street_extension=street_extension,
+            street_name=street_name,
+            address_complement=address_complement,
+            postal_code=postal_code,
+            city=city,
         )
     if batch:
         _flush(batch, report)
