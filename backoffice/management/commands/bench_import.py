@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import io
 import os
+import resource
 import time
 from pathlib import Path
 
@@ -26,6 +27,27 @@ from establishments.models import RegistryEstablishment
 
 def _load() -> str:
     return " / ".join(f"{value:.2f}" for value in os.getloadavg())
+
+
+def _server_cpu() -> float | None:
+    """CPU seconds used so far by this connection's PostgreSQL process, when it runs on
+    this machine (read from /proc): with the command's own, a figure the load of a shared
+    machine does not change."""
+    if connection.vendor != "postgresql":
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        pid = cursor.fetchone()[0]
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _own_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 class Command(BaseCommand):
@@ -75,10 +97,17 @@ class Command(BaseCommand):
         for label in ("1er passage (registre vide)", "2e passage (même fichier)"):
             before = _load()
             stdout, stderr = io.StringIO(), io.StringIO()
+            own, server = _own_cpu(), _server_cpu()
             started = time.monotonic()
             call_command("import_sirene", *arguments, stdout=stdout, stderr=stderr)
             seconds = time.monotonic() - started
+            own = _own_cpu() - own
+            server_after = _server_cpu()
             out(f"\n{label} — charge avant : {before}, après : {_load()}")
+            cpu = f"  CPU : commande {own:.1f} s"
+            if server is not None and server_after is not None:
+                cpu += f", PostgreSQL (sa connexion) {server_after - server:.1f} s"
+            out(cpu)
             for line in stdout.getvalue().splitlines():
                 if not line.startswith("  - "):  # the reasons' examples: long, and known
                     out(f"  {line}")
