@@ -303,6 +303,8 @@ def registry_import(
     """
     if bulk is None:
         bulk = connection.vendor == "postgresql"
+    if bulk and connection.vendor != "postgresql":
+        raise ValueError("The set-based registry import needs PostgreSQL (COPY).")
     if bulk:
         # Imported here because registry_bulk reuses this module's reader, report and
         # constants (a module-level import would be circular).
