@@ -1,8 +1,10 @@
 """Writes on establishments and on the reference registry.
 
 The registry import reads INSEE's SIRENE "StockEtablissement" CSV (about 40 million rows,
-several gigabytes once unzipped): it streams the file row by row, upserts in batches, each
-batch in its own short transaction, and never holds more than one batch in memory.
+several gigabytes once unzipped): it streams the file, upserts in batches, each batch in
+its own short transaction, and never holds more than a batch or two in memory. On
+PostgreSQL the batches are checked and written set-based (``registry_bulk``); elsewhere row
+by row here. Both share this module's reader, header check, cleaning and report.
 """
 
 from __future__ import annotations
