@@ -37,6 +37,6 @@ def create_like_indexes(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("establishments", "0002_postal_code_towns")]
+    dependencies = [("establishments", "0003_establishment_changes")]
 
     operations = [migrations.RunPython(drop_like_indexes, create_like_indexes)]
