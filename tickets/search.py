@@ -67,12 +67,12 @@ class SearchQuery:
     def why(self) -> str:
         """Why a result matched, in the agent's words."""
         return {
-            "reference": "Référence",
+            "reference": "référence",
             "siret": "SIRET",
             "siren": "SIREN (même entreprise)",
-            "email": "Adresse électronique du demandeur",
-            "phone": "Téléphone du demandeur",
-            "text": "Texte : dénomination, demandeur ou description",
+            "email": "adresse électronique du demandeur",
+            "phone": "téléphone du demandeur",
+            "text": "texte : dénomination, demandeur ou description",
         }.get(self.kind, "")
 
 
