@@ -14,7 +14,7 @@ from tests.e2e.looking import VIEWPORTS, Inspector
 from tests.factories import TicketFactory
 from tests.support.auth import otp_login
 
-pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.mark.parametrize("viewport", list(VIEWPORTS))
