@@ -23,3 +23,14 @@ class AccountsConfig(AppConfig):
                 issue=lambda spec: links.secret_link_issue(spec=spec),
                 sent=lambda spec: links.secret_link_sent(spec=spec),
             )
+        # import_sirene closing an establishment flags the reassignments in progress on
+        # it (establishments, below us, only sends the signal).
+        from establishments.signals import registry_closed
+
+        from .extranet.reassignment import reassignments_flag_closed
+
+        registry_closed.connect(
+            lambda sender, sirets, **kwargs: reassignments_flag_closed(sirets=sirets),
+            dispatch_uid="reassignments_flag_closed",
+            weak=False,
+        )

@@ -27,6 +27,7 @@ from django.utils.translation import gettext as _
 
 from .exceptions import RegistryImportError
 from .models import AdministrativeStatus, Establishment, RegistryEstablishment
+from .signals import registry_closed
 from .validators import clean_siret
 
 # The INSEE columns the import reads. The real file has about fifty more (activity codes,
@@ -132,6 +133,8 @@ _COMPARED_FIELDS = [f for f in _UPDATE_FIELDS if f != "imported_at"]
 class RegistryImportReport:
     read: int = 0
     inserted: int = 0
+    # Rows the import turned to closed (état « F »): the apps above are told (signals.py).
+    closed: int = 0
     updated: int = 0
     unchanged: int = 0
     rejected: Counter = field(default_factory=Counter)
@@ -340,6 +343,13 @@ def _flush(batch: dict[str, RegistryEstablishment], report: RegistryImportReport
             .iterator(chunk_size=len(batch))
         }
         to_write = []
+        status_at = _COMPARED_FIELDS.index("administrative_status")
+        closed = [
+            siret
+            for siret, row in batch.items()
+            if row.administrative_status == AdministrativeStatus.CLOSED
+            and (stored.get(siret) is None or stored[siret][status_at] != row.administrative_status)
+        ]
         for siret, row in batch.items():
             current = stored.get(siret)
             if current is None:
@@ -369,3 +379,6 @@ def _flush(batch: dict[str, RegistryEstablishment], report: RegistryImportReport
                     .exclude(registry_status=status)
                     .update(registry_status=status, updated_at=now)
                 )
+        if closed:
+            report.closed += len(closed)
+            registry_closed.send(sender=RegistryEstablishment, sirets=closed)

@@ -95,6 +95,13 @@ class SiretVerificationIn(Schema):
         description="passed (conforme), failed (non conforme), inconclusive (non concluant)."
     )
     comment: str = Field(description="Ce que l'agent a vérifié (obligatoire).")
+    name_justification: str = Field(
+        default="",
+        description=(
+            "Obligatoire avec « passed » quand la dénomination déclarée n'est pas celle du "
+            "registre après normalisation, ou que le registre n'en donne pas."
+        ),
+    )
 
 
 class SiretVerificationOut(Schema):
@@ -102,6 +109,7 @@ class SiretVerificationOut(Schema):
     ticket_id: int
     verdict: VerdictValue
     comment: str
+    name_justification: str
     actor_id: int
     created_at: datetime
     checks: SiretChecksOut

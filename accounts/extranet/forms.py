@@ -365,3 +365,46 @@ class ReassignmentDecisionForm(DsfrBaseForm):
         required=False,
         widget=forms.Textarea(attrs={"rows": 3}),
     )
+
+    def __init__(self, *args, label: str | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if label:
+            self.fields["comment"].label = label
+        self.fields["comment"].widget.group_class = "fr-input-group"
+
+
+class ReassignmentApproveForm(DsfrBaseForm):
+    """The approval: the version of the file the approver read, and one written
+    acknowledgement per live risk signal (``ack_<code>``)."""
+
+    file_version = forms.CharField(widget=forms.HiddenInput, max_length=100)
+    comment = forms.CharField(
+        label=_("Commentaire d'approbation"),
+        max_length=2000,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+    def __init__(self, *args, signals=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.signal_fields = []
+        for signal in signals:
+            name = f"ack_{signal.code}"
+            self.fields[name] = forms.CharField(
+                label=_("Prise en compte : %(label)s") % {"label": signal.label},
+                help_text=signal.explanation,
+                max_length=2000,
+                widget=forms.Textarea(attrs={"rows": 2}),
+                error_messages={
+                    "required": _("Indiquez par écrit comment vous avez pris ce signal en compte.")
+                },
+            )
+            self.fields[name].widget.group_class = "fr-input-group"
+            self.signal_fields.append(name)
+        self.fields["comment"].widget.group_class = "fr-input-group"
+
+    def acknowledgements(self) -> dict[str, str]:
+        return {
+            name.removeprefix("ack_"): self.cleaned_data.get(name, "")
+            for name in self.signal_fields
+        }

@@ -5,22 +5,25 @@ ticket; outside one's queues it does not exist (None / 404)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Model, OuterRef, Q, QuerySet, Subquery
 
 from establishments.models import Establishment, RegistryEstablishment
 from tickets import access
-from tickets.models import Ticket
+from tickets.models import SiretVerification, Ticket, TicketDocument, TicketMessage
 
 from .models import (
     OPEN_REASSIGNMENT_STATES,
     AccountReassignment,
     ExtranetAccount,
     ExtranetHolderHistory,
+    ReassignmentApproval,
     ReassignmentState,
     RecoveryLink,
 )
+from .risk import SIGNALS, with_risk_signals
 
 if TYPE_CHECKING:
     from accounts.staff.models import User
@@ -185,3 +188,134 @@ def reassignment_counts_by_state() -> dict[str, int]:
         .values_list("state", "n")
     )
     return {str(state): counts.get(state, 0) for state in ReassignmentState.values}
+
+
+# --- The approval queue and the approval page (case 2.1 as a decision made on evidence) ---
+
+PENDING_PAGE_SIZE = 25
+
+
+def _latest_id(model: type[Model], **match: object) -> Subquery:
+    return Subquery(model._default_manager.filter(**match).order_by("-id").values("id")[:1])
+
+
+def with_file_version(qs: QuerySet[AccountReassignment]) -> QuerySet[AccountReassignment]:
+    """What the approver's reading depends on, as annotations: the ticket's version and
+    the newest message, document, SIRET verification and approval. Any of them moving
+    makes an approval given on the older page stale."""
+    ticket = OuterRef("ticket_id")
+    return qs.annotate(
+        fv_ticket=Subquery(Ticket.objects.filter(pk=ticket).values("version")[:1]),
+        fv_message=_latest_id(TicketMessage, ticket_id=ticket),
+        fv_document=_latest_id(TicketDocument, ticket_id=ticket),
+        fv_verification=_latest_id(SiretVerification, ticket_id=ticket),
+        fv_approval=_latest_id(ReassignmentApproval, reassignment_id=OuterRef("pk")),
+    )
+
+
+def file_version_of(reassignment: AccountReassignment) -> str:
+    """The version string of an annotated reassignment (``with_file_version``)."""
+    parts = (
+        reassignment.fv_ticket,  # type: ignore[attr-defined]
+        reassignment.fv_message,  # type: ignore[attr-defined]
+        reassignment.fv_document,  # type: ignore[attr-defined]
+        reassignment.fv_verification,  # type: ignore[attr-defined]
+        reassignment.fv_approval,  # type: ignore[attr-defined]
+    )
+    return ".".join(str(p or 0) for p in parts)
+
+
+def reassignment_file_version(*, reassignment_id: int) -> str:
+    """The current version of a reassignment's file: one query."""
+    row = with_file_version(AccountReassignment.objects.filter(pk=reassignment_id)).first()
+    return file_version_of(row) if row is not None else ""
+
+
+def reassignment_file_for(*, actor: User, pk: int) -> AccountReassignment | None:
+    """One reassignment with everything its page reads from its own row, its ticket, its
+    account and establishment, its risk signals and its file version: one query."""
+    return (
+        with_file_version(with_risk_signals(reassignments_visible(actor=actor)))
+        .select_related(
+            "ticket",
+            "ticket__queue",
+            "account__establishment",
+            "prepared_by",
+            "approved_by",
+            "rejected_by",
+            "cancelled_by",
+        )
+        .filter(pk=pk)
+        .first()
+    )
+
+
+def reassignments_awaiting_page(
+    *, actor: User, after: tuple[datetime, int] | None = None, size: int = PENDING_PAGE_SIZE
+) -> tuple[list[AccountReassignment], tuple[datetime, int] | None]:
+    """One keyset page of the reassignments awaiting approval (``prepared``), oldest
+    first, each with its risk signals: one query whatever the number pending. Returns the
+    page and the cursor of the next one (None on the last page)."""
+    qs = (
+        with_risk_signals(reassignments_visible(actor=actor))
+        .filter(state=ReassignmentState.PREPARED)
+        .select_related("ticket", "account__establishment", "prepared_by")
+        .order_by("prepared_at", "id")
+    )
+    if after is not None:
+        at, pk = after
+        # ``prepared_at >= at`` gives the index its starting point (see tickets.selectors).
+        qs = qs.filter(Q(prepared_at__gte=at), Q(prepared_at__gt=at) | Q(id__gt=pk))
+    rows = list(qs[: size + 1])
+    more = len(rows) > size
+    rows = rows[:size]
+    cursor = (rows[-1].prepared_at, rows[-1].pk) if more and rows else None
+    return rows, cursor
+
+
+def reassignments_awaiting_count(*, actor: User) -> int:
+    """How many reassignments wait for a supervisor's approval: the navigation badge."""
+    return reassignments_visible(actor=actor).filter(state=ReassignmentState.PREPARED).count()
+
+
+def reassignments_waiting_objection(*, actor: User, limit: int = 50) -> list[AccountReassignment]:
+    """Approved changes in their objection period, soonest applied first."""
+    return list(
+        reassignments_visible(actor=actor)
+        .filter(state=ReassignmentState.APPROVED)
+        .select_related("ticket", "account__establishment", "approved_by")
+        .order_by("apply_after", "id")[:limit]
+    )
+
+
+def reassignment_signal_counts(*, actor: User) -> dict[str, int]:
+    """Per risk signal, how many reassignments awaiting approval carry it: one query (the
+    supervisors' dashboard)."""
+    qs = with_risk_signals(
+        reassignments_visible(actor=actor).filter(state=ReassignmentState.PREPARED)
+    )
+    return qs.aggregate(
+        **{s.code: Count("id", filter=Q(**{f"sig_{s.code}": True})) for s in SIGNALS}
+    )
+
+
+def approvals_of(*, reassignment: AccountReassignment) -> list[ReassignmentApproval]:
+    return list(reassignment.approvals.select_related("approver").order_by("approved_at", "id"))
+
+
+PREVIOUS_REQUESTS_SHOWN = 10
+
+
+def establishment_previous_requests(
+    *, actor: User, reassignment: AccountReassignment
+) -> list[Ticket]:
+    """The establishment's other requests (tickets on its SIRET) the actor may see, newest
+    first, bounded: one query on the ``(siret, created_at)`` index."""
+    return list(
+        access.tickets_for(actor)
+        .filter(siret=reassignment.account.establishment.siret)
+        .exclude(pk=reassignment.ticket_id)
+        .select_related("queue")
+        .only("pk", "reference", "motif", "status", "created_at", "email", "queue__name")
+        .order_by("-created_at", "-id")[:PREVIOUS_REQUESTS_SHOWN]
+    )

@@ -90,4 +90,5 @@ class Command(BaseCommand):
             )
             out(f"  - {reason} : {_n(count)} — {examples}")
         out(f"Établissements connus dont l'état a changé : {_n(report.establishments_updated)}")
+        out(f"Établissements désormais fermés (état F)  : {_n(report.closed)}")
         out(f"Durée : {report.seconds:.1f} s")
