@@ -338,6 +338,8 @@ class AccountReassignment(models.Model):
                 condition=models.Q(state="approved"),
             ),
             models.Index(fields=["state", "prepared_at"], name="reassignment_state_idx"),
+            # The latest ended changes (the list page), newest first.
+            models.Index(fields=["prepared_at", "id"], name="reassignment_prepared_idx"),
             # The pending list's keyset order.
             models.Index(
                 fields=["prepared_at", "id"],

@@ -310,12 +310,17 @@ def establishment_previous_requests(
     *, actor: User, reassignment: AccountReassignment
 ) -> list[Ticket]:
     """The establishment's other requests (tickets on its SIRET) the actor may see, newest
-    first, bounded: one query on the ``(siret, created_at)`` index."""
+    first, bounded, each with its latest reassignment if any (``reassignment_pk``,
+    ``reassignment_state``): one query on the ``(siret, created_at)`` index."""
+    latest = AccountReassignment.objects.filter(ticket_id=OuterRef("pk")).order_by("-id")
     return list(
         access.tickets_for(actor)
         .filter(siret=reassignment.account.establishment.siret)
         .exclude(pk=reassignment.ticket_id)
-        .select_related("queue")
-        .only("pk", "reference", "motif", "status", "created_at", "email", "queue__name")
+        .only("pk", "reference", "motif", "status", "created_at", "email")
+        .annotate(
+            reassignment_pk=Subquery(latest.values("pk")[:1]),
+            reassignment_state=Subquery(latest.values("state")[:1]),
+        )
         .order_by("-created_at", "-id")[:PREVIOUS_REQUESTS_SHOWN]
     )

@@ -147,5 +147,9 @@ class Migration(migrations.Migration):
             model_name='reassignmentapproval',
             constraint=models.UniqueConstraint(fields=('reassignment', 'approver'), name='reassignment_approval_once_per_person'),
         ),
+        migrations.AddIndex(
+            model_name="accountreassignment",
+            index=models.Index(fields=["prepared_at", "id"], name="reassignment_prepared_idx"),
+        ),
         migrations.RunPython(backfill, migrations.RunPython.noop),
     ]

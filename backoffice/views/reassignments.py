@@ -34,7 +34,7 @@ from accounts.extranet.reassignment import (
     reassignment_prepare,
     reassignment_reject,
 )
-from accounts.extranet.risk import signals_of
+from accounts.extranet.risk import SIGNAL_CODES, signal, signals_of
 from backoffice.decorators import backoffice_required
 from establishments.models import RegistryEstablishment
 from establishments.selectors import denomination_compare
@@ -194,8 +194,8 @@ STEP_LABELS = {
 def _file_context(request, reassignment, *, approve_form=None) -> dict:
     """Everything the approval page shows: the file, a fixed number of queries whatever
     the history (the reassignment with its signals and version: 1; the verification: 1;
-    the registry: 1; documents: 1; holder history: 1; previous requests: 1; other
-    reassignments: 1; approvals: 1; steps: 1)."""
+    the registry: 1; documents: 1; holder history: 1; previous requests with their
+    reassignments: 1; the steps, approvals included: 1)."""
     ticket = reassignment.ticket
     signals = signals_of(reassignment)
     verification = ticket_siret_verification_latest(ticket)
@@ -208,14 +208,6 @@ def _file_context(request, reassignment, *, approve_form=None) -> dict:
         ticket.denomination, registry.denomination if registry else ""
     )
     can_decide = selectors.can_decide(reassignment=reassignment, user=request.user)
-    approvals = selectors.approvals_of(reassignment=reassignment)
-    already_approved = any(a.approver_id == request.user.pk for a in approvals)
-    required = 2 if len(signals) >= settings.REASSIGNMENT_TWO_APPROVERS_FROM_SIGNALS else 1
-    version = selectors.file_version_of(reassignment)
-    if approve_form is None:
-        approve_form = ReassignmentApproveForm(
-            prefix="approve", signals=signals, initial={"file_version": version}
-        )
     events = [
         {"event": e, "label": STEP_LABELS.get(e.data.get("step", ""), e.data.get("step", ""))}
         for e in ticket.events.filter(
@@ -224,6 +216,27 @@ def _file_context(request, reassignment, *, approve_form=None) -> dict:
         .select_related("actor")
         .order_by("created_at", "id")
     ]
+    # Every approval is a step of the timeline, with its acknowledgements: no query of its
+    # own (the rows in ReassignmentApproval are what the service counts).
+    approvals = [
+        {
+            "actor": e.actor,
+            "at": e.created_at,
+            "acknowledgements": [
+                (signal(code).label if code in SIGNAL_CODES else code, text)
+                for code, text in (e.data.get("acknowledgements") or {}).items()
+            ],
+        }
+        for e in (item["event"] for item in events)
+        if e.data.get("step") in ("approval_recorded", "approved")
+    ]
+    already_approved = any(a["actor"] == request.user for a in approvals)
+    required = 2 if len(signals) >= settings.REASSIGNMENT_TWO_APPROVERS_FROM_SIGNALS else 1
+    version = selectors.file_version_of(reassignment)
+    if approve_form is None:
+        approve_form = ReassignmentApproveForm(
+            prefix="approve", signals=signals, initial={"file_version": version}
+        )
     return {
         **nav_context(request, current="reassignments"),
         "reassignment": reassignment,
@@ -239,11 +252,6 @@ def _file_context(request, reassignment, *, approve_form=None) -> dict:
         "history": list(selectors.holder_history(account=reassignment.account)[:10]),
         "previous_requests": selectors.establishment_previous_requests(
             actor=request.user, reassignment=reassignment
-        ),
-        "others": list(
-            selectors.other_reassignments_of_establishment(
-                actor=request.user, reassignment=reassignment
-            )
         ),
         "approvals": approvals,
         "approvals_required": required,
