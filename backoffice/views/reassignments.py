@@ -292,6 +292,8 @@ def _refusal(request, exc) -> None:
 @require_POST
 def reassignment_approve_view(request, pk):
     reassignment = _file_or_404(request, pk)
+    if not request.user.is_supervisor:
+        raise PermissionDenied(_("Seul un superviseur peut approuver ou refuser."))
     form = ReassignmentApproveForm(
         data=request.POST, prefix="approve", signals=signals_of(reassignment)
     )
