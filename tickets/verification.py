@@ -121,7 +121,7 @@ def ticket_siret_verify(
             data={
                 "verdict": verdict,
                 "comment": comment,
-                "name_justification": name_justification,
+                **({"name_justification": name_justification} if name_justification else {}),
                 "checks": checks,
             },
         )

@@ -70,6 +70,7 @@ def _out(reassignment: AccountReassignment, repeated: bool | None = None) -> dic
         "approved_by": str(reassignment.approved_by) if reassignment.approved_by_id else None,
         "apply_after": reassignment.apply_after,
         "repeated_within_window": repeated,
+        "cursor": f"{reassignment.prepared_at.isoformat()}_{reassignment.pk}",
         "denomination": reassignment.account.establishment.denomination,
         "name_match": reassignment.name_match,
         "flag_reason": reassignment.flag_reason,
@@ -172,22 +173,28 @@ def _reassignment(request, pk: int) -> AccountReassignment:
 
 @router.get(
     "/reassignments",
-    response={200: list[ReassignmentOut], 401: ErrorOut, 403: ErrorOut},
+    response={200: list[ReassignmentOut], 401: ErrorOut, 403: ErrorOut, 422: ErrorOut},
     summary="Réattributions en attente d'approbation, avec leurs signaux de risque",
     description=(
-        "Les plus anciennes d'abord, par pages de 25 : passer l'identifiant et la date de "
-        "préparation de la dernière reçue dans ``after_id`` et ``after_prepared_at``."
+        "Les plus anciennes d'abord, par pages de 25 : pour la page suivante, passer dans "
+        "``after`` le ``cursor`` de la dernière reçue."
     ),
 )
-def list_pending(request, after_id: int | None = None, after_prepared_at: datetime | None = None):
-    after = (after_prepared_at, after_id) if after_id and after_prepared_at else None
-    rows, _cursor = selectors.reassignments_awaiting_page(actor=request.user, after=after)
+def list_pending(request, after: str = ""):
+    cursor = None
+    if after:
+        at, _sep, pk = after.rpartition("_")
+        try:
+            cursor = (datetime.fromisoformat(at), int(pk))
+        except ValueError:
+            return Status(422, {"detail": "Curseur de pagination invalide."})
+    rows, _next = selectors.reassignments_awaiting_page(actor=request.user, after=cursor)
     return [_out(r) for r in rows]
 
 
 @router.get(
     "/reassignments/{reassignment_id}",
-    response={200: ReassignmentFileOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut},
+    response={200: ReassignmentFileOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 422: ErrorOut},
     summary="Le dossier d'une réattribution (contrôles, documents, signaux, historique)",
 )
 def file(request, reassignment_id: int):

@@ -326,8 +326,9 @@ class ReassignmentPrepareForm(DsfrBaseForm):
         max_length=5000,
         widget=forms.Textarea(attrs={"rows": 5}),
         help_text=_(
-            "Ce qui a été vérifié et comment (Kbis, appel au standard de "
-            "l'établissement, pièce d'identité du demandeur…)."
+            "Ce que vous avez vérifié et comment, au-delà de la vérification du SIRET et des "
+            "documents cochés ci-dessous, que l'approbateur voit déjà (appel au standard de "
+            "l'établissement, échange avec le gérant…)."
         ),
     )
 

@@ -514,3 +514,15 @@ def test_the_pending_list_and_approval_page_run_a_fixed_number_of_queries(
     expected = {"list": 8, "approval": 12}[page]
     with django_assert_num_queries(expected):
         client.get(url_of(many[-1]))
+
+
+def test_the_supervisors_dashboard_counts_each_signal(ticket, agent, supervisor, client):
+    prepare(ticket, agent, new_holder_email="claire@gmail.com")
+    otp_login(client, supervisor)
+    html = client.get("/backoffice/tableau-de-bord/").content.decode()
+    table = html[html.index('data-testid="dashboard-signals"') :]
+    table = table[: table.index("</table>")]
+    row = table[table.index("Messagerie gratuite") :]
+    assert "<td>1</td>" in row[: row.index("</tr>")]
+    row = table[table.index("Établissement récent") :]
+    assert "<td>0</td>" in row[: row.index("</tr>")]
