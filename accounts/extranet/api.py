@@ -238,6 +238,7 @@ def approve(request, reassignment_id: int, payload: ReassignmentApproveIn):
         actor=request.user,
         file_version=payload.file_version,
         acknowledgements=payload.acknowledgements,
+        comment=payload.comment,
     )
     return _out(_reassignment(request, reassignment_id))
 

@@ -371,6 +371,8 @@ class ReassignmentDecisionForm(DsfrBaseForm):
         super().__init__(*args, **kwargs)
         if label:
             self.fields["comment"].label = label
+            # DsfrBaseForm has already made the bound fields: drop the cached one.
+            self._bound_fields_cache.pop("comment", None)
         self.fields["comment"].widget.group_class = "fr-input-group"
 
 
@@ -403,6 +405,8 @@ class ReassignmentApproveForm(DsfrBaseForm):
             self.fields[name].widget.group_class = "fr-input-group"
             self.signal_fields.append(name)
         self.fields["comment"].widget.group_class = "fr-input-group"
+        # The acknowledgements first, the free comment last, above the button.
+        self.order_fields([*self.signal_fields, "comment", "file_version"])
 
     def acknowledgements(self) -> dict[str, str]:
         return {

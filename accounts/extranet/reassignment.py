@@ -390,6 +390,7 @@ def reassignment_approve(
     actor: User,
     file_version: str,
     acknowledgements: Mapping[str, str] | None = None,
+    comment: str = "",
 ) -> ReassignmentResult:
     """A supervisor other than the preparer approves, having read the whole file.
 
@@ -410,6 +411,7 @@ def reassignment_approve(
             actor=actor,
             file_version=file_version,
             acknowledgements=acknowledgements or {},
+            comment=(comment or "").strip(),
         )
     except _RecheckFailed as exc:
         _flag(
@@ -425,6 +427,7 @@ def _approve(
     actor: User,
     file_version: str,
     acknowledgements: Mapping[str, str],
+    comment: str,
 ) -> ReassignmentResult:
     with transaction.atomic():
         reassignment = _lock(reassignment)
@@ -486,6 +489,7 @@ def _approve(
                 acknowledgements=written,
                 approvals=given,
                 approvals_required=required,
+                comment=comment,
             )
             logger.info("Reassignment %s: approval %s of %s.", reassignment.pk, given, required)
             return ReassignmentResult(
@@ -529,6 +533,7 @@ def _approve(
             signals=[s.code for s in signals],
             acknowledgements=written,
             approvals=given,
+            comment=comment,
         )
     logger.info("Reassignment %s approved; applies after %s.", reassignment.pk, apply_after)
     return ReassignmentResult(

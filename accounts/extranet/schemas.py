@@ -36,6 +36,7 @@ class ReassignmentApproveIn(Schema):
         default_factory=dict,
         description="Pour chaque signal de risque (code), la prise en compte écrite.",
     )
+    comment: str = ""
 
 
 class RiskSignalOut(Schema):

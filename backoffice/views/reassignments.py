@@ -311,6 +311,7 @@ def reassignment_approve_view(request, pk):
             actor=request.user,
             file_version=form.cleaned_data["file_version"],
             acknowledgements=form.acknowledgements(),
+            comment=form.cleaned_data["comment"],
         )
     except TicketNotFound as exc:
         raise Http404(exc.message) from exc

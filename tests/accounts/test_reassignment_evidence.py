@@ -175,7 +175,7 @@ def test_the_approval_page_flags_a_name_that_is_not_identical(agent, supervisor,
     assert "pas identique : justification exigée" in html
     assert "Enseigne commerciale." in html
     listing = client.get("/backoffice/reattributions/").content.decode()
-    assert "Dénomination différente" in listing
+    assert "Dénomination non identique" in listing
 
 
 # --- Re-check at every step ---------------------------------------------------------------

@@ -287,7 +287,7 @@ OPERATIONS: dict[tuple[str, str], Case] = {
         "post",
         lambda w: f"/api/v1/tickets/{w.ticket.pk}/siret-verification",
         "queue",
-        data=lambda w: {"verdict": "failed", "comment": "Dénomination différente."},
+        data=lambda w: {"verdict": "failed", "comment": "Dénomination non identique."},
         ok=frozenset({201}),
     ),
     ("GET", "/api/v1/reassignments"): Case("get", lambda w: "/api/v1/reassignments", "list"),

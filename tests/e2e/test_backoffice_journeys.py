@@ -195,7 +195,7 @@ def test_case_21_from_the_request_to_the_new_holders_first_login(
     agent_page.get_by_label("Éléments vérifiés").fill(
         "Kbis du 12/11, appel au standard de l'établissement, pièce d'identité."
     )
-    agent_page.get_by_label(f"Kbis — {kbis.name}", exact=False).check()
+    agent_page.locator("label", has_text=kbis.name).click()  # DSFR draws the box on the label
     agent_page.get_by_role("button", name="Préparer la réattribution").click()
     expect(agent_page.get_by_role("heading", name="Réattribution n°")).to_be_visible()
     expect(agent_page.get_by_test_id("reassignment-state")).to_have_text("Préparée")
