@@ -274,8 +274,15 @@ def reassignments_awaiting_page(
 
 
 def reassignments_awaiting_count(*, actor: User) -> int:
-    """How many reassignments wait for a supervisor's approval: the navigation badge."""
-    return reassignments_visible(actor=actor).filter(state=ReassignmentState.PREPARED).count()
+    """How many reassignments wait for this supervisor's approval (the navigation badge):
+    prepared, not by them, and not already approved by them. One query."""
+    return (
+        reassignments_visible(actor=actor)
+        .filter(state=ReassignmentState.PREPARED)
+        .exclude(prepared_by_id=actor.pk)
+        .exclude(approvals__approver_id=actor.pk)
+        .count()
+    )
 
 
 def reassignments_waiting_objection(*, actor: User, limit: int = 50) -> list[AccountReassignment]:

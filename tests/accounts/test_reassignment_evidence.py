@@ -526,3 +526,23 @@ def test_the_supervisors_dashboard_counts_each_signal(ticket, agent, supervisor,
     assert "<td>1</td>" in row[: row.index("</tr>")]
     row = table[table.index("Établissement récent") :]
     assert "<td>0</td>" in row[: row.index("</tr>")]
+
+
+def test_the_menu_counts_what_awaits_this_supervisors_approval(
+    ticket, agent, supervisor, other_supervisor, client
+):
+    reassignment = prepare(ticket, agent, **_two_signals(ticket)).reassignment
+    otp_login(client, supervisor)
+
+    def badge() -> str:
+        html = client.get("/backoffice/reattributions/").content.decode()
+        start = html.index('data-testid="nav-reassignments-awaiting">') + len(
+            'data-testid="nav-reassignments-awaiting">'
+        )
+        return html[start : html.index("<", start)]
+
+    assert badge() == "1"
+    approve(reassignment, supervisor)  # the first of two approvals
+    assert badge() == "0"  # nothing left for this supervisor
+    otp_login(client, other_supervisor)
+    assert badge() == "1"  # the second approval is theirs to give
