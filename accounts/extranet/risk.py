@@ -25,8 +25,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import timedelta
-from functools import reduce
-from operator import or_
 
 from django.conf import settings
 from django.db.models import (
@@ -40,6 +38,7 @@ from django.db.models import (
     Value,
     When,
 )
+from django.db.models.functions import Lower, StrIndex, Substr
 from django.utils.translation import gettext_lazy as _
 
 from .models import AccountReassignment
@@ -129,11 +128,9 @@ def contact_values(*, email: str, phone: str) -> dict[str, str]:
     }
 
 
-def _webmail_q(field: str) -> Q:
-    domains = settings.REASSIGNMENT_WEBMAIL_DOMAINS
-    if not domains:
-        return Q(pk__in=[])
-    return reduce(or_, (Q(**{f"{field}__iendswith": "@" + d}) for d in domains))
+def _domain(field: str) -> Lower:
+    """The e-mail's domain, in SQL: what follows its "@", lower-cased."""
+    return Lower(Substr(field, StrIndex(field, Value("@")) + 1))
 
 
 def _window(**match) -> QuerySet[AccountReassignment]:
@@ -164,7 +161,12 @@ def with_risk_signals(qs: QuerySet[AccountReassignment]) -> QuerySet[AccountReas
     new_days = timedelta(days=settings.REASSIGNMENT_NEW_ESTABLISHMENT_DAYS)
     establishment_email = "account__establishment__email"
     changed_at = "account__establishment__email_changed_at"
-    return qs.annotate(
+    # One IN list per address rather than one LIKE per webmail domain: the ORM compiles
+    # this query on every page, and 2 × 26 LIKEs cost it more than the database spends.
+    return qs.alias(
+        holder_domain=_domain("new_holder_email"),
+        establishment_domain=_domain(establishment_email),
+    ).annotate(
         sig_same_email=Case(
             When(requester_email="", then=Value(False)),
             default=_other_siren("requester_email"),
@@ -184,10 +186,9 @@ def with_risk_signals(qs: QuerySet[AccountReassignment]) -> QuerySet[AccountReas
             output_field=BooleanField(),
         ),
         sig_webmail=_bool(
-            _webmail_q("new_holder_email")
-            & ~Q(**{establishment_email: ""})
+            Q(holder_domain__in=webmail_domains)
             & Q(**{f"{establishment_email}__contains": "@"})
-            & ~_webmail_q(establishment_email)
+            & ~Q(establishment_domain__in=webmail_domains)
         ),
         sig_same_siren=Case(
             When(siren="", then=Value(False)),
