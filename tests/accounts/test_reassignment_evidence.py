@@ -546,3 +546,12 @@ def test_the_menu_counts_what_awaits_this_supervisors_approval(
     assert badge() == "0"  # nothing left for this supervisor
     otp_login(client, other_supervisor)
     assert badge() == "1"  # the second approval is theirs to give
+
+
+def test_the_ticket_timeline_says_why_a_step_was_refused(ticket, agent, client):
+    close_in_registry(ticket.siret)
+    with pytest.raises(ReassignmentRefused):
+        prepare(ticket, agent)
+    otp_login(client, agent)
+    html = client.get(f"/backoffice/tickets/{ticket.pk}/").content.decode()
+    assert "Réattribution du compte : signalée — L&#x27;établissement est désormais fermé" in html
