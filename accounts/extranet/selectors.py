@@ -67,17 +67,6 @@ def reassignment_for(*, actor: User, pk: int) -> AccountReassignment | None:
     )
 
 
-def reassignments_pending(*, actor: User) -> QuerySet[AccountReassignment]:
-    """The approval queue: changes waiting for a decision, then those waiting for their
-    objection period, oldest first."""
-    return (
-        reassignments_visible(actor=actor)
-        .filter(state__in=OPEN_REASSIGNMENT_STATES)
-        .select_related("ticket", "account__establishment", "prepared_by", "approved_by")
-        .order_by("state", "prepared_at", "id")
-    )
-
-
 def reassignments_open_counts(*, actor: User) -> dict[str, int]:
     """How many reassignments wait for a supervisor's approval (``prepared``) and how many
     wait for the end of their objection period (``approved``): one query."""
@@ -106,18 +95,6 @@ def reassignments_recent(*, actor: User, limit: int = 50) -> QuerySet[AccountRea
 def reassignments_for_ticket(*, ticket: Ticket) -> QuerySet[AccountReassignment]:
     return ticket.reassignments.select_related("prepared_by", "approved_by").order_by(
         "-prepared_at"
-    )
-
-
-def other_reassignments_of_establishment(
-    *, actor: User, reassignment: AccountReassignment
-) -> QuerySet[AccountReassignment]:
-    return (
-        reassignments_visible(actor=actor)
-        .filter(account__establishment_id=reassignment.account.establishment_id)
-        .exclude(pk=reassignment.pk)
-        .select_related("ticket")
-        .order_by("-prepared_at")[:10]
     )
 
 
