@@ -81,17 +81,6 @@ def reassignments_open_counts(*, actor: User) -> dict[str, int]:
     return {"prepared": counts["prepared"], "approved": counts["approved"]}
 
 
-def reassignments_recent(*, actor: User, limit: int = 50) -> QuerySet[AccountReassignment]:
-    return (
-        reassignments_visible(actor=actor)
-        .exclude(state__in=OPEN_REASSIGNMENT_STATES)
-        .select_related(
-            "ticket", "account__establishment", "prepared_by", "approved_by", "rejected_by"
-        )
-        .order_by("-prepared_at", "-id")[:limit]
-    )
-
-
 def reassignments_for_ticket(*, ticket: Ticket) -> QuerySet[AccountReassignment]:
     return ticket.reassignments.select_related("prepared_by", "approved_by").order_by(
         "-prepared_at"
@@ -227,6 +216,20 @@ def reassignment_file_for(*, actor: User, pk: int) -> AccountReassignment | None
     )
 
 
+_USER_FIELDS = ("first_name", "last_name", "email")
+_LIST_ROW_FIELDS = (
+    "id", "state", "prepared_at", "flag_reason", "name_match", "siret", "siren",
+    "requester_email", "requester_email_domain", "requester_phone", "new_holder_email",
+    "new_holder_first_name", "new_holder_last_name", "registry_started_at", "recent_reassignments",
+    "apply_after", "approved_by_id",
+    "ticket_id", "ticket__reference", "account_id", "account__identifiant",
+    "account__establishment_id",
+    "account__establishment__siret", "account__establishment__denomination",
+    "account__establishment__email", "account__establishment__email_changed_at",
+    "prepared_by_id", *(f"prepared_by__{f}" for f in _USER_FIELDS),
+)  # fmt: skip
+
+
 def reassignments_awaiting_page(
     *, actor: User, after: tuple[datetime, int] | None = None, size: int = PENDING_PAGE_SIZE
 ) -> tuple[list[AccountReassignment], tuple[datetime, int] | None]:
@@ -237,6 +240,8 @@ def reassignments_awaiting_page(
         with_risk_signals(reassignments_visible(actor=actor))
         .filter(state=ReassignmentState.PREPARED)
         .select_related("ticket", "account__establishment", "prepared_by")
+        # A list row needs a few columns of each: fewer to read and to build.
+        .only(*_LIST_ROW_FIELDS)
         .order_by("prepared_at", "id")
     )
     if after is not None:
@@ -262,13 +267,35 @@ def reassignments_awaiting_count(*, actor: User) -> int:
     )
 
 
-def reassignments_waiting_objection(*, actor: User, limit: int = 50) -> list[AccountReassignment]:
+def reassignments_waiting_objection(*, actor: User, limit: int = 10) -> list[AccountReassignment]:
     """Approved changes in their objection period, soonest applied first."""
     return list(
         reassignments_visible(actor=actor)
         .filter(state=ReassignmentState.APPROVED)
-        .select_related("ticket", "account__establishment", "approved_by")
+        .select_related("account__establishment", "approved_by")
+        .only(
+            "id",
+            "state",
+            "apply_after",
+            "account_id",
+            "account__establishment_id",
+            "account__establishment__siret",
+            "account__establishment__denomination",
+            "approved_by_id",
+            *(f"approved_by__{f}" for f in _USER_FIELDS),
+        )  # fmt: skip
         .order_by("apply_after", "id")[:limit]
+    )
+
+
+def reassignments_ended_recently(*, actor: User, limit: int = 10) -> list[AccountReassignment]:
+    """The latest ended changes (applied, refused, objected, cancelled), newest first."""
+    return list(
+        reassignments_visible(actor=actor)
+        .exclude(state__in=OPEN_REASSIGNMENT_STATES)
+        .select_related("ticket")
+        .only("id", "state", "prepared_at", "ticket_id", "ticket__reference")
+        .order_by("-prepared_at", "-id")[:limit]
     )
 
 

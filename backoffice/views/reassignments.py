@@ -168,7 +168,7 @@ def reassignment_list_view(request):
             "waiting": selectors.reassignments_waiting_objection(actor=request.user)
             if after is None
             else [],
-            "recent": selectors.reassignments_recent(actor=request.user, limit=10)
+            "recent": selectors.reassignments_ended_recently(actor=request.user)
             if after is None
             else [],
         },

@@ -493,7 +493,7 @@ def _queries(client, url: str) -> int:
     return len(captured.captured_queries)
 
 
-@pytest.mark.parametrize("page", ["list", "approval"])
+@pytest.mark.parametrize("page", ["list", "approval", "api_list", "api_file"])
 def test_the_pending_list_and_approval_page_run_a_fixed_number_of_queries(
     agent, supervisor, page, django_assert_num_queries
 ):
@@ -503,6 +503,8 @@ def test_the_pending_list_and_approval_page_run_a_fixed_number_of_queries(
     url_of = {
         "list": lambda r: "/backoffice/reattributions/",
         "approval": lambda r: f"/backoffice/reattributions/{r.pk}/",
+        "api_list": lambda r: "/api/v1/reassignments",
+        "api_file": lambda r: f"/api/v1/reassignments/{r.pk}",
     }[page]
     small = _queries(client, url_of(few[0]))
     many = _pending(30, agent, start=3)
@@ -511,7 +513,7 @@ def test_the_pending_list_and_approval_page_run_a_fixed_number_of_queries(
     assert small == large
     # The numbers themselves, held by django_assert_num_queries: any new query on these
     # pages must be a decision, made here.
-    expected = {"list": 8, "approval": 12}[page]
+    expected = {"list": 8, "approval": 12, "api_list": 4, "api_file": 10}[page]
     with django_assert_num_queries(expected):
         client.get(url_of(many[-1]))
 
