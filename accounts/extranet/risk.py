@@ -25,6 +25,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import lru_cache
 
 from django.conf import settings
 from django.db.models import (
@@ -215,5 +216,25 @@ def signals_of(reassignment: AccountReassignment) -> list[RiskSignal]:
 
 def reassignment_signals_live(*, reassignment_id: int) -> list[RiskSignal]:
     """The signals of one reassignment as the database sees them now: one query."""
-    row = with_risk_signals(AccountReassignment.objects.filter(pk=reassignment_id)).first()
+    row = reassignments_with_signals().filter(pk=reassignment_id).first()
     return signals_of(row) if row is not None else []
+
+
+def _settings_key() -> tuple:
+    return (
+        tuple(settings.REASSIGNMENT_WEBMAIL_DOMAINS),
+        settings.REASSIGNMENT_EMAIL_CHANGE_DAYS,
+        settings.REASSIGNMENT_NEW_ESTABLISHMENT_DAYS,
+    )
+
+
+@lru_cache(maxsize=4)
+def _annotated(key: tuple) -> QuerySet[AccountReassignment]:
+    return with_risk_signals(AccountReassignment.objects.all())
+
+
+def reassignments_with_signals() -> QuerySet[AccountReassignment]:
+    """Every reassignment with its signals, to filter further. The annotated queryset is
+    built once per settings (building its eight expressions cost the pages more than the
+    database spends on them); each call hands out a fresh clone, never evaluated here."""
+    return _annotated(_settings_key()).all()

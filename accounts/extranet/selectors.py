@@ -23,7 +23,7 @@ from .models import (
     ReassignmentState,
     RecoveryLink,
 )
-from .risk import SIGNALS, with_risk_signals
+from .risk import SIGNALS, reassignments_with_signals
 
 if TYPE_CHECKING:
     from accounts.staff.models import User
@@ -201,7 +201,7 @@ def reassignment_file_for(*, actor: User, pk: int) -> AccountReassignment | None
     """One reassignment with everything its page reads from its own row, its ticket, its
     account and establishment, its risk signals and its file version: one query."""
     return (
-        with_file_version(with_risk_signals(reassignments_visible(actor=actor)))
+        with_file_version(access.scope(reassignments_with_signals(), actor))
         .select_related(
             "ticket",
             "ticket__queue",
@@ -237,7 +237,7 @@ def reassignments_awaiting_page(
     first, each with its risk signals: one query whatever the number pending. Returns the
     page and the cursor of the next one (None on the last page)."""
     qs = (
-        with_risk_signals(reassignments_visible(actor=actor))
+        access.scope(reassignments_with_signals(), actor)
         .filter(state=ReassignmentState.PREPARED)
         .select_related("ticket", "account__establishment", "prepared_by")
         # A list row needs a few columns of each: fewer to read and to build.
@@ -302,9 +302,7 @@ def reassignments_ended_recently(*, actor: User, limit: int = 10) -> list[Accoun
 def reassignment_signal_counts(*, actor: User) -> dict[str, int]:
     """Per risk signal, how many reassignments awaiting approval carry it: one query (the
     supervisors' dashboard)."""
-    qs = with_risk_signals(
-        reassignments_visible(actor=actor).filter(state=ReassignmentState.PREPARED)
-    )
+    qs = access.scope(reassignments_with_signals(), actor).filter(state=ReassignmentState.PREPARED)
     return qs.aggregate(
         **{s.code: Count("id", filter=Q(**{f"sig_{s.code}": True})) for s in SIGNALS}
     )
