@@ -557,3 +557,17 @@ def test_the_ticket_timeline_says_why_a_step_was_refused(ticket, agent, client):
     otp_login(client, agent)
     html = client.get(f"/backoffice/tickets/{ticket.pk}/").content.decode()
     assert "Réattribution du compte : signalée — L&#x27;établissement est désormais fermé" in html
+
+
+def test_a_document_arriving_after_the_page_was_read_makes_the_approval_stale(
+    ticket, agent, supervisor
+):
+    from tests.support.documents import attach
+
+    reassignment = prepare(ticket, agent).reassignment
+    version = reassignment_file_version(reassignment_id=reassignment.pk)
+    attach(ticket, name="mandat.pdf", render=False)
+    with pytest.raises(ReassignmentRefused, match="dossier a changé"):
+        reassignment_approve(reassignment=reassignment, actor=supervisor, file_version=version)
+    reassignment.refresh_from_db()
+    assert reassignment.state == ReassignmentState.PREPARED
