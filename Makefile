@@ -15,7 +15,7 @@ SITE_BASE_URL ?= http://$(LINK_HOST):$(PORT)
 # The demo shortens the reassignment's objection period (production default: 24 hours).
 REASSIGNMENT_WAITING_PERIOD_HOURS ?= 0.02
 
-.PHONY: run test test-e2e lint flower bench backup restore clean-var
+.PHONY: run test test-e2e lint flower bench bench-import backup restore clean-var
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -82,6 +82,16 @@ bench: $(STAMP)
 	@command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get install -y -qq wrk >/dev/null; } \
 		|| { echo "wrk is needed for the load test: apt-get install wrk"; exit 1; }
 	$(BIN)/python -m bench.load $(LOAD_ARGS)
+
+## bench-import: generate a StockEtablissement file of IMPORT_ROWS rows (default 1,000,000) in
+## INSEE's layout under var/bench/ (once), then time import_sirene on it twice (every row new,
+## then every row unchanged) into the configured database: rows/s and the load average.
+## It empties the registry. On PostgreSQL:
+##   DATABASE_URL=postgres://… make bench-import
+IMPORT_ROWS ?= 1000000
+bench-import: $(STAMP)
+	$(BIN)/python manage.py migrate --no-input
+	$(BIN)/python manage.py bench_import --rows $(IMPORT_ROWS) $(BENCH_IMPORT_ARGS)
 
 ## backup: the configured database (PostgreSQL: pg_dump's custom format; SQLite: an online
 ## copy) and the documents' storage into var/backups/<date>/ (or BACKUP_DIR=…), with a

@@ -1,5 +1,17 @@
 """gunicorn's configuration, read from the working directory by every ``gunicorn`` started
-here (production: ``gunicorn backoffice.wsgi``; ``make bench``'s load test).
+here: ``make run`` (the Procfile's web process), production (``gunicorn backoffice.wsgi``
+from the project's folder, with ``--bind`` and ``--workers``), ``make bench``'s load test.
+
+Logs (README.md, "Running it"): the access log goes to stdout (``GUNICORN_ACCESS_LOG``: a
+file, or ``-``), the error log to stderr (``GUNICORN_ERROR_LOG``), both through
+``RedactingGunicornLogger`` (``backoffice/ops/secret_urls.py``): the token of a link URL
+and the values of a query string are masked in every atom (request line, path, query,
+referer, headers) before the line is written. The access format leaves out the referer and
+the user agent. Every record the master writes is redacted too (``secret_urls.install``).
+
+Without ``--bind``/``--workers`` on the command line: ``HOST``:``PORT`` (127.0.0.1:8000),
+``WEB_CONCURRENCY`` worker processes (1: ``make run``'s memory cache is per process) with
+``GUNICORN_THREADS`` threads each (1; the Procfile asks for 4).
 
 Prometheus' multiprocess mode: each worker process writes its request latencies to files in
 ``PROMETHEUS_MULTIPROC_DIR``, and ``/metrics``, whichever worker answers, sums them all.
@@ -15,6 +27,17 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
+
+from backoffice.ops import secret_urls
+
+secret_urls.install()
+logger_class = "backoffice.ops.secret_urls.RedactingGunicornLogger"
+accesslog = os.environ.get("GUNICORN_ACCESS_LOG", "-")
+errorlog = os.environ.get("GUNICORN_ERROR_LOG", "-")
+access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms'
+bind = [f"{os.environ.get('HOST') or '127.0.0.1'}:{os.environ.get('PORT') or '8000'}"]
+workers = int(os.environ.get("WEB_CONCURRENCY") or 1)
+threads = int(os.environ.get("GUNICORN_THREADS") or 1)
 
 _own_folder = not os.environ.get("PROMETHEUS_MULTIPROC_DIR")
 if _own_folder:

@@ -10,6 +10,8 @@ from .models import (
     ExtranetHolderHistory,
     PersonalToken,
     RecoveryLink,
+    StaffChange,
+    StaffEnrolmentLink,
     User,
 )
 from .staff.services import api_key_create, api_key_revoke, personal_token_revoke
@@ -143,3 +145,18 @@ class ExtranetHolderHistoryAdmin(ReadOnlyAdmin):
     list_display = ["account", "previous_email", "new_email", "changed_at"]
     search_fields = ["account__identifiant"]
     list_select_related = ["account"]
+
+
+@admin.register(StaffChange)
+class StaffChangeAdmin(ReadOnlyAdmin):
+    # Written by the User model's signals (accounts.staff.receivers), never here.
+    list_display = ["created_at", "user_email", "kind", "data", "actor_ref"]
+    list_filter = ["kind"]
+    search_fields = ["user_email", "actor_ref"]
+
+
+@admin.register(StaffEnrolmentLink)
+class StaffEnrolmentLinkAdmin(ReadOnlyAdmin):
+    list_display = ["user", "created_at", "sent_at", "used_at", "revoked_at", "expires_at"]
+    list_select_related = ["user"]
+    exclude = ["token_hash"]

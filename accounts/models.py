@@ -15,4 +15,10 @@ from .extranet.models import (  # noqa: F401
     ExtranetHolderHistory,
     RecoveryLink,
 )
-from .staff.models import ApiKey, PersonalToken, User  # noqa: F401
+from .staff.models import (  # noqa: F401
+    ApiKey,
+    PersonalToken,
+    StaffChange,
+    StaffEnrolmentLink,
+    User,
+)

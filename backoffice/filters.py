@@ -7,9 +7,9 @@ import re
 
 import django_filters
 from django import forms
-from django.db.models import Q
 
 from tickets.models import OPEN_STATUSES, Motif, Status, Ticket
+from tickets.search import search_filter, search_parse
 from tickets.selectors import AGE_FILTERS, age_q, assignable_users, sla_late_q
 
 from .forms import BackofficeForm
@@ -107,15 +107,8 @@ class TicketFilter(django_filters.FilterSet):
         return queryset.filter(requester_name__icontains=value)
 
     def filter_text(self, queryset, name, value):
-        value = value.strip()
-        if re.fullmatch(r"[A-Za-z]{2}-\d{4}-\d{6}", value):
-            return queryset.filter(reference=value.upper())
-        return queryset.filter(
-            Q(denomination__icontains=value)
-            | Q(description__icontains=value)
-            | Q(requester_name__icontains=value)
-            | Q(reference__icontains=value)
-        )
+        # The search box's engine (French full text on PostgreSQL, references, SIRET…).
+        return search_filter(queryset, search_parse(value))
 
 
 def filter_fields(form) -> list[dict]:

@@ -8,9 +8,10 @@ from dsfr.forms import DsfrBaseForm
 
 from accounts.staff.models import User
 from tickets.models import Motif, Priority, Queue, Status
+from worker.text import SafeTextFormMixin
 
 
-class BackofficeForm(DsfrBaseForm):
+class BackofficeForm(SafeTextFormMixin, DsfrBaseForm):
     """DSFR form whose every widget names its group class (the DSFR field template reads
     ``widget.group_class``, which django-dsfr only sets for selects and radios)."""
 

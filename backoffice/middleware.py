@@ -56,3 +56,25 @@ class SessionExpiryMiddleware:
             return
         if now - seen_at >= SEEN_RESOLUTION_SECONDS:
             session[SEEN_AT_KEY] = now
+
+
+class CacheUnavailableMiddleware:
+    """A counter the cache cannot keep (``worker.cache.CacheUnavailable``) that no caller
+    handled, e.g. django-axes on ``/admin/``'s login: a French 503 page, not a 500. The
+    callers that decided what to do without the cache (README.md, "When the cache is
+    down") handle it themselves."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        from django.shortcuts import render
+
+        from worker.cache import CacheUnavailable
+
+        if isinstance(exception, CacheUnavailable):
+            return render(request, "errors/503.html", status=503)
+        return None

@@ -16,6 +16,8 @@ import environ
 from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
+from backoffice.ops import secret_urls
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(environ.Env().str("VAR_DIR", default=str(BASE_DIR / "var")))
 
@@ -51,6 +53,19 @@ def _strict_int(name: str, default: int, *, minimum: int = 0) -> int:
         raise ImproperlyConfigured(f"{name} must be an integer, not {raw!r}.") from exc
     if value < minimum:
         raise ImproperlyConfigured(f"{name} must be at least {minimum}, not {value}.")
+    return value
+
+
+def _strict_positive_float(name: str, default: float) -> float:
+    raw = env.str(name, default="")
+    if raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"{name} must be a number, not {raw!r}.") from exc
+    if not value > 0:
+        raise ImproperlyConfigured(f"{name} must be greater than 0, not {raw!r}.")
     return value
 
 
@@ -136,6 +151,8 @@ MIDDLEWARE = [
     "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "backoffice.middleware.SessionExpiryMiddleware",
+    # A cache counter nobody handled (the cache is down): a 503 page, not a 500.
+    "backoffice.middleware.CacheUnavailableMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -160,6 +177,16 @@ TEMPLATES = [
                 "backoffice.public.context_processors.public_settings",
             ],
         },
+    },
+    # Plain-text e-mails (worker.services renders with it): no HTML escaping, so
+    # "Dupont & Fils" and "O'Brien" arrive as typed. Headers stay safe by other means: the
+    # subject is folded onto one line and Django refuses a header with a line break.
+    {
+        "NAME": "emails",
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": False,
+        "OPTIONS": {"autoescape": False},
     },
 ]
 # One form layout for the whole site (DSFR): templates/forms/, backoffice/forms_rendering.py.
@@ -195,6 +222,23 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://apsupport")}
 if PRODUCTION and "redis" not in CACHES["default"]["BACKEND"].lower():
     raise ImproperlyConfigured("Production needs a shared cache: set CACHE_URL=redis://…")
+# The cache is an optimisation (worker/cache.py, README.md "When the cache is down"): with
+# Redis unreachable, reads miss and fall through to the database, counters raise
+# CacheUnavailable and each protection applies its own rule. A Redis that does not answer
+# costs a request at most CACHE_TIMEOUT_SECONDS; then the cache is left alone for
+# CACHE_RETRY_SECONDS in that process.
+CACHE_TIMEOUT_SECONDS = _strict_positive_float("CACHE_TIMEOUT_SECONDS", 0.3)
+CACHE_RETRY_SECONDS = _strict_positive_float("CACHE_RETRY_SECONDS", 5.0)
+if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
+    CACHES["default"]["BACKEND"] = "worker.cache.ResilientRedisCache"
+    CACHES["default"].setdefault("OPTIONS", {}).update(
+        {
+            "socket_connect_timeout": CACHE_TIMEOUT_SECONDS,
+            "socket_timeout": CACHE_TIMEOUT_SECONDS,
+            "down_retry_seconds": CACHE_RETRY_SECONDS,
+            "down_warning_seconds": 60.0,
+        }
+    )
 
 # --- Auth -------------------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
@@ -239,7 +283,12 @@ AXES_LOCKOUT_CALLABLE = "backoffice.views.auth.lockout"
 AXES_VERBOSE = False
 # django-ratelimit 4.1 lists django-redis as its Redis backend; Django's own RedisCache
 # increments atomically too (Redis INCR), which is what its counters need.
-SILENCED_SYSTEM_CHECKS = ["django_ratelimit.W001"]
+SILENCED_SYSTEM_CHECKS = [
+    "django_ratelimit.W001",
+    # Covering indexes (INCLUDE) are PostgreSQL's; SQLite (make run, tests) builds the same
+    # index without the included column, which is all it needs.
+    "models.W040",
+]
 if not PRODUCTION and "redis" not in CACHES["default"]["BACKEND"].lower():
     # One web process on one machine (make run, tests): its memory cache is shared by
     # every request it serves. Production is refused without Redis (see CACHES above).
@@ -346,6 +395,13 @@ CELERY_IMPORTS = ("accounts.extranet.tasks", "backoffice.notices.tasks", "backof
 # within OPS_WORKER_SILENCE_SECONDS, and beat down when its last ping is older than
 # OPS_BEAT_SILENCE_SECONDS.
 OPS_HEARTBEAT_SECONDS = _strict_int("OPS_HEARTBEAT_SECONDS", 15, minimum=1)
+# How often beat asks for the outbox sweep (jobs the broker never got, or that a dead worker
+# left half-done). Each sweep hands a job over once, even with two sweeps at the same time.
+OUTBOX_SWEEP_SECONDS = _strict_int("OUTBOX_SWEEP_SECONDS", 30, minimum=1)
+# A job handed to the broker that no worker has claimed after this long (the web process
+# died between its commit and the publish, or the broker lost the message) is handed over
+# again. A second hand-over of a job still queued costs nothing: the claim runs it once.
+OUTBOX_REENQUEUE_AFTER_SECONDS = _strict_int("OUTBOX_REENQUEUE_AFTER_SECONDS", 300, minimum=1)
 OPS_WORKER_SILENCE_SECONDS = _strict_int("OPS_WORKER_SILENCE_SECONDS", 60, minimum=1)
 OPS_BEAT_SILENCE_SECONDS = _strict_int("OPS_BEAT_SILENCE_SECONDS", 60, minimum=1)
 if OPS_WORKER_SILENCE_SECONDS <= OPS_HEARTBEAT_SECONDS:
@@ -372,7 +428,7 @@ CELERY_BEAT_SCHEDULE = {
     "ops-metrics-rollup": {"task": "backoffice.ops.tasks.metrics_rollup", "schedule": 60.0},
     # E-mails and "J'ai oublié…" requests the broker never got (it was down), or that a
     # dead worker left half-done, are handed over again.
-    "outbox-sweep": {"task": "worker.tasks.outbox_sweep", "schedule": 30.0},
+    "outbox-sweep": {"task": "worker.tasks.outbox_sweep", "schedule": float(OUTBOX_SWEEP_SECONDS)},
     # Notices must go up and down within a minute of their start and end.
     "notices-sweep": {"task": "backoffice.notices.tasks.notices_sweep", "schedule": 30.0},
     "sla-breaches": {"task": "tickets.tasks.sla_breaches_mark", "schedule": 60.0},
@@ -423,30 +479,35 @@ TICKET_RETENTION_MONTHS = _strict_int("TICKET_RETENTION_MONTHS", 24, minimum=1)
 SLA_OPENING_HOURS = _opening_hours(env.str("SLA_OPENING_HOURS", default="09:00-12:30,13:30-17:30"))
 
 
-def _strict_positive_float(name: str, default: float) -> float:
-    raw = env.str(name, default="")
-    if raw == "":
-        return default
-    try:
-        value = float(raw)
-    except ValueError as exc:
-        raise ImproperlyConfigured(f"{name} must be a number, not {raw!r}.") from exc
-    if not value > 0:
-        raise ImproperlyConfigured(f"{name} must be greater than 0, not {raw!r}.")
-    return value
-
-
 # Extranet recovery / activation links (DESIGN.md section 7): validity, checked at use.
 RECOVERY_LINK_VALIDITY_MINUTES = _strict_int("RECOVERY_LINK_VALIDITY_MINUTES", 60, minimum=1)
+# A new staff account (or one whose device an administrator removed) enrols its second
+# factor through a one-time link e-mailed to its own address, valid this long.
+STAFF_ENROLMENT_LINK_HOURS = _strict_int("STAFF_ENROLMENT_LINK_HOURS", 24, minimum=1)
 # Links one account may be sent per hour and purpose; beyond that no new link is issued,
 # but nothing is locked: existing links still work and the holder can still log in.
 RECOVERY_LINKS_PER_ACCOUNT_PER_HOUR = _strict_int(
     "RECOVERY_LINKS_PER_ACCOUNT_PER_HOUR", 5, minimum=1
 )
+# A link asked through "J'ai oublié mon mot de passe" does not revoke a pending one issued
+# less than this many minutes ago (anyone who knows an identifiant can ask for a link: they
+# must not be able to void the one the holder has just received; both stay usable, and
+# using one revokes the others).
+RECOVERY_LINK_SPARED_MINUTES = _strict_int("RECOVERY_LINK_SPARED_MINUTES", 15, minimum=0)
 # Public forms (forgot identifiant / password, create my space, login) per client IP.
 PUBLIC_FORM_POSTS_PER_IP_PER_HOUR = _strict_int("PUBLIC_FORM_POSTS_PER_IP_PER_HOUR", 30, minimum=1)
 EXTRANET_LOGIN_ATTEMPTS_PER_IP_PER_15_MIN = _strict_int(
     "EXTRANET_LOGIN_ATTEMPTS_PER_IP_PER_15_MIN", 30, minimum=1
+)
+# Failed logins on one identifiant, counted from every address: past this many within the
+# window, a login with that identifiant also needs the security code (the captcha of
+# "Créer mon espace", with its audio version). Never a lockout: the holder who types the
+# code and the right password gets in.
+EXTRANET_LOGIN_FAILURES_BEFORE_SECURITY_CODE = _strict_int(
+    "EXTRANET_LOGIN_FAILURES_BEFORE_SECURITY_CODE", 5, minimum=1
+)
+EXTRANET_LOGIN_FAILURE_WINDOW_MINUTES = _strict_int(
+    "EXTRANET_LOGIN_FAILURE_WINDOW_MINUTES", 60, minimum=1
 )
 # Account reassignment (DESIGN.md section 6): how long an approved change waits for an
 # objection before the worker applies it. Decimals allowed so the demo can shorten it
@@ -603,6 +664,10 @@ CONTENT_SECURITY_POLICY = {
 LOG_FORMAT = env.str("LOG_FORMAT", default="json" if PRODUCTION else "text")
 if LOG_FORMAT not in {"json", "text"}:
     raise ImproperlyConfigured(f"LOG_FORMAT must be json or text, not {LOG_FORMAT!r}.")
+# No secret in any log line (backoffice/ops/secret_urls.py): every record this process
+# creates has the tokens of link URLs and the values of query strings masked, before any
+# handler sees it (runserver's django.server, django.request's "Gone: …", Celery, ours).
+secret_urls.install()
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -610,7 +675,14 @@ LOGGING = {
         "text": {"()": "backoffice.ops.logformat.TextFormatter"},
         "json": {"()": "backoffice.ops.logformat.JsonFormatter"},
     },
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
+    "filters": {"secret_urls": {"()": "backoffice.ops.secret_urls.RedactingFilter"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": LOG_FORMAT,
+            "filters": ["secret_urls"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},

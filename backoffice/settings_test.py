@@ -29,6 +29,7 @@ STORAGES = {
 CAPTCHA_TEST_MODE = False
 # An undefined variable in a template is a bug: make it visible in tests.
 TEMPLATES[0]["OPTIONS"]["string_if_invalid"] = "!!MISSING %s!!"
+TEMPLATES[1]["OPTIONS"]["string_if_invalid"] = "!!MISSING %s!!"
 
 # django-zeal: every request a test makes fails on an N+1 query (the same query repeated
 # per row from one line of code), so a list page that loses a select_related is caught

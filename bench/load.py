@@ -20,47 +20,93 @@ import sys
 import tempfile
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
+from bench.auth import NoRedirect
+
 ROOT = Path(__file__).resolve().parents[1]
 
-REPORT_LUA = """
-done = function(summary, latency, requests)
-  local errors = summary.errors
-  io.write(string.format(
-    '\\nBENCH {"requests":%d,"duration_us":%d,"p50_us":%d,"p95_us":%d,"p99_us":%d,' ..
-    '"non2xx":%d,"socket_errors":%d}\\n',
-    summary.requests, summary.duration, latency:percentile(50), latency:percentile(95),
-    latency:percentile(99), errors.status,
-    errors.connect + errors.read + errors.write + errors.timeout))
-end
-"""
-
-INTAKE_LUA = """
-local counter = 0
-local thread_no = 0
+# One script for every scenario: which paths to ask (rotated), what each answer must be (a
+# status and a marker of the expected page's content), and the summary. Each wrk thread
+# counts the answers that are not what was expected; `done` adds them up. A redirect to
+# the login page, an error page or a page of the wrong kind is counted, so a run that does
+# not measure what it names fails instead of printing a fast figure.
+CHECKED_LUA = """
+local threads = {}
 setup = function(thread)
-  thread:set("tid", thread_no)
-  thread_no = thread_no + 1
+  thread:set("tid", #threads)
+  table.insert(threads, thread)
+end
+init = function(args)
+  paths = {}
+  for p in string.gmatch(os.getenv("BENCH_PATHS"), "[^\\n]+") do table.insert(paths, p) end
+  expect = tonumber(os.getenv("BENCH_EXPECT"))
+  marker = os.getenv("BENCH_MARKER")
+  cookie = os.getenv("BENCH_COOKIE") or ""
+  api_key = os.getenv("BENCH_API_KEY") or ""
+  intake = os.getenv("BENCH_INTAKE") == "1"
+  stamp = os.getenv("BENCH_STAMP") or "0"
+  counter = 0
+  unexpected = 0
+  first_unexpected = ""
 end
 request = function()
   counter = counter + 1
-  local body = string.format(
-    '{"siret":"73282932000074","denomination":"Charge","requester_name":"Test Charge",' ..
-    '"phone":"01 02 03 04 05","email":"charge-%d-%d-%d@exemple.fr","motif":"autres",' ..
-    '"description":"Test de charge"}', tid, counter, math.random(1, 1000000000))
-  return wrk.format("POST", "/api/v1/assistance-requests",
-    {["Content-Type"] = "application/json", ["X-API-Key"] = os.getenv("BENCH_API_KEY")}, body)
+  if intake then
+    local body = string.format(
+      '{"siret":"73282932000074","denomination":"Charge","requester_name":"Test Charge",' ..
+      '"phone":"01 02 03 04 05","email":"charge-%s-%d-%d@exemple.fr","motif":"autres",' ..
+      '"description":"Test de charge"}', stamp, tid, counter)
+    return wrk.format("POST", paths[1],
+      {["Content-Type"] = "application/json", ["X-API-Key"] = api_key}, body)
+  end
+  local headers = {}
+  if cookie ~= "" then headers["Cookie"] = cookie end
+  return wrk.format("GET", paths[(counter % #paths) + 1], headers)
+end
+response = function(status, headers, body)
+  if status ~= expect or body == nil or not string.find(body, marker, 1, true) then
+    unexpected = unexpected + 1
+    if first_unexpected == "" then
+      first_unexpected = status .. " " .. (headers["Location"] or "") .. " " ..
+        string.gsub(string.sub(body or "", 1, 160), "%s+", " ")
+    end
+  end
+end
+done = function(summary, latency, requests)
+  local bad = 0
+  local example = ""
+  for _, t in ipairs(threads) do
+    bad = bad + t:get("unexpected")
+    if example == "" then example = t:get("first_unexpected") or "" end
+  end
+  local errors = summary.errors
+  io.write(string.format(
+    '\\nBENCH {"requests":%d,"duration_us":%d,"p50_us":%d,"p95_us":%d,"p99_us":%d,' ..
+    '"unexpected":%d,"socket_errors":%d}\\n',
+    summary.requests, summary.duration, latency:percentile(50), latency:percentile(95),
+    latency:percentile(99), bad,
+    errors.connect + errors.read + errors.write + errors.timeout))
+  io.write("BENCH_EXAMPLE " .. example .. "\\n")
 end
 """
 
-GET_WITH_COOKIE_LUA = """
-request = function()
-  return wrk.format("GET", os.getenv("BENCH_PATH"), {["Cookie"] = os.getenv("BENCH_COOKIE")})
-end
-"""
+
+@dataclass(frozen=True)
+class LoadScenario:
+    """One row of the HTTP table: the paths wrk asks in turn, the status and the content
+    marker every answer must carry, and how the request is authenticated."""
+
+    name: str
+    paths: tuple[str, ...]
+    expect: int
+    marker: str
+    cookie: str = ""
+    api_key: str = ""
+    intake: bool = False
 
 
 @dataclass
@@ -70,8 +116,14 @@ class Result:
     p50_ms: float
     p95_ms: float
     p99_ms: float
-    non2xx: int
+    requests: int
+    unexpected: int
     socket_errors: int
+    example: str = ""
+
+    @property
+    def failed(self) -> bool:
+        return self.requests == 0 or self.unexpected > 0 or self.socket_errors > 0
 
 
 def free_port() -> int:
@@ -92,43 +144,74 @@ def wait_until_up(url: str, timeout: float = 30) -> None:
     raise SystemExit(f"gunicorn did not answer on {url}")
 
 
-def run_wrk(name, url, lua_body, *, duration, connections, threads, env_extra=None) -> Result:
+def run_wrk(base: str, scenario: LoadScenario, *, duration, connections, threads) -> Result:
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
-        script.write(lua_body + REPORT_LUA)
+        script.write(CHECKED_LUA)
+    env = {
+        **os.environ,
+        "BENCH_PATHS": "\n".join(scenario.paths),
+        "BENCH_EXPECT": str(scenario.expect),
+        "BENCH_MARKER": scenario.marker,
+        "BENCH_COOKIE": scenario.cookie,
+        "BENCH_API_KEY": scenario.api_key,
+        "BENCH_INTAKE": "1" if scenario.intake else "0",
+        # A new request each time (the repeat rule would attach a second one with the
+        # same SIRET, motif and e-mail to the first): e-mails unique to this run.
+        "BENCH_STAMP": str(time.time_ns()),
+    }
     try:
         completed = subprocess.run(
-            [
-                "wrk",
-                f"-t{threads}",
-                f"-c{connections}",
-                f"-d{duration}s",
-                "--timeout",
-                "10s",
-                "-s",
-                script.name,
-                url,
-            ],
-            capture_output=True,
-            text=True,
-            timeout=duration + 60,
-            env={**os.environ, **(env_extra or {})},
-        )
+            ["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration}s", "--timeout", "10s",
+             "-s", script.name, base],
+            capture_output=True, text=True, timeout=duration + 60, env=env,
+        )  # fmt: skip
     finally:
         os.unlink(script.name)
-    line = next((ln for ln in completed.stdout.splitlines() if ln.startswith("BENCH ")), None)
+    lines = completed.stdout.splitlines()
+    line = next((ln for ln in lines if ln.startswith("BENCH ")), None)
     if line is None:
-        raise SystemExit(f"wrk gave no report for {name}:\n{completed.stdout}\n{completed.stderr}")
+        raise SystemExit(
+            f"wrk gave no report for {scenario.name}:\n{completed.stdout}\n{completed.stderr}"
+        )
+    example = next((ln[14:] for ln in lines if ln.startswith("BENCH_EXAMPLE ")), "")
     data = json.loads(line[6:])
     seconds = data["duration_us"] / 1e6
     return Result(
-        name=name,
+        name=scenario.name,
         rps=data["requests"] / seconds,
         p50_ms=data["p50_us"] / 1000,
         p95_ms=data["p95_us"] / 1000,
         p99_ms=data["p99_us"] / 1000,
-        non2xx=data["non2xx"],
+        requests=data["requests"],
+        unexpected=data["unexpected"],
         socket_errors=data["socket_errors"],
+        example=example.strip(),
     )
+
+
+def fetch(url: str, *, cookie: str = "") -> tuple[int, str]:
+    """One GET (no redirect followed): status and body."""
+    request = urllib.request.Request(url, headers={"Cookie": cookie} if cookie else {})
+    opener = urllib.request.build_opener(NoRedirect())
+    try:
+        with opener.open(request, timeout=30) as response:
+            return response.status, response.read().decode("utf-8", "replace")
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read().decode("utf-8", "replace")
+
+
+def preflight(base: str, scenario: LoadScenario) -> None:
+    """Every GET path answers as expected once before wrk runs, with a readable reason if
+    not (wrk's check repeats it on every answer)."""
+    if scenario.intake:
+        return
+    for path in scenario.paths:
+        status, body = fetch(base + path, cookie=scenario.cookie)
+        if status != scenario.expect or scenario.marker not in body:
+            raise SystemExit(
+                f"{scenario.name}: GET {path} answered {status} without the marker "
+                f"{scenario.marker!r}; the load test would not measure that page."
+            )
 
 
 UPLOAD_BYTES = 2 * 1024 * 1024
@@ -201,17 +284,119 @@ def upload_documents(base: str, raw_key: str, *, count: int) -> Result:
         p50_ms=times[len(times) // 2],
         p95_ms=times[min(len(times) - 1, int(len(times) * 0.95))],
         p99_ms=times[-1],
-        non2xx=failures,
+        requests=len(times),
+        unexpected=failures,
         socket_errors=0,
     )
 
 
-def agent_session_cookie() -> str:
-    """A logged-in session for the bench agent (see bench.auth)."""
-    # Local: Django is set up by main() before anything project-side is imported.
-    from bench.auth import bench_agent_session_cookie
+def load_scenarios(base: str, raw_key: str) -> list[LoadScenario]:
+    """The HTTP table's rows after the bare view: logged in through the real login path
+    (bench.auth), each with the marker of the page it names."""
+    # Local: project code is importable only after django.setup() (main() does it).
+    from django.urls import reverse
+    from django.utils.html import escape
 
-    return bench_agent_session_cookie()
+    from backoffice.benchmark.runner import context_build
+    from backoffice.benchmark.seed import BENCH_PASSWORD, bench_users
+    from bench.auth import enrolled_device, login_cookie
+    from tickets.models import Ticket
+
+    agent, supervisor = bench_users()
+    ctx = context_build(agent=agent, supervisor=supervisor)
+    agent_cookie = login_cookie(
+        base, email=agent.email, password=BENCH_PASSWORD, device=enrolled_device(agent)
+    )
+    supervisor_cookie = login_cookie(
+        base, email=supervisor.email, password=BENCH_PASSWORD, device=enrolled_device(supervisor)
+    )
+    queue_url = reverse("backoffice:queue", args=[ctx.queue.slug])
+    filtered_url = reverse("backoffice:queue", args=[ctx.filter_queue.slug]) + (
+        f"?status={ctx.filter_status}&motif={ctx.filter_motif}&assignee={ctx.filter_assignee_id}"
+    )
+    ctx.sample_siret = (
+        Ticket.objects.filter(pk=ctx.sample_ticket_ids[0]).values_list("siret", flat=True).get()
+    )
+    ticket_urls = tuple(
+        reverse("backoffice:ticket_detail", args=[pk]) for pk in ctx.sample_ticket_ids[:20]
+    )
+    followup_path, followup_cookie, followup_marker = followup_session(base, ctx.queue)
+    return [
+        LoadScenario(
+            "intake POST /api/v1/assistance-requests",
+            ("/api/v1/assistance-requests",),
+            201,
+            '"reference"',
+            api_key=raw_key,
+            intake=True,
+        ),
+        LoadScenario(
+            f"queue page GET {queue_url}",
+            (queue_url,),
+            200,
+            f"<h1>{escape(ctx.queue.name)} <span",
+            cookie=agent_cookie,
+        ),
+        LoadScenario(
+            "filtered queue page (supervisor)",
+            (filtered_url,),
+            200,
+            f"<h1>{escape(ctx.filter_queue.name)} <span",
+            cookie=supervisor_cookie,
+        ),
+        LoadScenario(
+            f"ticket page ({len(ticket_urls)} tickets in turn)",
+            ticket_urls,
+            200,
+            'id="reply-body"',
+            cookie=agent_cookie,
+        ),
+        LoadScenario(
+            "search by SIRET GET /backoffice/recherche/",
+            (reverse("backoffice:search") + f"?q={ctx.sample_siret}",),
+            200,
+            'data-testid="search-results"',
+            cookie=agent_cookie,
+        ),
+        LoadScenario(
+            "requester's follow-up page GET /suivi/",
+            (followup_path,),
+            200,
+            followup_marker,
+            cookie=followup_cookie,
+        ),
+    ]
+
+
+def followup_session(base: str, queue) -> tuple[str, str, str]:
+    """A requester's follow-up session, opened as the requester opens it: the link of an
+    e-mail (drawn the way the worker draws it), then the page it leads to."""
+    # Local: project code is importable only after django.setup() (main() does it).
+    import http.cookiejar
+
+    from backoffice.benchmark.seed import REFERENCE_PREFIX
+    from tickets.followup import followup_link_for_email, followup_link_issue
+    from tickets.models import OPEN_STATUSES, Ticket
+
+    ticket = (
+        Ticket.objects.filter(
+            queue=queue, status__in=OPEN_STATUSES, reference__startswith=REFERENCE_PREFIX
+        )
+        .order_by("-id")
+        .first()
+    )
+    if ticket is None:
+        raise SystemExit("no open bench ticket for the follow-up page: run `manage.py bench`")
+    url = followup_link_issue(spec=followup_link_for_email(ticket=ticket))["followup_url"]
+    landing = base + urllib.parse.urlsplit(url).path
+    jar = http.cookiejar.CookieJar()
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+    with opener.open(landing, timeout=30) as response:
+        status, final = response.status, response.url
+    if status != 200 or not final.endswith("/suivi/"):
+        raise SystemExit(f"follow-up link: {status} at {final}, expected the /suivi/ page")
+    cookie = "; ".join(f"{c.name}={c.value}" for c in jar)
+    return "/suivi/", cookie, ticket.reference
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -244,79 +429,61 @@ def main(argv: list[str] | None = None) -> int:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "backoffice.wsgi",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--workers",
-            str(args.workers),
-            "--access-logfile",
-            "-",
-            "--log-level",
-            "warning",
-        ],
+        [sys.executable, "-m", "gunicorn", "backoffice.wsgi", "--bind", f"127.0.0.1:{port}",
+         "--workers", str(args.workers), "--access-logfile", "-", "--log-level", "warning"],
         cwd=ROOT,
         env={**os.environ, "DEBUG": "false"},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
-    )
+    )  # fmt: skip
     results: list[Result] = []
+    common = {"duration": args.duration, "connections": args.connections, "threads": args.threads}
     try:
         wait_until_up(f"{base}/healthz")
-        common = {
-            "duration": args.duration,
-            "connections": args.connections,
-            "threads": args.threads,
-        }
-        results.append(run_wrk("bare JSON view (/healthz)", f"{base}/healthz", "", **common))
-        results.append(
-            run_wrk(
-                "intake POST /api/v1/assistance-requests",
-                base,
-                INTAKE_LUA,
-                env_extra={"BENCH_API_KEY": raw_key},
-                **common,
-            )
-        )
+        scenarios = [
+            LoadScenario("bare JSON view (/healthz)", ("/healthz",), 200, '"status": "ok"'),
+            *load_scenarios(base, raw_key),
+        ]
+        for scenario in scenarios:
+            preflight(base, scenario)
+        for scenario in scenarios:
+            results.append(run_wrk(base, scenario, **common))
         results.append(upload_documents(base, raw_key, count=args.uploads))
-        from bench.auth import load_scenarios
-
-        cookie = agent_session_cookie()
-        for name, path in load_scenarios():
-            results.append(
-                run_wrk(
-                    name,
-                    base,
-                    GET_WITH_COOKIE_LUA,
-                    env_extra={"BENCH_PATH": path, "BENCH_COOKIE": cookie},
-                    **common,
-                )
-            )
     finally:
         server.terminate()
         server.wait(timeout=30)
         ApiKey.objects.filter(name="bench-load").delete()
 
+    print(table(results, args))
+    failed = [r for r in results if r.failed]
+    for r in failed:
+        print(
+            f"FAILED: {r.name}: {r.unexpected} unexpected answers, {r.socket_errors} socket "
+            f"errors out of {r.requests}; first: {r.example or '—'}",
+            file=sys.stderr,
+        )
+    return 1 if failed else 0
+
+
+def table(results: list[Result], args) -> str:
     bare = results[0].rps
-    print(
-        f"\nLoad test: gunicorn {args.workers} workers on 127.0.0.1, wrk {args.threads} "
-        f"threads × {args.connections} connections, {args.duration} s per scenario"
-    )
     header = (
         f"{'scenario':<48} {'req/s':>8} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} "
-        f"{'non-2xx':>8} {'vs bare':>8}"
+        f"{'checked':>8} {'wrong':>6} {'vs bare':>8}"
     )
-    print(header)
-    print("-" * len(header))
+    lines = [
+        f"\nLoad test: gunicorn {args.workers} workers on 127.0.0.1, wrk {args.threads} "
+        f"threads × {args.connections} connections, {args.duration} s per scenario; every "
+        "answer checked (status and a marker of the page)",
+        header,
+        "-" * len(header),
+    ]
     for r in results:
-        print(
+        lines.append(
             f"{r.name:<48} {r.rps:>8.0f} {r.p50_ms:>8.1f} {r.p95_ms:>8.1f} {r.p99_ms:>8.1f} "
-            f"{r.non2xx + r.socket_errors:>8} {r.rps / bare:>8.2f}"
+            f"{r.requests:>8} {r.unexpected + r.socket_errors:>6} {r.rps / bare:>8.2f}"
         )
-    return 0
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

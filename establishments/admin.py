@@ -1,6 +1,8 @@
 from django.contrib import admin
 
-from .models import Establishment, RegistryEstablishment
+from worker.audit import ReadOnlyAdmin
+
+from .models import Establishment, EstablishmentChange, RegistryEstablishment
 
 
 @admin.register(Establishment)
@@ -17,3 +19,11 @@ class RegistryEstablishmentAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+
+@admin.register(EstablishmentChange)
+class EstablishmentChangeAdmin(ReadOnlyAdmin):
+    # Written by the Establishment model's signals (establishments.receivers), never here.
+    list_display = ["created_at", "establishment", "field", "before", "after", "actor_ref"]
+    list_select_related = ["establishment"]
+    search_fields = ["establishment__siret", "before", "after"]

@@ -5,6 +5,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from phonenumber_field.modelfields import PhoneNumberField
 
+from worker.audit import AppendOnlyModel
+
 from .validators import validate_siret
 
 
@@ -149,3 +151,39 @@ class PostalCodeTown(models.Model):
 
     def __str__(self) -> str:
         return f"{self.postal_code} {self.name}"
+
+
+class EstablishmentChange(AppendOnlyModel):
+    """A change of an establishment's e-mail on record (the address that receives the
+    objection notice of a reassignment), with its before/after values, whoever made it
+    and from wherever (the admin included): written by the model's signals
+    (``establishments.receivers``) in the transaction of the change. Append-only."""
+
+    establishment = models.ForeignKey(
+        Establishment,
+        on_delete=models.CASCADE,
+        related_name="changes",
+        verbose_name=_("établissement"),
+    )
+    field = models.CharField(_("champ"), max_length=30)
+    before = models.CharField(_("avant"), max_length=254, blank=True)
+    after = models.CharField(_("après"), max_length=254, blank=True)
+    actor = models.ForeignKey(
+        "accounts.User",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("auteur"),
+    )
+    # The request's actor (``user:12``) or "hors requête" (a command, a shell).
+    actor_ref = models.CharField(_("origine"), max_length=100)
+    created_at = models.DateTimeField(_("date"))
+
+    class Meta:
+        verbose_name = _("modification d'un établissement")
+        verbose_name_plural = _("modifications des établissements")
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.establishment_id} {self.field}"

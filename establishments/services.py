@@ -1,8 +1,10 @@
 """Writes on establishments and on the reference registry.
 
 The registry import reads INSEE's SIRENE "StockEtablissement" CSV (about 40 million rows,
-several gigabytes once unzipped): it streams the file row by row, upserts in batches, each
-batch in its own short transaction, and never holds more than one batch in memory.
+several gigabytes once unzipped): it streams the file, upserts in batches, each batch in
+its own short transaction, and never holds more than a batch or two in memory. On
+PostgreSQL the batches are checked and written set-based (``registry_bulk``); elsewhere row
+by row here. Both share this module's reader, header check, cleaning and report.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from pathlib import Path
 from typing import TextIO
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -133,8 +135,6 @@ _COMPARED_FIELDS = [f for f in _UPDATE_FIELDS if f != "imported_at"]
 class RegistryImportReport:
     read: int = 0
     inserted: int = 0
-    # Rows the import turned to closed (état « F »): the apps above are told (signals.py).
-    closed: int = 0
     updated: int = 0
     unchanged: int = 0
     rejected: Counter = field(default_factory=Counter)
@@ -206,8 +206,35 @@ def _parse_date(value: str) -> date | None:
     return date.fromisoformat(value)  # ValueError on anything but YYYY-MM-DD
 
 
-def _rows(stream: TextIO, report: RegistryImportReport) -> Iterator[tuple[int, list[str]]]:
-    """Yield (line number, cells), turning the csv module's errors into rejections."""
+def _address(cells: list[str], index: dict[str, int]) -> tuple[str, str, str, str, str, str]:
+    """A row's address as stored: street number, extension ("B" → "bis"), street name
+    (the type's code expanded: "BD" → "BOULEVARD"), complement, postal code and town,
+    trimmed and clipped to their columns. Both import paths call it."""
+    street_type = cells[index["typeVoieEtablissement"]].strip().upper()
+    street_name = " ".join(
+        part
+        for part in (
+            _STREET_TYPES.get(street_type, street_type),
+            cells[index["libelleVoieEtablissement"]].strip(),
+        )
+        if part
+    )
+    repetition = cells[index["indiceRepetitionEtablissement"]].strip().upper()
+    return (
+        _clip(cells[index["numeroVoieEtablissement"]], "street_number"),
+        _clip(_REPETITION.get(repetition, repetition), "street_extension"),
+        _clip(street_name, "street_name"),
+        _clip(cells[index["complementAdresseEtablissement"]], "address_complement"),
+        _clip(cells[index["codePostalEtablissement"]], "postal_code"),
+        _clip(cells[index["libelleCommuneEtablissement"]], "city"),
+    )
+
+
+def _rows(
+    stream: TextIO, report: RegistryImportReport, reject: Callable[[str, int, str], None]
+) -> Iterator[tuple[int, list[str]]]:
+    """Yield (line number, cells), turning the csv module's errors into rejections (counted
+    as read, never yielded)."""
     reader = csv.reader(stream)
     while True:
         try:
@@ -216,34 +243,13 @@ def _rows(stream: TextIO, report: RegistryImportReport) -> Iterator[tuple[int, l
             return
         except csv.Error:
             report.read += 1
-            report.reject(REJECT_UNREADABLE, reader.line_num, "")
+            reject(REJECT_UNREADABLE, reader.line_num, "")
             continue
         yield reader.line_num, cells
 
 
-def registry_import(
-    *,
-    stream: TextIO,
-    batch_size: int = 5000,
-    require_denomination: bool = False,
-    progress: Callable[[RegistryImportReport], None] | None = None,
-    progress_every: int = 100_000,
-) -> RegistryImportReport:
-    """Upsert the rows of a StockEtablissement CSV into ``RegistryEstablishment``.
-
-    Each row becomes one registry row keyed by SIRET. The dénomination is
-    ``denominationUsuelleEtablissement``, else ``enseigne1Etablissement``, else empty: most
-    establishments of the real stock file have neither (their legal name lives in the
-    separate StockUniteLegale file), and rejecting them would make valid, active SIRETs look
-    unknown. ``require_denomination=True`` rejects those rows instead.
-
-    Rows are compared with what is stored: only new and changed rows are written, so a
-    second run of the same file writes nothing. Known establishments (``Establishment``)
-    get their ``registry_status`` brought up to date batch by batch.
-    """
-    report = RegistryImportReport()
-    started = time.monotonic()
-    reader = _rows(stream, report)
+def _header(reader: Iterator[tuple[int, list[str]]]) -> tuple[int, dict[str, int]]:
+    """Read the header: the row width and the position of each column the import reads."""
     try:
         _line, header = next(reader)
     except StopIteration:
@@ -256,12 +262,95 @@ def registry_import(
             + ", ".join(missing)
             + ". Le fichier attendu est le « StockEtablissement » de la base SIRENE."
         )
-    width = len(header)
-    index = {name: header.index(name) for name in COLUMNS}
+    return len(header), {name: header.index(name) for name in COLUMNS}
+
+
+# Rows per transaction when --batch-size is not given: the row-by-row path holds a batch of
+# model instances and looks them up with one ``IN (…)`` (SQLite allows 32,766 parameters);
+# the set-based path's statements each cost a few milliseconds whatever the batch's size.
+ROW_BATCH_SIZE = 5000
+BULK_BATCH_SIZE = 100_000
+
+
+def registry_import(
+    *,
+    stream: TextIO,
+    batch_size: int | None = None,
+    require_denomination: bool = False,
+    progress: Callable[[RegistryImportReport], None] | None = None,
+    progress_every: int = 100_000,
+    bulk: bool | None = None,
+) -> RegistryImportReport:
+    """Upsert the rows of a StockEtablissement CSV into ``RegistryEstablishment``.
+
+    Each row becomes one registry row keyed by SIRET. The dénomination is
+    ``denominationUsuelleEtablissement``, else ``enseigne1Etablissement``, else empty: most
+    establishments of the real stock file have neither (their legal name lives in the
+    separate StockUniteLegale file), and rejecting them would make valid, active SIRETs look
+    unknown. ``require_denomination=True`` rejects those rows instead.
+
+    Rows are compared with what is stored: only new and changed rows are written, so a
+    second run of the same file writes nothing. Known establishments (``Establishment``)
+    get their ``registry_status`` brought up to date batch by batch, and each batch that
+    closes establishments sends ``establishments.signals.registry_closed``.
+
+    The file is cut into batches of ``batch_size`` rows read, one transaction each. A SIRET
+    seen twice in the same batch is rejected the second time; the same SIRET in two
+    batches is written twice (the later row wins), as the INSEE stock has no duplicates.
+
+    Two paths give the same report and the same rows: on PostgreSQL (``bulk`` None or
+    True) each batch is streamed by COPY into a temporary table and checked, compared and
+    upserted by a few set-based statements (``establishments.registry_bulk``); elsewhere
+    (``bulk=False``, or SQLite) rows are checked one by one in Python.
+    """
+    if bulk is None:
+        bulk = connection.vendor == "postgresql"
+    if bulk and connection.vendor != "postgresql":
+        raise ValueError("The set-based registry import needs PostgreSQL (COPY).")
+    if bulk:
+        # Imported here because registry_bulk reuses this module's reader, report and
+        # constants (a module-level import would be circular).
+        from .registry_bulk import registry_import_bulk
+
+        return registry_import_bulk(
+            stream=stream,
+            batch_size=batch_size or BULK_BATCH_SIZE,
+            require_denomination=require_denomination,
+            progress=progress,
+            progress_every=progress_every,
+        )
+    return _registry_import_rows(
+        stream=stream,
+        batch_size=batch_size or ROW_BATCH_SIZE,
+        require_denomination=require_denomination,
+        progress=progress,
+        progress_every=progress_every,
+    )
+
+
+def _registry_import_rows(
+    *,
+    stream: TextIO,
+    batch_size: int,
+    require_denomination: bool,
+    progress: Callable[[RegistryImportReport], None] | None,
+    progress_every: int,
+) -> RegistryImportReport:
+    """The row-by-row path: every check in Python, one batch upserted by the ORM."""
+    report = RegistryImportReport()
+    started = time.monotonic()
+    reader = _rows(stream, report, report.reject)
+    width, index = _header(reader)
 
     batch: dict[str, RegistryEstablishment] = {}
+    chunk = 0  # the batch the current row belongs to: (rows read - 1) // batch_size
     for line, cells in reader:
         report.read += 1
+        if (report.read - 1) // batch_size != chunk:
+            chunk = (report.read - 1) // batch_size
+            if batch:
+                _flush(batch, report)
+                batch = {}
         if progress is not None and report.read % progress_every == 0:
             report.seconds = time.monotonic() - started
             progress(report)
@@ -298,32 +387,27 @@ def registry_import(
         if siret in batch:
             report.reject(REJECT_DUPLICATE, line, siret)
             continue
-        street_type = row["typeVoieEtablissement"].strip().upper()
-        street_name = " ".join(
-            part
-            for part in (
-                _STREET_TYPES.get(street_type, street_type),
-                row["libelleVoieEtablissement"].strip(),
-            )
-            if part
-        )
-        repetition = row["indiceRepetitionEtablissement"].strip().upper()
+        (
+            street_number,
+            street_extension,
+            street_name,
+            address_complement,
+            postal_code,
+            city,
+        ) = _address(cells, index)
         batch[siret] = RegistryEstablishment(
             siret=siret,
             siren=siret[:9],
             administrative_status=status,
             denomination=_clip(denomination, "denomination"),
             started_on=started_on,
-            street_number=_clip(row["numeroVoieEtablissement"], "street_number"),
-            street_extension=_clip(_REPETITION.get(repetition, repetition), "street_extension"),
-            street_name=_clip(street_name, "street_name"),
-            address_complement=_clip(row["complementAdresseEtablissement"], "address_complement"),
-            postal_code=_clip(row["codePostalEtablissement"], "postal_code"),
-            city=_clip(row["libelleCommuneEtablissement"], "city"),
+            street_number=street_number,
+            street_extension=street_extension,
+            street_name=street_name,
+            address_complement=address_complement,
+            postal_code=postal_code,
+            city=city,
         )
-        if len(batch) >= batch_size:
-            _flush(batch, report)
-            batch = {}
     if batch:
         _flush(batch, report)
     report.seconds = time.monotonic() - started
@@ -335,6 +419,8 @@ def registry_import(
 def _flush(batch: dict[str, RegistryEstablishment], report: RegistryImportReport) -> None:
     """Write one batch: compare with the stored rows, upsert the new and changed ones, and
     bring the known establishments' registry status up to date, in one transaction."""
+    closed = AdministrativeStatus.CLOSED
+    active = AdministrativeStatus.ACTIVE
     with transaction.atomic():
         stored = {
             values[0]: values[1:]
@@ -342,20 +428,17 @@ def _flush(batch: dict[str, RegistryEstablishment], report: RegistryImportReport
             .values_list("siret", *_COMPARED_FIELDS)
             .iterator(chunk_size=len(batch))
         }
-        to_write = []
         status_at = _COMPARED_FIELDS.index("administrative_status")
-        closed = [
-            siret
-            for siret, row in batch.items()
-            if row.administrative_status == AdministrativeStatus.CLOSED
-            and (stored.get(siret) is None or stored[siret][status_at] != row.administrative_status)
-        ]
+        closures: set[str] = set()
+        to_write = []
         for siret, row in batch.items():
             current = stored.get(siret)
             if current is None:
                 report.inserted += 1
             elif current != tuple(getattr(row, name) for name in _COMPARED_FIELDS):
                 report.updated += 1
+                if current[status_at] == active and row.administrative_status == closed:
+                    closures.add(siret)
             else:
                 report.unchanged += 1
                 continue
@@ -373,12 +456,15 @@ def _flush(batch: dict[str, RegistryEstablishment], report: RegistryImportReport
         now = timezone.now()
         for status in AdministrativeStatus.values:
             sirets = [s for s, row in batch.items() if row.administrative_status == status]
-            if sirets:
-                report.establishments_updated += (
-                    Establishment.objects.filter(siret__in=sirets)
-                    .exclude(registry_status=status)
-                    .update(registry_status=status, updated_at=now)
+            if not sirets:
+                continue
+            known = Establishment.objects.filter(siret__in=sirets).exclude(registry_status=status)
+            if status == closed:
+                closures.update(
+                    known.filter(registry_status=active)
+                    .select_for_update()
+                    .values_list("siret", flat=True)
                 )
-        if closed:
-            report.closed += len(closed)
-            registry_closed.send(sender=RegistryEstablishment, sirets=closed)
+            report.establishments_updated += known.update(registry_status=status, updated_at=now)
+        if closures:
+            registry_closed.send(sender=RegistryEstablishment, sirets=frozenset(closures))

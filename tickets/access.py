@@ -21,6 +21,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from django.db.models import Model, Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 
+from worker.text import has_forbidden
+
 from .exceptions import TicketNotFound
 from .models import Queue, Ticket
 
@@ -132,6 +134,9 @@ def ticket_for(
     forbidden look the same)."""
     if (pk is None) == (reference is None):
         raise ValueError("Give exactly one of pk or reference.")
+    if reference is not None and has_forbidden(reference):
+        # A reference from a URL: a NUL byte would make the database fail, not miss.
+        raise TicketNotFound(str(TICKET_NOT_FOUND))
     lookup: dict[str, int | str] = {"pk": pk} if pk is not None else {"reference": reference or ""}
     ticket = (
         Ticket.objects.filter(_lookup_q(user, "queue_id"))

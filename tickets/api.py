@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from ninja import File, Form, Router, Status
+from ninja import File, Form, Path, Router, Status
 from ninja.files import UploadedFile
 
 from accounts.staff.auth import AgentSessionAuth, ApiKeyAuth, PersonalTokenAuth
@@ -32,6 +32,10 @@ router = Router(tags=["Demandes d'assistance"])
 verification_router = Router(
     tags=["Vérification du SIRET"], auth=[PersonalTokenAuth(), AgentSessionAuth()]
 )
+
+
+# A ticket reference (AP-2026-000123); anything else is refused before any lookup.
+REFERENCE_PATTERN = r"^[A-Z]{1,10}-[0-9]{4}-[0-9]{6,7}$"
 
 
 class FormValidationFailed(Exception):
@@ -98,8 +102,8 @@ def create_assistance_request(request, payload: AssistanceRequestIn):
 )
 def upload_document(
     request,
-    reference: str,
     file: File[UploadedFile],
+    reference: str = Path(..., pattern=REFERENCE_PATTERN, max_length=20),
     kind: Form[DocumentKindValue] = "other",
 ):
     try:

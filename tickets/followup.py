@@ -222,7 +222,9 @@ def followup_page(*, ticket: Ticket) -> FollowUpPage:
     queries."""
     messages = list(
         TicketMessage.objects.filter(ticket_id=ticket.pk)
-        .exclude(kind=MessageKind.NOTE)
+        # Internal notes, and repeated requests (anyone who knows the SIRET, the motif
+        # and the address can send one): not the requester's exchanges with the agents.
+        .exclude(kind__in=[MessageKind.NOTE, MessageKind.REPEATED_REQUEST])
         .only("pk", "kind", "body", "created_at", "requested_documents")
         .order_by("created_at", "id")
     )

@@ -5,6 +5,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from worker.audit import AppendOnlyModel
+from worker.choices import ChoiceLabels
 
 
 class Motif(models.TextChoices):
@@ -124,7 +125,7 @@ class ReferenceCounter(models.Model):
         return f"{self.year}: {self.last_value}"
 
 
-class Ticket(models.Model):
+class Ticket(ChoiceLabels):
     reference = models.CharField(_("référence"), max_length=20, unique=True, editable=False)
     # The S8 fields, as the requester typed them (normalised).
     siret = models.CharField(_("N° de SIRET"), max_length=14)
@@ -197,6 +198,9 @@ class Ticket(models.Model):
         indexes = [
             # Queue pages: one queue, one status, oldest first, keyset on (created_at, id).
             models.Index(fields=["queue", "status", "created_at", "id"], name="ticket_queue_idx"),
+            # Search by the requester's phone number (tickets/search.py); the SIRET and the
+            # e-mail have theirs below, the text a GIN index (migration 0012).
+            models.Index(fields=["phone"], name="ticket_phone_idx"),
             # Open tickets of a queue, whatever their open status ("à traiter").
             models.Index(
                 fields=["queue", "created_at", "id"],
@@ -239,8 +243,11 @@ class Ticket(models.Model):
             ),
             # A queue filtered on an assignee (and a status): the rows and the capped count
             # are both one range of this index.
+            # The motif rides along (INCLUDE, PostgreSQL): the supervisor's filtered page
+            # (queue + agent + status + motif) and its capped count read the index only.
             models.Index(
                 fields=["queue", "assignee", "status", "created_at", "id"],
+                include=["motif"],
                 name="ticket_queue_assignee_idx",
             ),
             # "Non assignés" across the agent's queues.
@@ -318,7 +325,7 @@ class EventKind(models.TextChoices):
     FOLLOWUP_LINK_RENEWED = "followup_link_renewed", _("Nouveau lien de suivi envoyé")
 
 
-class TicketEvent(AppendOnlyModel):
+class TicketEvent(ChoiceLabels, AppendOnlyModel):
     """One line of a ticket's timeline. Append-only: rows are never updated or deleted."""
 
     ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="events")
@@ -350,9 +357,13 @@ class MessageKind(models.TextChoices):
     REPLY = "reply", _("Réponse envoyée au demandeur")
     NOTE = "note", _("Note interne")
     REQUESTER_REPLY = "requester_reply", _("Réponse du demandeur")
+    # A request with the SIRET, motif and address of this open ticket, received again
+    # through the public form or the API: anyone can type them, so it is never shown as
+    # the requester's own message (DESIGN: the repeat rule).
+    REPEATED_REQUEST = "repeated_request", _("Demande reçue à nouveau")
 
 
-class TicketMessage(models.Model):
+class TicketMessage(ChoiceLabels):
     ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="messages")
     kind = models.CharField(_("type"), max_length=20, choices=MessageKind.choices)
     author = models.ForeignKey(
@@ -365,6 +376,18 @@ class TicketMessage(models.Model):
     )
     body = models.TextField(_("message"))
     created_at = models.DateTimeField(_("date"))
+    # A repeated request: the address typed with it and where it came from (``Source``).
+    # Empty for every other message; a database default too, so that bulk loads that
+    # name their columns (the bench's COPY) need not know these.
+    received_from = models.EmailField(_("adresse saisie"), blank=True, default="", db_default="")
+    received_via = models.CharField(
+        _("reçue par"),
+        max_length=20,
+        choices=Source.choices,
+        blank=True,
+        default="",
+        db_default="",
+    )
     # A reply that asks for documents: the ``DocumentKind`` values it lists (the follow-up
     # page shows which of them arrived). None for every other message.
     requested_documents = models.JSONField(_("justificatifs demandés"), null=True, blank=True)
@@ -409,7 +432,7 @@ class SiretVerdict(models.TextChoices):
     INCONCLUSIVE = "inconclusive", _("Vérification non concluante")
 
 
-class SiretVerification(models.Model):
+class SiretVerification(ChoiceLabels):
     """An agent's verdict on a ticket's SIRET, with the checks it was given when deciding
     (a snapshot: the registry may change afterwards). Written only by
     ``tickets.verification.ticket_siret_verify``, together with a ``SIRET_VERIFIED``
@@ -462,9 +485,13 @@ class RoutingChange(AppendOnlyModel):
     ``tickets.services.queue_members_set`` in the transaction of the change."""
 
     kind = models.CharField(_("type"), max_length=30, choices=RoutingChangeKind.choices)
+    # None for a membership changed outside the services (a shell, a command): the
+    # request's actor, if any, is then in ``data["actor_ref"]``.
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.PROTECT,
+        null=True,
+        blank=True,
         related_name="+",
         verbose_name=_("auteur"),
     )
@@ -574,7 +601,7 @@ class PreviewStatus(models.TextChoices):
     UNAVAILABLE = "unavailable", _("Indisponible")
 
 
-class TicketDocument(models.Model):
+class TicketDocument(ChoiceLabels):
     """A file a requester sent (PDF, JPEG or PNG, the type read from its content).
 
     The file lives in the ``documents`` storage under a random name (``storage_name``),

@@ -58,6 +58,12 @@ def describe_event(event: TicketEvent) -> str:
         if step == "flagged" and data.get("reason"):
             text += f" — {data['reason']}"
         return text
+    if event.kind == EventKind.REQUEST_REPEATED:
+        via = "l'API extranet" if data.get("source") == "api" else "le formulaire public"
+        line = f"Demande identique reçue par {via}"
+        if data.get("address_differs"):
+            line += " (adresse différente de celle de la demande)"
+        return line
     if event.kind in (EventKind.EMAIL_SENT, EventKind.EMAIL_FAILED):
         return f"{event.get_kind_display()} ({data.get('template', '')})"
     return event.get_kind_display()

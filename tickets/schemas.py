@@ -1,10 +1,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from ninja import Schema
 from pydantic import Field
+
+from worker.text import RequiredLine, RequiredText, Text
 
 MotifValue = Literal[
     "habilitation_extranet",
@@ -16,20 +18,61 @@ MotifValue = Literal[
 ]
 
 
+# What the schema can say of a SIRET and a phone number; their checksum and numbering
+# plan are checked by the service (422 on the field, French message).
+SiretValue = Annotated[
+    str,
+    Field(
+        min_length=14,
+        max_length=30,
+        pattern=r"^[0-9][0-9 .]*[0-9]$",
+        description="N° de SIRET : 14 chiffres avec une clé de contrôle valide (espaces et "
+        "points acceptés).",
+        examples=["73282932000074"],
+    ),
+]
+PhoneValue = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=30,
+        pattern=r"^[+0-9][0-9 .()-]*$",
+        description="N° de téléphone (France et outre-mer), par exemple 01 02 03 04 05.",
+        examples=["01 02 03 04 05"],
+    ),
+]
+EmailValue = Annotated[
+    str,
+    Field(
+        min_length=3,
+        max_length=254,
+        json_schema_extra={"format": "email"},
+        description="Adresse électronique.",
+        examples=["prenom.nom@exemple.fr"],
+    ),
+]
+
+
 class AssistanceRequestIn(Schema):
-    siret: str = Field(description="N° de SIRET (14 chiffres; espaces et points acceptés).")
-    denomination: str = Field(description="Dénomination de l'établissement.")
-    requester_name: str = Field(description="Nom et prénom du demandeur.")
-    phone: str = Field(description="N° de téléphone (France et outre-mer).")
-    email: str = Field(description="Adresse électronique du demandeur.")
+    siret: SiretValue
+    denomination: Annotated[RequiredLine, Field(max_length=200)] = Field(
+        description="Dénomination de l'établissement."
+    )
+    requester_name: Annotated[RequiredLine, Field(max_length=200)] = Field(
+        description="Nom et prénom du demandeur."
+    )
+    phone: PhoneValue
+    email: EmailValue
     motif: MotifValue
-    description: str = Field(description="Description de la demande.")
+    description: Annotated[RequiredText, Field(max_length=5000)] = Field(
+        description="Description de la demande."
+    )
 
 
 class AssistanceRequestOut(Schema):
     reference: str = Field(examples=["AP-2026-000123"])
     queue: str = Field(description="Identifiant de la file qui traite la demande.")
-    status: str
+    status: Literal["nouveau", "en_cours", "en_attente", "resolu", "clos"]
     created_at: datetime
 
 
@@ -94,8 +137,10 @@ class SiretVerificationIn(Schema):
     verdict: VerdictValue = Field(
         description="passed (conforme), failed (non conforme), inconclusive (non concluant)."
     )
-    comment: str = Field(description="Ce que l'agent a vérifié (obligatoire).")
-    name_justification: str = Field(
+    comment: Annotated[RequiredText, Field(max_length=4000)] = Field(
+        description="Ce que l'agent a vérifié (obligatoire)."
+    )
+    name_justification: Annotated[Text, Field(max_length=4000)] = Field(
         default="",
         description=(
             "Obligatoire avec « passed » quand la dénomination déclarée n'est pas celle du "
@@ -143,5 +188,7 @@ class DocumentOut(Schema):
 
 class DocumentUploadOut(Schema):
     reference: str
-    status: str = Field(description="Statut de la demande après réception du document.")
+    status: Literal["nouveau", "en_cours", "en_attente", "resolu", "clos"] = Field(
+        description="Statut de la demande après réception du document."
+    )
     document: DocumentOut

@@ -24,6 +24,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from accounts.staff.models import User
+from worker.text import has_forbidden
 
 from . import access
 from .exceptions import TicketNotFound
@@ -205,7 +206,8 @@ def _decode_cursor(raw: str | None, fields: tuple[str, ...]) -> list | None:
                     return None
                 decoded.append(value)
             else:
-                if not isinstance(value, str):
+                # A forged cursor must not carry what the database refuses (a NUL byte).
+                if not isinstance(value, str) or has_forbidden(value):
                     return None
                 decoded.append(value)
         return decoded

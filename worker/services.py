@@ -6,7 +6,13 @@ them from the worker, exactly once.
 * ``email_deliver`` / ``job_run`` (the worker) claim the row with a conditional UPDATE, so
   two workers given the same id cannot both run it, and a row already done is left alone.
   Transient failures are retried with exponential backoff, up to
-  ``EMAIL_MAX_ATTEMPTS``; then the job is marked failed.
+  ``EMAIL_MAX_ATTEMPTS``; then the job is marked failed. A permanent SMTP refusal (5xx)
+  is not retried.
+* A database error in the middle of a job (the row claimed, or the message already
+  accepted by the SMTP server) raises ``DeliveryInterrupted``: the task retries it with a
+  short exponential backoff (``worker.tasks``), resuming from where it stopped. A resume
+  takes the row back only while it still carries this attempt's claim stamp, and a message
+  the SMTP server accepted is never sent again: the resume only records it as sent.
 * ``outbox_sweep`` (beat) hands over what the broker never got or lost, gives the rows a
   dead worker left half-done to another worker, and forgets finished jobs of the kinds
   that are not kept.
@@ -19,7 +25,7 @@ from __future__ import annotations
 
 import logging
 import smtplib
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -51,11 +57,31 @@ EMAILS_FAILED = metrics.counter(
 # (settings.EMAIL_CLAIM_TIMEOUT_SECONDS) the sweep gives the row to another worker.
 # A pending row that was handed to the broker this long ago without being picked up is
 # handed over again (the broker may have lost it).
-REENQUEUE_AFTER = timedelta(minutes=5)
 SWEEP_BATCH = 500
 TRANSIENT_ERRORS = (smtplib.SMTPException, OSError, TimeoutError)
 # Errors of a non-email job that are worth another try (the job's transaction rolled back).
 TRANSIENT_JOB_ERRORS = (*TRANSIENT_ERRORS, DatabaseError)
+
+
+class DeliveryInterrupted(Exception):
+    """A database error stopped a job this worker had claimed. ``resume`` is what the
+    retried task needs to go on: the claim's stamp (``claimed_at``, ISO 8601) and whether
+    the SMTP server had accepted the message (``sent``)."""
+
+    def __init__(self, resume: dict[str, Any]):
+        super().__init__(f"interrupted ({'after' if resume['sent'] else 'before'} sending)")
+        self.resume = resume
+
+
+def smtp_error_is_permanent(exc: BaseException) -> bool:
+    """A 5xx answer (unknown mailbox, message refused) will not change on a retry; 4xx
+    answers, lost connections and timeouts may."""
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        codes = [code for code, _message in exc.recipients.values()]
+        return bool(codes) and all(code >= 500 for code in codes)
+    if isinstance(exc, smtplib.SMTPResponseException):
+        return exc.smtp_code >= 500
+    return False
 
 
 def _enqueue(job_id: int, kind: str) -> None:
@@ -104,7 +130,7 @@ def email_queue(
     """Record an e-mail to send once the current transaction commits."""
     now = timezone.now()
     # Stamped as handed over already: the hand-over happens on commit. If the process
-    # dies between commit and publish, the sweep hands it over after REENQUEUE_AFTER.
+    # dies between commit and publish, the sweep hands it over after OUTBOX_REENQUEUE_AFTER_SECONDS.
     email = OutboundEmail.objects.create(
         template=template,
         to_email=to_email,
@@ -118,13 +144,23 @@ def email_queue(
     return email
 
 
-def _claim(job_id: int, kind_q: Q) -> bool:
+def _claim(job_id: int, kind_q: Q, resume: dict[str, Any] | None = None) -> datetime | None:
+    """Claim a due row (conditional UPDATE: of two workers, one wins). With ``resume``,
+    take back a row this task had claimed before a database error: only while it still
+    carries that claim's stamp (nobody else took it since). Returns the new stamp."""
     now = timezone.now()
-    return bool(
-        OutboxJob.objects.filter(
+    if resume is not None:
+        rows = OutboxJob.objects.filter(
+            kind_q,
+            pk=job_id,
+            status=EmailStatus.SENDING,
+            claimed_at=datetime.fromisoformat(resume["claimed_at"]),
+        ).update(claimed_at=now)
+    else:
+        rows = OutboxJob.objects.filter(
             kind_q, pk=job_id, status=EmailStatus.PENDING, next_attempt_at__lte=now
         ).update(status=EmailStatus.SENDING, claimed_at=now, attempts=F("attempts") + 1)
-    )
+    return now if rows else None
 
 
 def _secret_link_context(email: OutboxJob) -> dict | None:
@@ -140,8 +176,9 @@ def _secret_link_context(email: OutboxJob) -> dict | None:
 
 def _render(email: OutboxJob, extra: dict | None = None) -> EmailMessage:
     context = {**email.context, **(extra or {}), "site_base_url": settings.SITE_BASE_URL}
-    subject = render_to_string(f"emails/{email.template}_subject.txt", context)
-    body = render_to_string(f"emails/{email.template}_body.txt", context)
+    # The "emails" engine does not escape HTML: these are text/plain messages.
+    subject = render_to_string(f"emails/{email.template}_subject.txt", context, using="emails")
+    body = render_to_string(f"emails/{email.template}_body.txt", context, using="emails")
     return EmailMessage(
         subject=" ".join(subject.split()),
         body=body,
@@ -156,38 +193,74 @@ def _backoff(attempts: int) -> timedelta:
     return timedelta(minutes=min(2 ** max(attempts - 1, 0), 60))
 
 
-def email_deliver(*, email_id: int) -> bool:
-    """Send one outbox e-mail if it is due. Returns True when it was sent by this call."""
-    if not _claim(email_id, Q(kind=EMAIL)):
+def email_deliver(*, email_id: int, resume: dict[str, Any] | None = None) -> bool:
+    """Send one outbox e-mail if it is due. Returns True when it was sent by this call.
+
+    ``resume`` (from ``DeliveryInterrupted``): go on with a send a database error stopped.
+    """
+    if resume is not None and resume["sent"]:
+        # The SMTP server has the message: only its "sent" state is left to record.
+        return _mark_sent_after_interruption(email_id, resume)
+    claimed_at = _claim(email_id, Q(kind=EMAIL), resume)
+    if claimed_at is None:
         return False
-    email = OutboxJob.objects.get(pk=email_id)
+    try:
+        email = OutboxJob.objects.get(pk=email_id)
+    except DatabaseError as exc:
+        raise DeliveryInterrupted(_resume(claimed_at, sent=False)) from exc
     # The log lines of this send carry the id of the request that queued the e-mail, even
     # when it is a retry handed over by beat's sweep.
     token = log_context.bind_request_id(email.request_id or log_context.request_id())
     try:
-        return _deliver(email)
+        return _deliver(email, claimed_at)
     finally:
         log_context.reset_request_id(token)
 
 
-def _deliver(email: OutboxJob) -> bool:
-    extra = _secret_link_context(email)
-    if extra is None:
-        OutboxJob.objects.filter(pk=email.pk).update(
-            status=EmailStatus.CANCELLED, last_error="Lien devenu sans objet avant l'envoi."
-        )
-        logger.info("E-mail %s (%s) cancelled: its link lost its object.", email.pk, email.template)
-        return False
+def _resume(claimed_at: datetime, *, sent: bool) -> dict[str, Any]:
+    return {"claimed_at": claimed_at.isoformat(), "sent": sent}
+
+
+def _deliver(email: OutboxJob, claimed_at: datetime) -> bool:
     try:
+        extra = _secret_link_context(email)
+        if extra is None:
+            OutboxJob.objects.filter(pk=email.pk).update(
+                status=EmailStatus.CANCELLED, last_error="Lien devenu sans objet avant l'envoi."
+            )
+            logger.info(
+                "E-mail %s (%s) cancelled: its link lost its object.", email.pk, email.template
+            )
+            return False
         message = _render(email, extra)
+    except DatabaseError as exc:
+        raise DeliveryInterrupted(_resume(claimed_at, sent=False)) from exc
+    try:
         message.send(fail_silently=False)
     except TRANSIENT_ERRORS as exc:
-        _record_failure(email, exc)
+        try:
+            _record_failure(email, exc, permanent=smtp_error_is_permanent(exc))
+        except DatabaseError as db_exc:
+            # Nothing left: the next try sends it (still claimed by this task).
+            raise DeliveryInterrupted(_resume(claimed_at, sent=False)) from db_exc
         return False
+    try:
+        _mark_sent(email)
+    except DatabaseError as exc:
+        raise DeliveryInterrupted(_resume(claimed_at, sent=True)) from exc
+    logger.info("E-mail %s (%s) sent.", email.pk, email.template)
+    return True
+
+
+def _mark_sent(email: OutboxJob) -> bool:
+    """Record the SMTP server's acceptance (one transaction). False when the row is no
+    longer this task's (another worker took it after the claim timeout)."""
     with transaction.atomic():
-        OutboxJob.objects.filter(pk=email.pk).update(
+        rows = OutboxJob.objects.filter(pk=email.pk, status=EmailStatus.SENDING).update(
             status=EmailStatus.SENT, sent_at=timezone.now(), last_error=""
         )
+        if not rows:
+            return False
         spec = email.context.get("secret_link")
         if spec:
             issuer = hooks.link_issuer(spec["kind"])
@@ -195,25 +268,45 @@ def _deliver(email: OutboxJob) -> bool:
                 issuer.sent(spec)
         hooks.email_sent.send(sender=OutboxJob, email=email)
         metrics.inc(EMAILS_SENT, template=email.template)
-    logger.info("E-mail %s (%s) sent.", email.pk, email.template)
     return True
 
 
-def job_run(*, job_id: int) -> bool:
+def _mark_sent_after_interruption(email_id: int, resume: dict[str, Any]) -> bool:
+    try:
+        email = OutboxJob.objects.filter(
+            pk=email_id,
+            status=EmailStatus.SENDING,
+            claimed_at=datetime.fromisoformat(resume["claimed_at"]),
+        ).first()
+        if email is None:
+            return False
+        recorded = _mark_sent(email)
+    except DatabaseError as exc:
+        raise DeliveryInterrupted(resume) from exc
+    if recorded:
+        logger.info("E-mail %s (%s) sent (recorded on a retry).", email.pk, email.template)
+    return recorded
+
+
+def job_run(*, job_id: int, resume: dict[str, Any] | None = None) -> bool:
     """Run one outbox job of a registered kind if it is due. Returns True when this call
     ran it. The handler and the "done" stamp share one transaction: a handler that fails
     leaves nothing behind, and the job is tried again later."""
-    if not _claim(job_id, ~Q(kind=EMAIL)):
+    claimed_at = _claim(job_id, ~Q(kind=EMAIL), resume)
+    if claimed_at is None:
         return False
-    job = OutboxJob.objects.get(pk=job_id)
+    try:
+        job = OutboxJob.objects.get(pk=job_id)
+    except DatabaseError as exc:
+        raise DeliveryInterrupted(_resume(claimed_at, sent=False)) from exc
     token = log_context.bind_request_id(job.request_id or log_context.request_id())
     try:
-        return _run(job)
+        return _run(job, claimed_at)
     finally:
         log_context.reset_request_id(token)
 
 
-def _run(job: OutboxJob) -> bool:
+def _run(job: OutboxJob, claimed_at: datetime) -> bool:
     handler = hooks.job_handler(job.kind)
     try:
         with transaction.atomic():
@@ -222,14 +315,18 @@ def _run(job: OutboxJob) -> bool:
                 status=EmailStatus.SENT, sent_at=timezone.now(), last_error=""
             )
     except TRANSIENT_JOB_ERRORS as exc:
-        _record_failure(job, exc)
+        try:
+            _record_failure(job, exc)
+        except DatabaseError as db_exc:
+            # The handler's transaction rolled back: running it again is safe.
+            raise DeliveryInterrupted(_resume(claimed_at, sent=False)) from db_exc
         return False
     return True
 
 
-def _record_failure(job: OutboxJob, exc: Exception) -> None:
+def _record_failure(job: OutboxJob, exc: Exception, *, permanent: bool = False) -> None:
     error = f"{type(exc).__name__}: {exc}"[:1000]
-    final = job.attempts >= settings.EMAIL_MAX_ATTEMPTS
+    final = permanent or job.attempts >= settings.EMAIL_MAX_ATTEMPTS
     with transaction.atomic():
         if final:
             OutboxJob.objects.filter(pk=job.pk).update(status=EmailStatus.FAILED, last_error=error)
@@ -263,16 +360,28 @@ def outbox_sweep() -> int:
         claimed_at__lt=now - timedelta(seconds=settings.EMAIL_CLAIM_TIMEOUT_SECONDS),
     ).update(status=EmailStatus.PENDING, enqueued_at=None)
     due = list(
-        OutboxJob.objects.filter(status=EmailStatus.PENDING, next_attempt_at__lte=now)
-        .filter(Q(enqueued_at__isnull=True) | Q(enqueued_at__lt=now - REENQUEUE_AFTER))
+        _due_jobs(OutboxJob.objects.all(), now)
         .order_by("next_attempt_at")
         .values_list("pk", "kind")[:SWEEP_BATCH]
     )
+    handed = 0
     for job_id, kind in due:
-        OutboxJob.objects.filter(pk=job_id).update(enqueued_at=now)
-        _enqueue(job_id, kind)
+        # Conditional, like a claim: when two sweeps run at once (a second beat started by
+        # mistake, or a slow sweep overlapping the next), each job is handed over once.
+        if _due_jobs(OutboxJob.objects.filter(pk=job_id), now).update(enqueued_at=now):
+            _enqueue(job_id, kind)
+            handed += 1
     _forget_finished(now)
-    return len(due)
+    if handed:
+        logger.info("Outbox sweep: %d job(s) handed to the broker.", handed)
+    return handed
+
+
+def _due_jobs(queryset: Any, now: Any) -> Any:
+    return queryset.filter(status=EmailStatus.PENDING, next_attempt_at__lte=now).filter(
+        Q(enqueued_at__isnull=True)
+        | Q(enqueued_at__lt=now - timedelta(seconds=settings.OUTBOX_REENQUEUE_AFTER_SECONDS))
+    )
 
 
 def _forget_finished(now: Any) -> None:

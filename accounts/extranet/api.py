@@ -7,11 +7,12 @@ from __future__ import annotations
 from datetime import datetime
 
 from django.conf import settings
-from ninja import Router, Status
+from ninja import Path, Router, Status
 
 from accounts.staff.auth import AgentSessionAuth, PersonalTokenAuth
 from establishments.models import RegistryEstablishment
 from tickets import access
+from tickets.api import REFERENCE_PATTERN
 from tickets.documents import documents_for_ticket
 from tickets.exceptions import TicketNotFound
 from tickets.forms import clean_french_phone
@@ -206,7 +207,11 @@ def file(request, reassignment_id: int):
     response={201: ReassignmentOut, **RESPONSES},
     summary="Préparer la réattribution du compte d'une demande",
 )
-def prepare(request, reference: str, payload: ReassignmentPrepareIn):
+def prepare(
+    request,
+    payload: ReassignmentPrepareIn,
+    reference: str = Path(..., pattern=REFERENCE_PATTERN, max_length=20),
+):
     ticket = access.ticket_for(request.user, reference=reference)
     try:
         phone = clean_french_phone(payload.new_holder_phone)

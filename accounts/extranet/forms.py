@@ -19,6 +19,7 @@ from dsfr.forms import DsfrBaseForm
 
 from tickets.captcha import SecurityCodeField
 from tickets.forms import FrenchPhoneField, SiretField, clean_french_phone
+from worker.text import SafeTextFormMixin
 
 from .session import extranet_authenticate
 
@@ -63,7 +64,7 @@ class IdentifiantField(forms.CharField):
         return value.strip().upper() if value else value
 
 
-class ExtranetLoginForm(DsfrBaseForm):
+class ExtranetLoginForm(SafeTextFormMixin, DsfrBaseForm):
     identifiant = IdentifiantField()
     password = forms.CharField(
         label=_("Mot de passe"),
@@ -73,24 +74,39 @@ class ExtranetLoginForm(DsfrBaseForm):
         error_messages={"required": _("Veuillez saisir votre mot de passe.")},
     )
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, security_code: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
         self.account = None
+        # Set when the password was checked and refused (the per-identifiant count).
+        self.credentials_refused = False
+        if security_code:
+            self.require_security_code()
+
+    def require_security_code(self) -> None:
+        """Past a number of failures on one identifiant (from any address), the login also
+        asks for the security code; it is checked before the password, so a password is
+        never tried without it."""
+        if "captcha" in self.fields:
+            return
+        self.fields["captcha"] = _captcha()
+        self.fieldsets = (("", ("identifiant", "password")), (SECURITY_CHECK, ("captcha",)))
 
     def clean(self):
         cleaned = super().clean()
-        # No lookup at all when a field is already wrong (an e-mail as identifiant).
+        # No lookup at all when a field is already wrong (an e-mail as identifiant, a
+        # security code asked for and not copied right).
         if self.errors or not cleaned.get("identifiant") or not cleaned.get("password"):
             return cleaned
         self.account = extranet_authenticate(
             identifiant=cleaned["identifiant"], password=cleaned["password"]
         )
         if self.account is None:
+            self.credentials_refused = True
             raise ValidationError(BAD_CREDENTIALS, code="invalid_login")
         return cleaned
 
 
-class SpaceStartForm(DsfrBaseForm):
+class SpaceStartForm(SafeTextFormMixin, DsfrBaseForm):
     """S2: N° de Siret, code de sécurité, acceptation des CGU."""
 
     fieldsets = (("", ("siret",)), (SECURITY_CHECK, ("captcha",)), ("", ("cgu",)))
@@ -109,7 +125,7 @@ class SpaceStartForm(DsfrBaseForm):
     )
 
 
-class SpaceCreateForm(DsfrBaseForm):
+class SpaceCreateForm(SafeTextFormMixin, DsfrBaseForm):
     """S3: the establishment and the user account (case 1)."""
 
     fieldsets = (
@@ -248,7 +264,7 @@ class SpaceCreateForm(DsfrBaseForm):
         }
 
 
-class ForgotIdentifiantForm(DsfrBaseForm):
+class ForgotIdentifiantForm(SafeTextFormMixin, DsfrBaseForm):
     fieldsets = (("", ("siret",)), (SECURITY_CHECK, ("captcha",)))
 
     siret = SiretField(
@@ -258,14 +274,14 @@ class ForgotIdentifiantForm(DsfrBaseForm):
     captcha = _captcha()
 
 
-class ForgotPasswordForm(DsfrBaseForm):
+class ForgotPasswordForm(SafeTextFormMixin, DsfrBaseForm):
     fieldsets = (("", ("identifiant",)), (SECURITY_CHECK, ("captcha",)))
 
     identifiant = IdentifiantField()
     captcha = _captcha()
 
 
-class SetPasswordForm(DsfrBaseForm):
+class SetPasswordForm(SafeTextFormMixin, DsfrBaseForm):
     """Choose a password (activation) or a new one (reset), with Django's validators."""
 
     new_password1 = forms.CharField(
@@ -312,7 +328,7 @@ class SetPasswordForm(DsfrBaseForm):
 # --- Back-office ------------------------------------------------------------------------
 
 
-class ReassignmentPrepareForm(DsfrBaseForm):
+class ReassignmentPrepareForm(SafeTextFormMixin, DsfrBaseForm):
     new_holder_last_name = forms.CharField(label=_("Nom du nouveau titulaire"), max_length=100)
     new_holder_first_name = forms.CharField(label=_("Prénom du nouveau titulaire"), max_length=100)
     new_holder_email = forms.EmailField(
@@ -359,7 +375,7 @@ class ReassignmentPrepareForm(DsfrBaseForm):
         return self.cleaned_data["new_holder_email"].strip().lower()
 
 
-class ReassignmentDecisionForm(DsfrBaseForm):
+class ReassignmentDecisionForm(SafeTextFormMixin, DsfrBaseForm):
     comment = forms.CharField(
         label=_("Commentaire"),
         max_length=2000,

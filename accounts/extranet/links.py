@@ -8,7 +8,13 @@ Rules kept here, each tested in tests/accounts/test_recovery_links.py:
 * a link is bound to one account and one purpose, single use (a conditional UPDATE on
   ``used_at IS NULL`` decides, so two simultaneous uses cannot both win), valid
   ``RECOVERY_LINK_VALIDITY_MINUTES`` from its sending, checked at use;
-* a new link revokes the older active ones of the same account and purpose;
+* a new link revokes the older active ones of the same account and purpose, except, for a
+  link asked through "J'ai oublié…" (anyone who knows an identifiant can ask), those issued
+  less than ``RECOVERY_LINK_SPARED_MINUTES`` ago: a third party cannot void the link the
+  holder has just received; the holder asking again still gets a new one, and using any
+  link revokes all the others;
+* the per-account limit (``RECOVERY_LINKS_PER_ACCOUNT_PER_HOUR``) is counted under a lock on
+  the account's row, so concurrent workers cannot issue more than the limit;
 * links are built from ``settings.SITE_BASE_URL``, never from the request's Host header.
 """
 
@@ -106,18 +112,23 @@ def recovery_link_create(
     ticket: Ticket | None = None,
     actor: User | None = None,
     requested_ip_hash: str = "",
+    spare_recent: bool = False,
 ) -> RecoveryLink:
     """Create a link for ``account`` and queue the e-mail that carries it.
 
-    Older active links of the same purpose are revoked. The token is not drawn here: the
-    worker draws it when it sends the e-mail (``secret_link_issue``).
+    Older active links of the same purpose are revoked; with ``spare_recent`` (a link asked
+    by whoever typed the identifiant), not those created or sent less than
+    ``RECOVERY_LINK_SPARED_MINUTES`` ago. The token is not drawn here: the worker draws it
+    when it sends the e-mail (``secret_link_issue``).
     """
     assert purpose in LinkPurpose.values
     with transaction.atomic():
         now = timezone.now()
-        RecoveryLink.objects.filter(_active_links(), account=account, purpose=purpose).update(
-            revoked_at=now
-        )
+        older = RecoveryLink.objects.filter(_active_links(), account=account, purpose=purpose)
+        if spare_recent:
+            cutoff = now - timedelta(minutes=settings.RECOVERY_LINK_SPARED_MINUTES)
+            older = older.exclude(Q(created_at__gt=cutoff) | Q(sent_at__gt=cutoff))
+        older.update(revoked_at=now)
         link = RecoveryLink.objects.create(
             account=account,
             purpose=purpose,
@@ -303,7 +314,11 @@ def recovery_request_process(job: OutboxJob) -> int:
     of e-mails queued.
 
     Per-account limit: past ``RECOVERY_LINKS_PER_ACCOUNT_PER_HOUR`` nothing new is sent
-    for the hour, and nothing else changes (earlier links stay valid, login works)."""
+    for the hour, and nothing else changes (earlier links stay valid, login works). The
+    count and the new link happen under a row lock on the account (``SELECT … FOR UPDATE``
+    in the job's transaction), so two workers handling two requests for one account
+    count one after the other and the limit holds exactly. A new link spares the pending
+    ones issued less than ``RECOVERY_LINK_SPARED_MINUTES`` ago (see ``recovery_link_create``)."""
     purpose = job.context["purpose"]
     lookup = job.context["lookup"]
     requested_ip_hash = job.context.get("requested_ip_hash", "")
@@ -315,7 +330,8 @@ def recovery_request_process(job: OutboxJob) -> int:
             establishment__siret=lookup, is_active=True
         ).select_related("establishment")
     queued = 0
-    for account in accounts:
+    # Locked in id order, so two requests that match several accounts cannot deadlock.
+    for account in accounts.select_for_update(of=("self",)).order_by("pk"):
         if _over_account_limit(account=account, purpose=purpose, since=since):
             logger.warning("Per-account limit reached for account %s (%s).", account.pk, purpose)
             continue
@@ -325,6 +341,7 @@ def recovery_request_process(job: OutboxJob) -> int:
                 purpose=LinkPurpose.PASSWORD_RESET,
                 template="extranet_password_reset",
                 requested_ip_hash=requested_ip_hash,
+                spare_recent=True,
             )
         else:
             email_queue(
@@ -362,7 +379,11 @@ def recovery_links_expire_sweep(*, batch_size: int = EXPIRY_SWEEP_BATCH) -> int:
                 .order_by("expires_at")
                 .values("pk")[:batch_size]
             )
-            recorded = RecoveryLink.objects.filter(pk__in=batch).update(expired_recorded_at=now)
+            # The outer condition again: a second sweep running at the same moment (two
+            # beats) waits on the rows' locks, then finds them recorded and skips them.
+            recorded = RecoveryLink.objects.filter(
+                pk__in=batch, expired_recorded_at__isnull=True
+            ).update(expired_recorded_at=now)
             if not recorded:
                 break
             # Links that belong to a ticket are few: the batch is the rows stamped ``now``.

@@ -27,6 +27,7 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from accounts.staff.models import Role
 from establishments.models import RegistryEstablishment
 from establishments.selectors import registry_recheck
 from tickets import access
@@ -375,6 +376,20 @@ def _lock(reassignment: AccountReassignment) -> AccountReassignment:
     )
 
 
+def _check_can_approve(actor: User) -> None:
+    """Approving takes the supervisor role itself. An administrator manages accounts in
+    /admin/ (roles, second factors): one who could also approve might create a second
+    account and be both the preparer and the approver, so the four-eyes rule would rest on
+    one person."""
+    if actor.role != Role.SUPERVISOR or actor.is_superuser:
+        raise ReassignmentForbidden(
+            _(
+                "Seul un superviseur peut valider une réattribution : un administrateur "
+                "ne le peut pas."
+            )
+        )
+
+
 def _check_can_decide(reassignment: AccountReassignment, actor: User) -> None:
     if not (actor and actor.is_authenticated and actor.is_active and actor.is_supervisor):
         raise ReassignmentForbidden(_("Seul un superviseur peut valider ou refuser."))
@@ -432,6 +447,7 @@ def _approve(
     with transaction.atomic():
         reassignment = _lock(reassignment)
         _check_can_decide(reassignment, actor)
+        _check_can_approve(actor)
         if reassignment.state != ReassignmentState.PREPARED:
             raise _refused(reassignment.state, ReassignmentState.APPROVED)
         if ReassignmentApproval.objects.filter(reassignment=reassignment, approver=actor).exists():

@@ -4,39 +4,50 @@ agents never see or set one."""
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Annotated
 
 from ninja import Schema
 from pydantic import Field
 
+from tickets.schemas import EmailValue, PhoneValue
+from worker.text import RequiredLine, RequiredText, Text
+
 
 class ReassignmentPrepareIn(Schema):
-    new_holder_last_name: str = Field(description="Nom du nouveau titulaire.")
-    new_holder_first_name: str = Field(description="Prénom du nouveau titulaire.")
-    new_holder_email: str = Field(description="Courriel du nouveau titulaire.")
-    new_holder_phone: str = Field(description="Téléphone du nouveau titulaire.")
-    evidence_notes: str = Field(description="Éléments vérifiés par l'agent.")
-    checked_documents: list[int] = Field(
+    new_holder_last_name: Annotated[RequiredLine, Field(max_length=100)] = Field(
+        description="Nom du nouveau titulaire."
+    )
+    new_holder_first_name: Annotated[RequiredLine, Field(max_length=100)] = Field(
+        description="Prénom du nouveau titulaire."
+    )
+    new_holder_email: EmailValue
+    new_holder_phone: PhoneValue
+    evidence_notes: Annotated[RequiredText, Field(max_length=5000)] = Field(
+        description="Éléments vérifiés par l'agent."
+    )
+    checked_documents: list[Annotated[int, Field(ge=1, le=2_147_483_647)]] = Field(
         default_factory=list,
+        max_length=50,
         description="Identifiants des documents du demandeur que l'agent a contrôlés.",
     )
 
 
 class ReassignmentDecisionIn(Schema):
-    comment: str = ""
+    comment: Annotated[Text, Field(max_length=2000)] = ""
 
 
 class ReassignmentApproveIn(Schema):
-    file_version: str = Field(
+    file_version: Annotated[Text, Field(max_length=100)] = Field(
         description=(
             "La version du dossier lue par le superviseur (« file_version » de GET "
             "/reassignments/{id}) : refusée (409) si le dossier a changé depuis."
         )
     )
-    acknowledgements: dict[str, str] = Field(
+    acknowledgements: dict[str, Annotated[Text, Field(max_length=2000)]] = Field(
         default_factory=dict,
         description="Pour chaque signal de risque (code), la prise en compte écrite.",
     )
-    comment: str = ""
+    comment: Annotated[Text, Field(max_length=2000)] = ""
 
 
 class RiskSignalOut(Schema):

@@ -15,6 +15,8 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from worker.audit import AppendOnlyModel
+
 
 def secret_digest(raw: str) -> str:
     """What we store of a secret we issue (API key, personal token, recovery link): its
@@ -168,3 +170,79 @@ class PersonalToken(models.Model):
     @property
     def is_active(self) -> bool:
         return self.revoked_at is None
+
+
+class StaffChangeKind(models.TextChoices):
+    ACCOUNT_CREATED = "account_created", _("Compte créé")
+    ROLE_CHANGED = "role_changed", _("Rôle ou statut modifié")
+
+
+class StaffChange(AppendOnlyModel):
+    """Who gave which role to whom, when, from where: every creation of a staff account and
+    every change of its role, superuser flag or active flag, whatever made it (the admin,
+    a service, a shell), written by the model's signals (``accounts.staff.receivers``) in
+    the transaction of the change. Append-only."""
+
+    user = models.ForeignKey(
+        "accounts.User",
+        on_delete=models.SET_NULL,
+        null=True,
+        related_name="+",
+        verbose_name=_("compte"),
+    )
+    # Kept as it was: the history stays readable if the account goes.
+    user_email = models.EmailField(_("adresse du compte"))
+    kind = models.CharField(_("type"), max_length=30, choices=StaffChangeKind.choices)
+    # {"role": [before, after], "is_superuser": [...], "is_active": [...]}; before is None
+    # for a creation.
+    data = models.JSONField(_("avant / après"), default=dict)
+    actor = models.ForeignKey(
+        "accounts.User",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("auteur"),
+    )
+    # The request's actor (``user:12``) or, outside a request, "hors requête".
+    actor_ref = models.CharField(_("origine"), max_length=100)
+    created_at = models.DateTimeField(_("date"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("modification d'un compte agent")
+        verbose_name_plural = _("modifications des comptes agents")
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.user_email} {self.kind}"
+
+
+class StaffEnrolmentLink(models.Model):
+    """A one-time link that lets a staff member enrol the second factor (TOTP): sent to
+    the account's own address, so the password alone is not enough to add a device.
+
+    The raw token exists only in the e-mail: the worker draws it when it sends the message
+    and stores its SHA-256 here. Usable once, until ``expires_at``; a newer link revokes
+    the older ones."""
+
+    user = models.ForeignKey(
+        "accounts.User",
+        on_delete=models.CASCADE,
+        related_name="enrolment_links",
+        verbose_name=_("compte"),
+    )
+    token_hash = models.CharField(max_length=64, blank=True, default="", editable=False)
+    created_at = models.DateTimeField(_("créé le"), default=timezone.now)
+    expires_at = models.DateTimeField(_("expire le"))
+    sent_at = models.DateTimeField(_("envoyé le"), null=True, blank=True)
+    used_at = models.DateTimeField(_("utilisé le"), null=True, blank=True)
+    revoked_at = models.DateTimeField(_("révoqué le"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("lien d'enrôlement du second facteur")
+        verbose_name_plural = _("liens d'enrôlement du second facteur")
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["token_hash"], name="staff_enrolment_token_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.created_at:%Y-%m-%d %H:%M}"

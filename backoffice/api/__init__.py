@@ -6,6 +6,9 @@ with French messages.
 
 from __future__ import annotations
 
+import logging
+
+from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
@@ -25,7 +28,9 @@ from tickets.exceptions import (
     StaleTicket,
     TicketNotFound,
 )
+from worker import context
 from worker.errors import DomainError
+from worker.text import FORBIDDEN_MESSAGE
 
 from .agent import router as agent_router
 
@@ -54,13 +59,28 @@ _PYDANTIC_MESSAGES = {
     "json_invalid": "Le corps de la requête n'est pas un JSON valide.",
     "model_attributes_type": "Le corps de la requête doit être un objet JSON.",
     "dict_type": "Le corps de la requête doit être un objet JSON.",
+    "forbidden_character": str(FORBIDDEN_MESSAGE),
+    "string_too_short": "Ce champ est obligatoire.",
+    "string_too_long": "Ce texte est trop long.",
+    "string_pattern_mismatch": "Format invalide pour ce champ.",
+    "int_type": "Ce champ doit être un nombre entier.",
+    "int_parsing": "Ce champ doit être un nombre entier.",
+    "int_from_float": "Ce champ doit être un nombre entier.",
+    "bool_type": "Ce champ doit être un booléen.",
+    "list_type": "Ce champ doit être une liste.",
+    "value_error": "Valeur invalide.",
 }
 
 
 def _field_of(loc) -> str:
     names = [str(part) for part in loc if not isinstance(part, int)]
-    # ("body", "payload", "siret") → "siret"; an error on the whole body → "__all__".
-    names = [n for n in names if n not in ("body", "payload")]
+    # ("body", "payload", "siret") → "siret"; ("query", "params", "q") → "q"; ("path",
+    # "slug") → "slug"; an error on the whole body → "__all__". A field may itself be
+    # called "body" (a note's): only the leading location parts are dropped.
+    if names and names[0] in ("body", "query", "path", "form", "file"):
+        names = names[1:]
+        if names and names[0] in ("payload", "params"):
+            names = names[1:]
     return names[-1] if names else "__all__"
 
 
@@ -68,7 +88,12 @@ def _field_of(loc) -> str:
 def validation_error(request, exc: ValidationError):
     errors: dict[str, list[str]] = {}
     for error in exc.errors:
-        message = _PYDANTIC_MESSAGES.get(error.get("type", ""), "Valeur invalide.")
+        kind = error.get("type", "")
+        if kind == "filter_error" and error.get("msg"):
+            # The filters' own French messages (django-filter), passed through.
+            message = str(error["msg"])
+        else:
+            message = _PYDANTIC_MESSAGES.get(kind, "Valeur invalide.")
         errors.setdefault(_field_of(error.get("loc", ())), []).append(message)
     return api.create_response(request, {"detail": INVALID, "errors": errors}, status=422)
 
@@ -107,6 +132,11 @@ def http_error(request, exc: HttpError):
     return api.create_response(request, {"detail": detail}, status=exc.status_code)
 
 
+@api.exception_handler(PermissionDenied)
+def permission_denied(request, exc):
+    return api.create_response(request, {"detail": _HTTP_ERROR_MESSAGES[403]}, status=403)
+
+
 @api.exception_handler(Http404)
 def not_found(request, exc):
     return api.create_response(request, {"detail": "Ressource introuvable."}, status=404)
@@ -135,3 +165,25 @@ def domain_error(request, exc: DomainError):
     if status == 422:
         body["errors"] = {exc.field or "__all__": [exc.message]}
     return api.create_response(request, body, status=status)
+
+
+logger = logging.getLogger("apsupport.api")
+
+
+@api.exception_handler(Exception)
+def server_error(request, exc: Exception):
+    """Anything else: a JSON 500 with a French message and the request id, never a
+    traceback, a class name or a query. The exception is logged (with its traceback) for
+    the operator, and reaches Sentry through the logging integration."""
+    match = request.resolver_match
+    logger.error(
+        "Unhandled error in %s %s",
+        request.method,
+        match.view_name if match else "?",
+        exc_info=exc,
+    )
+    body = {"detail": "Erreur interne du serveur. Réessayez plus tard."}
+    request_id = context.request_id()
+    if request_id:
+        body["request_id"] = request_id
+    return api.create_response(request, body, status=500)

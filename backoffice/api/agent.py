@@ -6,8 +6,10 @@ domain exceptions become 403/404/409 in ``backoffice.api``."""
 
 from __future__ import annotations
 
+from typing import Annotated, Literal
+
 from django.utils.translation import gettext as _
-from ninja import Query, Router, Schema, Status
+from ninja import Path, Query, Router, Schema, Status
 from pydantic import Field
 
 from accounts.extranet.selectors import establishment_card
@@ -17,7 +19,7 @@ from tickets import selectors
 from tickets.exceptions import TicketNotFound
 from tickets.models import OPEN_STATUSES, Ticket
 from tickets.presenters import describe_event
-from tickets.schemas import ValidationErrorOut
+from tickets.schemas import MotifValue, ValidationErrorOut
 from tickets.services import (
     ticket_assign,
     ticket_change_status,
@@ -26,6 +28,7 @@ from tickets.services import (
     ticket_reply,
     ticket_take_next,
 )
+from worker.text import Line
 
 from ..filters import TicketFilter
 from .agent_schemas import (
@@ -36,6 +39,7 @@ from .agent_schemas import (
     QueueCountsOut,
     ReplyIn,
     StatusIn,
+    StatusValue,
     TicketDetailOut,
     TicketOut,
     TicketPageOut,
@@ -55,26 +59,54 @@ ERRORS = {
 }
 
 
+SortValue = Literal[
+    "created_at",
+    "-created_at",
+    "priority",
+    "-priority",
+    "updated_at",
+    "-updated_at",
+    "reference",
+    "-reference",
+]
+SLUG_PATTERN = r"^[-a-zA-Z0-9_]+$"
+# What a cursor is: base64url of a JSON list, without padding (see tickets.selectors).
+CURSOR_PATTERN = r"^[A-Za-z0-9_-]+$"
+
+
 class TicketListParams(Schema):
-    scope: str = Field(
+    scope: Literal["queue", "mine", "unassigned"] = Field(
         default="queue",
         description="`queue` (avec `queue`), `mine` (mes tickets) ou `unassigned`.",
     )
-    queue: str | None = Field(default=None, description="Identifiant (slug) de la file.")
-    status: list[str] = Field(default=[], description="Statuts (défaut : ouverts).")
-    motif: list[str] = Field(default=[])
-    assignee: str | None = Field(default=None, description="`me`, `none` ou un id d'agent.")
-    age: str | None = Field(default=None, description="`lt1d`, `1to3d`, `3to7d`, `gt7d`.")
-    sla: str | None = Field(default=None, description="`late` ou `on_time`.")
-    siret: str | None = None
-    requester: str | None = None
-    q: str | None = Field(default=None, description="Recherche libre.")
-    sort: str | None = Field(
+    queue: str | None = Field(
+        default=None,
+        pattern=SLUG_PATTERN,
+        max_length=50,
+        description="Identifiant (slug) de la file.",
+    )
+    status: list[StatusValue] = Field(default=[], description="Statuts (défaut : ouverts).")
+    motif: list[MotifValue] = Field(default=[])
+    assignee: str | None = Field(
+        default=None,
+        pattern=r"^(me|none|[1-9][0-9]{0,9})$",
+        description="`me`, `none` ou un id d'agent.",
+    )
+    age: Literal["lt1d", "1to3d", "3to7d", "gt7d"] | None = Field(
+        default=None, description="`lt1d`, `1to3d`, `3to7d`, `gt7d`."
+    )
+    sla: Literal["late", "on_time"] | None = Field(default=None, description="`late` ou `on_time`.")
+    siret: Annotated[Line, Field(max_length=30)] | None = None
+    requester: Annotated[Line, Field(max_length=254)] | None = None
+    q: Annotated[Line, Field(max_length=200)] | None = Field(
+        default=None, description="Recherche libre."
+    )
+    sort: SortValue | None = Field(
         default=None,
         description="`created_at`, `priority`, `updated_at`, `reference`; `-` pour décroissant.",
     )
-    after: str | None = None
-    before: str | None = None
+    after: str | None = Field(default=None, pattern=CURSOR_PATTERN, max_length=500)
+    before: str | None = Field(default=None, pattern=CURSOR_PATTERN, max_length=500)
 
 
 def ticket_out(ticket: Ticket) -> dict:
@@ -119,11 +151,15 @@ def tickets_list(request, params: Query[TicketListParams]):
     base = selectors.ticket_list_qs(user=user, scope=params.scope, queue=queue)
     filterset = TicketFilter(request.GET, queryset=base, request=request)
     if not filterset.is_valid():
+        if set(filterset.form.errors) == {"assignee"}:
+            # A well-formed id of an agent the caller cannot assign: like an unknown
+            # queue, it does not exist for them.
+            raise TicketNotFound(_("Cet agent n'existe pas."))
         from ninja.errors import ValidationError
 
         raise ValidationError(
             [
-                {"loc": ("query", field), "msg": str(message), "type": "value_error"}
+                {"loc": ("query", field), "msg": str(message), "type": "filter_error"}
                 for field, messages in filterset.form.errors.items()
                 for message in messages
             ]
@@ -231,7 +267,7 @@ def ticket_claim_op(
     description="Le ticket non assigné le plus prioritaire puis le plus ancien ; "
     "deux agents qui demandent en même temps reçoivent deux tickets différents.",
 )
-def queue_take_next(request, slug: str):
+def queue_take_next(request, slug: str = Path(..., pattern=SLUG_PATTERN, max_length=50)):
     queue = selectors.queue_get_for_user(user=request.user, slug=slug)
     ticket = ticket_take_next(queue=queue, actor=request.user)
     return _reload(request, ticket.pk)

@@ -8,7 +8,12 @@ from typing import Literal
 from ninja import Schema
 from pydantic import Field
 
+from tickets.schemas import MotifValue
+from worker.text import RequiredText
+
 StatusValue = Literal["nouveau", "en_cours", "en_attente", "resolu", "clos"]
+# Basse, normale, haute, urgente (tickets.models.Priority).
+PriorityValue = Literal[10, 20, 30, 40]
 
 
 class PersonOut(Schema):
@@ -20,10 +25,10 @@ class TicketOut(Schema):
     id: int
     reference: str
     queue: str
-    status: str
+    status: StatusValue
     status_label: str
-    priority: int
-    motif: str
+    priority: PriorityValue
+    motif: MotifValue
     siret: str
     denomination: str
     requester_name: str
@@ -64,8 +69,8 @@ class MessageOut(Schema):
 class EarlierTicketOut(Schema):
     id: int
     reference: str
-    motif: str
-    status: str
+    motif: MotifValue
+    status: StatusValue
     created_at: datetime
 
 
@@ -73,7 +78,9 @@ class EstablishmentCardOut(Schema):
     siret: str
     known_to_extranet: bool
     denomination: str | None
-    registry_status: str | None = Field(description="État administratif au registre (A/F).")
+    registry_status: Literal["A", "F"] | None = Field(
+        description="État administratif au registre (A/F)."
+    )
     registry_denomination: str | None
     account_identifiant: str | None
     account_holder_name: str | None
@@ -84,7 +91,7 @@ class EstablishmentCardOut(Schema):
 class TicketDetailOut(TicketOut):
     phone: str
     description: str
-    allowed_transitions: list[str]
+    allowed_transitions: list[StatusValue]
     establishment: EstablishmentCardOut
     events: list[EventOut]
     messages: list[MessageOut]
@@ -105,11 +112,11 @@ class StatusIn(VersionIn):
 
 
 class NoteIn(Schema):
-    body: str = Field(min_length=1)
+    body: RequiredText
 
 
 class ReplyIn(VersionIn):
-    body: str = Field(min_length=1)
+    body: RequiredText
 
 
 class MessageCreatedOut(Schema):

@@ -24,6 +24,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from urllib.parse import urlencode, urlsplit
 
 from django.apps import apps
 from django.conf import settings
@@ -34,8 +35,11 @@ from django.urls import reverse
 from accounts.staff.models import User
 from backoffice.dashboard import dashboard_compute, dashboard_refresh, default_period
 from backoffice.ops.metrics import metrics_rollup_refresh
+from tickets.followup import followup_link_for_email, followup_link_issue
 from tickets.models import OPEN_STATUSES, Motif, Queue, Status, Ticket
 from tickets.selectors import _encode_cursor, queue_counts, queue_counts_forget
+
+from .seed import RARE_WORD, REFERENCE_PREFIX
 
 
 @dataclass
@@ -292,6 +296,76 @@ def page_ticket(ctx: BenchContext):
 def page_ticket_documents(ctx: BenchContext):
     url = reverse("backoffice:ticket_detail", args=[ctx.documents_ticket_id])
     return lambda i: ctx.get(url)
+
+
+# The requester's side (issue 10): the follow-up page, opened from the e-mail's link.
+@scenario("page_followup", "Page : suivi de la demande par le demandeur (/suivi/)")
+def page_followup(ctx: BenchContext):
+    ticket = (
+        Ticket.objects.filter(
+            queue=ctx.queue, status__in=OPEN_STATUSES, reference__startswith=REFERENCE_PREFIX
+        )
+        .order_by("-id")
+        .first()
+    )
+    url = followup_link_issue(spec=followup_link_for_email(ticket=ticket))["followup_url"]
+    client = Client()
+    landing = client.get(urlsplit(url).path)
+    page = reverse("followup")
+    if landing.status_code != 302 or landing.url != page:
+        raise AssertionError(f"lien de suivi : {landing.status_code}, redirection attendue")
+    marker = ticket.reference.encode()
+
+    def run(i: int):
+        response = client.get(page)
+        if response.status_code != 200 or marker not in response.content:
+            raise AssertionError(f"GET {page}: {response.status_code}, page de suivi attendue")
+
+    return run
+
+
+# The search box (issue 13): each kind of search, through the results page, at its own
+# target. Every answer must be the results table (or, for a reference, the jump to it).
+def _search(ctx: BenchContext, texts: list[str], *, expect: int = 200):
+    urls = [reverse("backoffice:search") + "?" + urlencode({"q": t}) for t in texts]
+
+    def run(i: int):
+        response = ctx.get(urls[i % len(urls)], expect=expect)
+        if expect == 200 and b'data-testid="search-results"' not in response.content:
+            raise AssertionError(f"GET {urls[i % len(urls)]}: aucun résultat")
+
+    return run
+
+
+def _samples(ctx: BenchContext, field: str) -> list[str]:
+    return list(
+        Ticket.objects.filter(pk__in=ctx.sample_ticket_ids[:10]).values_list(field, flat=True)
+    )
+
+
+@scenario("search_reference", "Recherche : une référence (renvoie au ticket)", target_ms=50)
+def search_reference(ctx: BenchContext):
+    return _search(ctx, _samples(ctx, "reference"), expect=302)
+
+
+@scenario("search_siret", "Recherche : un SIRET", target_ms=50)
+def search_siret(ctx: BenchContext):
+    return _search(ctx, _samples(ctx, "siret"))
+
+
+@scenario("search_email", "Recherche : l'adresse d'un demandeur", target_ms=50)
+def search_email(ctx: BenchContext):
+    return _search(ctx, _samples(ctx, "email"))
+
+
+@scenario("search_word_common", "Recherche : un mot fréquent (« extranet »)", target_ms=50)
+def search_word_common(ctx: BenchContext):
+    return _search(ctx, ["extranet"])
+
+
+@scenario("search_word_rare", f"Recherche : un mot rare (« {RARE_WORD} »)", target_ms=50)
+def search_word_rare(ctx: BenchContext):
+    return _search(ctx, [RARE_WORD])
 
 
 @scenario("page_queue_counts", "Compteurs des files (navigation, sans cache)")

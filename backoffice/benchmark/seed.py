@@ -82,6 +82,20 @@ _PLACES = (
 ).split(" ")
 _FIRST = "Claire Marc Julie Paul Nadia Sophie Louis Emma Hugo Léa Karim Inès Thomas Chloé".split()
 _LAST = "Dupont Martin Bernard Lefèvre Hoarau Petit Durand Leroy Moreau Roux Fournier".split()
+# What requesters write, for the search box's bench (a common word: "extranet"; a rare
+# one: RARE_WORD, in one Habilitation request in RARE_EVERY).
+_DESCRIPTIONS = (
+    "Je n'ai plus accès à l'extranet activité partielle, merci.",
+    "L'ancienne gestionnaire a quitté l'entreprise, nous n'avons plus accès à l'extranet.",
+    "Notre demande d'indemnisation du mois dernier n'a pas été versée.",
+    "La fiche établissement affiche une mauvaise adresse depuis le déménagement.",
+    "Le certificat de signature électronique a expiré, impossible de valider la demande.",
+    "Nous attendons la décision d'autorisation depuis trois semaines.",
+    "Le mot de passe de l'extranet est refusé malgré la réinitialisation.",
+    "Erreur sur le nombre d'heures chômées déclarées pour deux salariés.",
+)
+RARE_WORD = "orfèvrerie"
+RARE_EVERY = 10000
 
 
 @dataclass
@@ -195,6 +209,7 @@ def _rows(n, *, now, rng, first_id, rules, default_queue, members):
     recent_statuses = _weighted(rng, RECENT_STATUS_WEIGHTS, n)
     recent_from = span - RECENT_DAYS * 86400.0
     year_counter: dict[int, int] = {}
+    habilitation_rows = 0
 
     for i in range(n):
         created = start + timedelta(seconds=offsets[i])
@@ -220,6 +235,10 @@ def _rows(n, *, now, rng, first_id, rules, default_queue, members):
         year_counter[year] = year_counter.get(year, 0) + 1
         siret = rng.choice(hot) if rng.random() < HOT_SIRET_SHARE else rng.choice(pool)
         word, place = rng.choice(_WORDS), rng.choice(_PLACES)
+        # The rare word goes to Habilitation requests (the bench agent's queue).
+        if motif == Motif.HABILITATION_EXTRANET:
+            habilitation_rows += 1
+        rare = motif == Motif.HABILITATION_EXTRANET and habilitation_rows % RARE_EVERY == 1
         row = {
             "id": first_id + i,
             "reference": f"{REFERENCE_PREFIX}{year}-{year_counter[year]:07d}",
@@ -229,7 +248,8 @@ def _rows(n, *, now, rng, first_id, rules, default_queue, members):
             "phone": f"+3310203{i % 10000:04d}",
             "email": f"demandeur{first_id + i}@{EMAIL_DOMAIN}",
             "motif": motif,
-            "description": "Je n'ai plus accès à l'extranet activité partielle, merci.",
+            "description": rng.choice(_DESCRIPTIONS)
+            + (f" Atelier d'{RARE_WORD} familial." if rare else ""),
             "source": Source.API if i % 3 else Source.FORM,
             "establishment_id": None,
             "queue_id": queue_id,

@@ -28,6 +28,7 @@ from django.db import connection
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from worker.cache import cache_available
 from worker.celery import app as celery_app
 from worker.models import Metric
 from worker.telemetry import BEAT_LAST_TICK, WORKER_HEARTBEAT_LAG, WORKER_LAST_HEARTBEAT
@@ -62,6 +63,9 @@ def check_database() -> str:
 
 
 def check_cache() -> str:
+    # The Redis cache answers a miss when Redis is down (worker/cache.py): ask it directly.
+    if not cache_available():
+        raise CheckFailed(_("injoignable"))
     key, value = f"readyz:{uuid.uuid4().hex}", uuid.uuid4().hex
     cache.set(key, value, 10)
     read = cache.get(key)

@@ -17,13 +17,12 @@ def assistance_request_create(request):
     if request.method == "POST":
         form = PublicAssistanceRequestForm(data=request.POST)
         if form.is_valid():
-            result = assistance_request_submit(data=form.cleaned_data, source=Source.FORM)
+            assistance_request_submit(data=form.cleaned_data, source=Source.FORM)
             # Post/redirect/get: a reload of the confirmation page sends nothing twice.
-            request.session[SESSION_KEY] = {
-                "reference": result.ticket.reference,
-                "attached": result.attached_to_existing,
-                "email": result.ticket.email,
-            }
+            # The page is the same whether the request opened a ticket or joined an open
+            # one (the repeat rule), and shows no reference: anyone can type a SIRET, a
+            # motif and an address. The reference reaches the requester by e-mail.
+            request.session[SESSION_KEY] = {"email": form.cleaned_data["email"]}
             return redirect("assistance_done")
     else:
         # Prefill from the links of "Créer mon espace" (case 2.1): SIRET and motif.

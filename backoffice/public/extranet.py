@@ -18,8 +18,16 @@ from accounts.extranet.session import (
     extranet_logout,
 )
 from accounts.extranet.spaces import establishment_is_known, extranet_space_create
-from backoffice.public.ratelimit import client_ip, keyed_digest, rate_limit_exceeded
+from backoffice.public.ratelimit import (
+    client_ip,
+    keyed_digest,
+    login_failure_record,
+    login_failures_clear,
+    login_security_code_required,
+    rate_limit_exceeded,
+)
 from tickets.models import Motif
+from worker.cache import cache_available
 
 SESSION_CREATE_SIRET = "space_create_siret"
 SESSION_KNOWN_SIRET = "space_known_siret"
@@ -52,12 +60,25 @@ def home(request):
             window_seconds=900,
         ):
             return too_many_requests(request)
-        form = ExtranetLoginForm(data=request.POST)
+        # Per identifiant, from every address: past a few failures the security code is
+        # asked too (never a lockout). Counted on the identifiant as typed, known or not,
+        # so the code appearing tells nothing about which identifiants exist.
+        identifiant = (request.POST.get("identifiant") or "").strip().upper()[:50]
+        form = ExtranetLoginForm(
+            data=request.POST, security_code=login_security_code_required(identifiant)
+        )
         if form.is_valid():
+            login_failures_clear(identifiant)
             extranet_login(request, form.account)
             return redirect("extranet_space")
+        if form.credentials_refused:
+            login_failure_record(identifiant)
+            if login_security_code_required(identifiant):
+                form.require_security_code()
     else:
-        form = ExtranetLoginForm()
+        # Without the cache the per-identifiant count cannot be read: every login asks for
+        # the security code (README.md, "When the cache is down").
+        form = ExtranetLoginForm(security_code=not cache_available())
     return render(request, "public/home/home.html", {"form": form, "account": account})
 
 

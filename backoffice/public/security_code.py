@@ -20,6 +20,8 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from worker.text import has_forbidden
+
 CLIPS = Path(__file__).resolve().parent / "security_code_audio"
 RATE = 11025
 GAP_SECONDS = 0.45
@@ -63,6 +65,8 @@ def security_code_wav(code: str) -> bytes:
 @never_cache
 @require_GET
 def security_code_audio(request, key: str):
+    if has_forbidden(key):
+        raise Http404  # a NUL byte would make the database fail, not miss
     store = CaptchaStore.objects.filter(hashkey=key, expiration__gt=timezone.now()).first()
     if store is None or not store.challenge.isdigit():
         raise Http404

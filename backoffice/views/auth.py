@@ -22,13 +22,26 @@ from django.views.decorators.http import require_http_methods, require_POST
 from django_otp import devices_for_user, user_has_device
 from django_otp import login as otp_login
 
-from accounts.staff.services import totp_enrolment_confirm, totp_enrolment_device
+from accounts.staff.services import (
+    staff_enrolment_granted,
+    staff_enrolment_link_send,
+    staff_enrolment_link_use,
+    totp_enrolment_confirm,
+    totp_enrolment_device,
+)
+from worker.cache import CacheUnavailable, cache_available
 
 from ..forms import LoginForm, OTPTokenForm
 
 OTP_FAILURES_KEY = "backoffice_otp_failures"
+# The enrolment link this session opened (its id, never its token).
+ENROLMENT_GRANT_KEY = "backoffice_enrolment_link"
 OTP_MAX_FAILURES = 5
 LOGIN_ERROR = "Adresse électronique ou mot de passe incorrect."
+LOGIN_UNAVAILABLE = (
+    "La connexion est momentanément indisponible. Réessayez dans quelques minutes ; "
+    "les agents déjà connectés peuvent continuer à travailler."
+)
 
 
 def _next_url(request) -> str:
@@ -56,11 +69,19 @@ def login_view(request):
         return redirect(next_url)
     form = LoginForm(data=request.POST or None)
     if request.method == "POST" and form.is_valid():
-        user = authenticate(
-            request,
-            email=form.cleaned_data["email"].strip().lower(),
-            password=form.cleaned_data["password"],
-        )
+        # django-axes counts failures in the cache: without it, no password is checked
+        # (fail closed; README.md, "When the cache is down"). Agents already logged in
+        # keep working: sessions are in the database.
+        if not cache_available():
+            return _login_unavailable(request, form, next_url)
+        try:
+            user = authenticate(
+                request,
+                email=form.cleaned_data["email"].strip().lower(),
+                password=form.cleaned_data["password"],
+            )
+        except CacheUnavailable:
+            return _login_unavailable(request, form, next_url)
         if user is not None:
             auth_login(request, user)
             target = "backoffice:otp_verify" if user_has_device(user) else "backoffice:otp_enrol"
@@ -68,6 +89,13 @@ def login_view(request):
         # Same message whether the address exists or not.
         form.add_error(None, LOGIN_ERROR)
     return render(request, "backoffice/auth/login.html", {"form": form, "next": next_url})
+
+
+def _login_unavailable(request, form, next_url):
+    form.add_error(None, LOGIN_UNAVAILABLE)
+    return render(
+        request, "backoffice/auth/login.html", {"form": form, "next": next_url}, status=503
+    )
 
 
 def _count_otp_failure(request) -> bool:
@@ -116,10 +144,18 @@ def _qr_data_uri(data: str) -> str:
     return "data:image/svg+xml;base64," + base64.b64encode(svg).decode()
 
 
+def _masked(address: str) -> str:
+    local, _at, domain = address.partition("@")
+    return f"{local[:1]}…@{domain}" if domain else "…"
+
+
 @csrf_protect
 @never_cache
 @require_http_methods(["GET", "POST"])
 def otp_enrol(request):
+    """Enrol the second factor. After the password, a user without a device is e-mailed a
+    one-time link (to the account's own address); the QR code shows only in a session that
+    opened that link. A password alone never adds a device."""
     if not request.user.is_authenticated:
         return redirect("backoffice:login")
     next_url = _next_url(request)
@@ -127,10 +163,21 @@ def otp_enrol(request):
     if device is None:
         # Already enrolled: a new device only through an administrator.
         return redirect(_with_next("backoffice:otp_verify", next_url))
+    grant = request.session.get(ENROLMENT_GRANT_KEY)
+    if not staff_enrolment_granted(user=request.user, link_id=grant):
+        staff_enrolment_link_send(user=request.user)
+        return render(
+            request,
+            "backoffice/auth/otp_enrol_link_sent.html",
+            {"masked_email": _masked(request.user.email)},
+        )
     form = OTPTokenForm(data=request.POST or None)
     if request.method == "POST" and form.is_valid():
         token = form.cleaned_data["token"]
-        if totp_enrolment_confirm(user=request.user, device=device, token=token):
+        if totp_enrolment_confirm(
+            user=request.user, device=device, token=token, enrolment_link_id=grant
+        ):
+            request.session.pop(ENROLMENT_GRANT_KEY, None)
             otp_login(request, device)
             messages.success(request, _("Votre application d'authentification est enregistrée."))
             return redirect(next_url)
@@ -148,6 +195,25 @@ def otp_enrol(request):
             "secret": " ".join(secret[i : i + 4] for i in range(0, len(secret), 4)),
         },
     )
+
+
+@never_cache
+@require_http_methods(["GET"])
+def otp_enrol_link(request, token: str):
+    """The link of the enrolment e-mail: spent at once (single use), remembered by this
+    session, then off to the password step (or straight to the QR code when this session
+    already passed it as the link's user). The token leaves the address bar at once."""
+    link = staff_enrolment_link_use(raw_token=token)
+    if link is None:
+        return render(request, "backoffice/auth/otp_enrol_link_invalid.html", status=410)
+    request.session[ENROLMENT_GRANT_KEY] = link.pk
+    if request.user.is_authenticated and request.user.pk == link.user_id:
+        return redirect("backoffice:otp_enrol")
+    if request.user.is_authenticated:
+        logout(request)  # another account's session: start again from the password
+        request.session[ENROLMENT_GRANT_KEY] = link.pk
+    # After the password, the login page sends a user without a device to the enrolment.
+    return redirect("backoffice:login")
 
 
 @require_POST

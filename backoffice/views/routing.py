@@ -129,7 +129,11 @@ def _history() -> list[HistoryRow]:
         rows.append(
             HistoryRow(
                 created_at=change.created_at,
-                actor=str(change.actor),
+                actor=(
+                    str(change.actor)
+                    if change.actor
+                    else f"hors des pages du routage ({data.get('actor_ref', '?')})"
+                ),
                 kind=str(change.get_kind_display()),
                 summary=summary,
             )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
@@ -39,6 +40,9 @@ def _ticket_or_404(request, pk: int):
         raise Http404(exc.message) from exc
 
 
+_SLOT = 987654321
+
+
 def _requester_side(request, ticket, ticket_messages) -> dict:
     """The ticket page's part about the requester: documents (each attached to its
     message too), the evidence asked for and received, the follow-up links."""
@@ -49,6 +53,16 @@ def _requester_side(request, ticket, ticket_messages) -> dict:
             by_message.setdefault(document.message_id, []).append(document)
     for message in ticket_messages:
         message.attached = by_message.get(message.pk, [])
+    # Three links per document: reversed once, then filled in (a reverse() per document
+    # and link cost more than the rest of the list).
+    links = {
+        name: reverse(f"backoffice:ticket_document_{name}", args=[ticket.pk, _SLOT])
+        for name in ("download", "preview", "reject")
+    }
+    for document in documents:
+        document.links = {
+            name: url.replace(str(_SLOT), str(document.pk)) for name, url in links.items()
+        }
     received = {d.kind for d in documents if d.status == DocumentStatus.RECEIVED}
     return {
         "documents": documents,

@@ -91,10 +91,14 @@ def test_the_worker_sends_a_link_and_the_sweep_expires_it(smtp_sink, start_worke
         )
         if not wait_for(lambda: len(sink.messages) >= 1):
             pytest.fail("no e-mail arrived; worker output:\n" + worker.output())
-        _check_link_then_expire(sink)
+        token = _check_link_then_expire(sink)
+    # The worker's log (Celery and ours, read back from its file) never holds the token.
+    worker.stop()
+    assert "sent" in worker.log.read_text()
+    assert token not in worker.log.read_text()
 
 
-def _check_link_then_expire(sink):
+def _check_link_then_expire(sink) -> str:
     [raw] = sink.messages
     assert message_from_bytes(raw)["To"] == "titulaire@exemple.fr"
     [(_url, token)] = LINK_RE.findall(body_of(raw))
@@ -109,6 +113,7 @@ def _check_link_then_expire(sink):
     assert wait_for(lambda: RecoveryLink.objects.get().expired_recorded_at is not None, timeout=30)
     time.sleep(1)
     assert len(sink.messages) == 1
+    return token
 
 
 def test_a_request_made_while_the_broker_is_unreachable_goes_out_exactly_once(
@@ -139,3 +144,43 @@ def test_a_request_made_while_the_broker_is_unreachable_goes_out_exactly_once(
     assert OutboxJob.objects.get(kind=RECOVERY_REQUEST_JOB).status == "sent"
     assert RecoveryLink.objects.count() == 1
     connection.close()
+
+
+def test_the_per_account_limit_holds_when_eight_workers_handle_requests_at_once(settings):
+    """Eight "J'ai oublié mon mot de passe" requests for one account, handled at the same
+    moment by eight threads (each its own PostgreSQL connection, as eight workers would):
+    the count and the new link happen under the account's row lock, so exactly
+    RECOVERY_LINKS_PER_ACCOUNT_PER_HOUR (5) links are issued, never 6."""
+    from worker import services as outbox
+
+    assert settings.RECOVERY_LINKS_PER_ACCOUNT_PER_HOUR == 5
+    account = ExtranetAccountFactory()
+    now = timezone.now()
+    jobs = [
+        OutboxJob.objects.create(
+            kind=RECOVERY_REQUEST_JOB,
+            context={"purpose": "password", "lookup": account.identifiant},
+            next_attempt_at=now,
+        ).pk
+        for _ in range(8)
+    ]
+    barrier = threading.Barrier(len(jobs))
+    errors: list[BaseException] = []
+
+    def handle(job_id):
+        try:
+            barrier.wait(timeout=10)
+            outbox.job_run(job_id=job_id)
+        except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=handle, args=(job_id,)) for job_id in jobs]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert errors == []
+    assert OutboxJob.objects.filter(pk__in=jobs, status="sent").count() == 8
+    assert RecoveryLink.objects.filter(account=account).count() == 5

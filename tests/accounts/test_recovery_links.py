@@ -324,8 +324,10 @@ def test_the_landing_page_refuses_an_expired_link(client, holder, oncommit):
         assert "valable 60 minutes" in response.content.decode()
 
 
-def test_a_new_link_revokes_the_older_ones(client, holder, oncommit):
-    ask_reset(client, holder.identifiant, oncommit)
+def test_a_new_link_revokes_the_older_ones(client, holder, oncommit, settings):
+    settings.RECOVERY_LINK_SPARED_MINUTES = 15
+    with freeze_time(timezone.now() - timedelta(minutes=16)):
+        ask_reset(client, holder.identifiant, oncommit)
     old_url, _ = last_link()
     ask_reset(client, holder.identifiant, oncommit)
     new_url, _ = last_link()
@@ -335,6 +337,51 @@ def test_a_new_link_revokes_the_older_ones(client, holder, oncommit):
     reset_password_through(client, new_url, oncommit=oncommit)
     holder.refresh_from_db()
     assert holder.check_password(NEW_PASSWORD)
+
+
+def test_a_third_party_cannot_void_a_link_issued_minutes_ago_and_the_holder_gets_one(
+    client, holder, oncommit, settings
+):
+    """Anyone who knows the identifiant can ask for a link. Within
+    RECOVERY_LINK_SPARED_MINUTES of the holder's link, a new request does not revoke it:
+    the holder's link still works, and the new request still sends a link (the holder may
+    be the one asking again). Using one link revokes every other."""
+    settings.RECOVERY_LINK_SPARED_MINUTES = 15
+    start = timezone.now()
+    with freeze_time(start):
+        ask_reset(client, holder.identifiant, oncommit)
+    holders_url, _ = last_link()
+    with freeze_time(start + timedelta(minutes=14)):
+        ask_reset(client, holder.identifiant, oncommit, REMOTE_ADDR="203.0.113.9")
+        second_url, _ = last_link()
+        assert second_url != holders_url
+        assert RecoveryLink.objects.filter(revoked_at__isnull=False).count() == 0
+        reset_password_through(client, holders_url, oncommit=oncommit)
+        holder.refresh_from_db()
+        assert holder.check_password(NEW_PASSWORD)
+        # The other link died with the use of the first.
+        assert client.get(second_url).status_code == 410
+    # Past the window, a new request revokes the older pending link as before.
+    with freeze_time(start + timedelta(minutes=20)):
+        ask_reset(client, holder.identifiant, oncommit)
+        third_url, _ = last_link()
+    with freeze_time(start + timedelta(minutes=36)):
+        ask_reset(client, holder.identifiant, oncommit)
+        assert client.get(third_url).status_code == 410
+
+
+def test_links_created_by_agents_and_activations_still_revoke_at_once(holder, oncommit):
+    """Only "J'ai oublié…" spares recent links: an activation link, which an agent or the
+    space creation issues on purpose, replaces the pending one at once."""
+    with oncommit(execute=True):
+        first = recovery_link_create(
+            account=holder, purpose=LinkPurpose.ACTIVATION, template="extranet_account_created"
+        )
+        recovery_link_create(
+            account=holder, purpose=LinkPurpose.ACTIVATION, template="extranet_account_created"
+        )
+    first.refresh_from_db()
+    assert first.revoked_at is not None
 
 
 def test_a_link_revoked_before_its_email_left_is_not_sent(holder, oncommit):

@@ -7,13 +7,20 @@ from datetime import timedelta
 from io import StringIO
 
 import pytest
+from django.core import mail
 from django.core.management import CommandError, call_command
 from django.test import Client
+from django.utils import timezone
 from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from freezegun import freeze_time
 
-from accounts.staff.services import personal_token_create
+from accounts.staff.models import StaffEnrolmentLink
+from accounts.staff.services import (
+    personal_token_create,
+    totp_enrolment_confirm,
+    totp_enrolment_device,
+)
 from tests.factories import TOTPDeviceFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -75,10 +82,33 @@ def test_same_message_for_unknown_address_and_wrong_password(agent):
     assert "Adresse électronique ou mot de passe incorrect." in second
 
 
-def test_a_user_without_a_device_enrols_with_a_qr_code(agent):
+def _enrolment_link(agent) -> str:
+    """The link of the enrolment e-mail sent to ``agent`` (its path)."""
+    [message] = [m for m in mail.outbox if m.to == [agent.email]]
+    return re.search(r"https?://[^/\s]+(/backoffice/connexion/enrolement/\S+/)", message.body)[1]
+
+
+def test_a_user_without_a_device_enrols_through_a_link_sent_to_their_address(
+    agent, django_capture_on_commit_callbacks
+):
     client = Client()
     response = password_step(client, agent.email)
     assert response["Location"].startswith("/backoffice/connexion/enrolement/")
+    # The password alone shows no QR code: a one-time link goes to the account's address.
+    with django_capture_on_commit_callbacks(execute=True):
+        page = client.get(response["Location"])
+    html = page.content.decode()
+    assert "data:image/svg+xml" not in html
+    assert "Un lien vous a été envoyé" in html
+    assert not TOTPDevice.objects.filter(user=agent, confirmed=True).exists()
+    link = _enrolment_link(agent)
+    # Stored hashed, never in clear.
+    stored = StaffEnrolmentLink.objects.get(user=agent)
+    token = link.rstrip("/").rsplit("/", 1)[1]
+    assert stored.token_hash and token not in stored.token_hash
+
+    response = client.get(link)
+    assert response["Location"] == "/backoffice/connexion/enrolement/"
     page = client.get(response["Location"])
     html = page.content.decode()
     assert 'src="data:image/svg+xml;base64,' in html
@@ -91,6 +121,53 @@ def test_a_user_without_a_device_enrols_with_a_qr_code(agent):
     device.refresh_from_db()
     assert device.confirmed
     assert client.get("/backoffice/mes-tickets/").status_code == 200
+    # Single use: the link does not open twice.
+    assert Client().get(link).status_code == 410
+
+
+def test_an_enrolment_link_expires_and_a_reload_sends_no_second_e_mail(
+    agent, settings, django_capture_on_commit_callbacks
+):
+    client = Client()
+    password_step(client, agent.email)
+    with django_capture_on_commit_callbacks(execute=True):
+        client.get("/backoffice/connexion/enrolement/")
+        client.get("/backoffice/connexion/enrolement/")
+    assert len(mail.outbox) == 1
+    link = _enrolment_link(agent)
+    with freeze_time(
+        timezone.now() + timedelta(hours=settings.STAFF_ENROLMENT_LINK_HOURS, minutes=1)
+    ):
+        assert client.get(link).status_code == 410
+
+
+def test_a_link_opened_by_someone_else_does_not_enrol_without_the_password(
+    agent, django_capture_on_commit_callbacks
+):
+    client = Client()
+    password_step(client, agent.email)
+    with django_capture_on_commit_callbacks(execute=True):
+        client.get("/backoffice/connexion/enrolement/")
+    stranger = Client()
+    response = stranger.get(_enrolment_link(agent))
+    # The link alone leads to the password step, nothing more.
+    assert response["Location"] == "/backoffice/connexion/"
+    assert stranger.get("/backoffice/connexion/enrolement/")["Location"].startswith(
+        "/backoffice/connexion/"
+    )
+    assert "data:image" not in stranger.get("/backoffice/connexion/enrolement/").content.decode()
+
+
+def test_the_service_refuses_a_code_without_an_opened_link(agent):
+    device = totp_enrolment_device(user=agent)
+    assert (
+        totp_enrolment_confirm(
+            user=agent, device=device, token=code_of(device), enrolment_link_id=None
+        )
+        is False
+    )
+    device.refresh_from_db()
+    assert not device.confirmed
 
 
 def test_an_enrolled_user_cannot_enrol_a_second_device(agent):

@@ -100,6 +100,8 @@ HABILITATION = lambda w: "habilitation"  # noqa: E731
 CSV = lambda w: "csv"  # noqa: E731
 
 NOT_THE_PREPARER_ROLE = {"agent": frozenset({403})}
+# Approving takes the supervisor role itself: an administrator cannot (issue 12, point 9).
+APPROVER_ROLE = {"agent": frozenset({403}), "admin_user": frozenset({403})}
 
 
 def FILE_VERSION(w) -> str:  # noqa: N802 - named like the lambdas above
@@ -112,12 +114,14 @@ def FILE_VERSION(w) -> str:  # noqa: N802 - named like the lambdas above
 
 # Every route of the ``backoffice`` namespace. The login pages are public by nature and
 # are covered by tests/backoffice/test_auth.py.
-AUTH_ROUTES = {"login", "otp_verify", "otp_enrol", "logout"}
+AUTH_ROUTES = {"login", "otp_verify", "otp_enrol", "otp_enrol_link", "logout"}
 ROUTES: dict[str, Case] = {
     "home": Case("get", _ui("home"), "list"),
     "queue": Case("get", _ui("queue", HABILITATION), "queue"),
     "queue_export": Case("get", _ui("queue_export", HABILITATION, CSV), "queue"),
     "queue_take_next": Case("post", _ui("queue_take_next", HABILITATION), "queue"),
+    # Searched by the Habilitation ticket's SIRET: the outsider's page must not show it.
+    "search": Case("get", lambda w: reverse("backoffice:search") + f"?q={w.ticket.siret}", "list"),
     "my_tickets": Case("get", _ui("my_tickets"), "list"),
     "my_tickets_export": Case("get", _ui("my_tickets_export", CSV), "list"),
     "unassigned": Case("get", _ui("unassigned"), "list"),
@@ -189,7 +193,7 @@ ROUTES: dict[str, Case] = {
         _ui("reassignment_approve", REASSIGNMENT),
         "queue",
         data=lambda w: {"approve-file_version": FILE_VERSION(w)},
-        refusals=NOT_THE_PREPARER_ROLE,
+        refusals=APPROVER_ROLE,
     ),
     "reassignment_reject": Case(
         "post",
@@ -314,7 +318,7 @@ OPERATIONS: dict[tuple[str, str], Case] = {
         "queue",
         data=lambda w: {"file_version": FILE_VERSION(w)},
         ok=frozenset({200}),
-        refusals=NOT_THE_PREPARER_ROLE,
+        refusals=APPROVER_ROLE,
     ),
     ("POST", "/api/v1/reassignments/{reassignment_id}/cancel"): Case(
         "post",

@@ -85,14 +85,17 @@ def test_an_agent_cannot_assign_to_someone_outside_the_queue(agent, other_agent,
 
 def test_filtering_on_another_queue_agent_id_is_refused(agent, other_agent, verified_client):
     """The assignee filter offers the agents of the actor's queues only: picking someone
-    else is a form error, not a way to probe another queue's workload."""
+    else is refused like an unknown agent (404, as anything outside one's queues), not a
+    way to probe another queue's workload."""
     response = verified_client(agent).get(f"/api/v1/tickets?scope=mine&assignee={other_agent.pk}")
-    assert response.status_code == 422
+    assert response.status_code == 404
+    assert response.json() == {"detail": "Cet agent n'existe pas."}
 
 
 def test_api_tickets_list_of_unknown_scope_or_missing_queue(agent, verified_client):
     client = verified_client(agent)
     assert client.get("/api/v1/tickets").status_code == 404
-    assert client.get("/api/v1/tickets?scope=everything").status_code == 404
+    # The scope is an enum of the schema: another value is invalid input.
+    assert client.get("/api/v1/tickets?scope=everything").status_code == 422
     assert client.get("/api/v1/tickets?queue=nope").status_code == 404
     assert Ticket.objects.count() == 0

@@ -124,10 +124,29 @@ PROJECT_LOGGERS = (
     "establishments",
     "tickets",
     "worker",
+    "apsupport",
     "django.request",
     "django.security",
+    "django.server",
     "celery",
 )
+# Loggers that do not propagate to the root logger (Django's default configuration):
+# caplog's handler is attached to them directly.
+NON_PROPAGATING = ("django.server",)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _live_server_writes_an_access_log():
+    """pytest-django's live server answers quietly; make it write runserver's access log
+    (``django.server``: one line per request, with the path), so that the log check of
+    every journey covers runserver's access lines as well as the Django loggers."""
+    from django.core.servers.basehttp import WSGIRequestHandler
+    from django.test import testcases
+
+    quiet = testcases.QuietWSGIRequestHandler
+    testcases.QuietWSGIRequestHandler = WSGIRequestHandler
+    yield
+    testcases.QuietWSGIRequestHandler = quiet
 
 
 def log_leaks(records, secrets) -> list[str]:
@@ -151,14 +170,19 @@ def typed_secrets() -> set[str]:
 
 @pytest.fixture(autouse=True)
 def _no_secret_in_logs(caplog, typed_secrets):
-    """Runs every journey under caplog (DEBUG for the project's loggers) and fails it when
-    a raw link token (from the e-mails sent), a password typed in the journey, or a
-    requester's e-mail address shows in any log record."""
+    """Runs every journey under caplog (DEBUG for the project's loggers, Django's and
+    runserver's access log) and fails it when a raw link token (from the e-mails sent), a
+    password typed in the journey, or a requester's e-mail address shows in any log
+    record. Real gunicorn and runserver processes: tests/e2e/test_log_hygiene.py."""
     from django.core import mail
 
     for name in PROJECT_LOGGERS:
         caplog.set_level(logging.DEBUG, logger=name)
+    for name in NON_PROPAGATING:
+        logging.getLogger(name).addHandler(caplog.handler)
     yield
+    for name in NON_PROPAGATING:
+        logging.getLogger(name).removeHandler(caplog.handler)
     secrets = set(typed_secrets)
     for message in mail.outbox:
         secrets.update(token for _path, token in mail_links(message))

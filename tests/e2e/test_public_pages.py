@@ -119,7 +119,15 @@ def test_every_public_page_is_looked_at_and_passes_axe(
     page.locator("#id_password").fill("pas-le-bon")
     page.get_by_role("button", name="Se connecter").click()
     expect(page.get_by_text("Identifiant ou mot de passe incorrect.")).to_have_count(1)
+    expect(page.get_by_label("Recopier le code ci-contre")).to_have_count(0)
     look.look("accueil-connexion-refusee")
+    # Failures on one identifiant (from any address) bring the security code.
+    settings.EXTRANET_LOGIN_FAILURES_BEFORE_SECURITY_CODE = 2
+    page.get_by_label("Identifiant").fill("APINCONNU1")
+    page.locator("#id_password").fill("toujours-pas")
+    page.get_by_role("button", name="Se connecter").click()
+    expect(page.get_by_label("Recopier le code ci-contre")).to_be_visible()
+    look.look("accueil-code-de-securite")
     page.get_by_label("Identifiant").fill("jeanne@exemple.fr")
     page.get_by_role("button", name="Se connecter").click()
     expect(page.get_by_text("Ne pas saisir d'adresse de messagerie :")).to_be_visible()

@@ -15,6 +15,7 @@ from django.core.management import CommandError, call_command
 from establishments import services
 from establishments.models import Establishment, RegistryEstablishment
 from establishments.services import registry_import
+from establishments.signals import registry_closed
 from tests.factories import EstablishmentFactory
 
 pytestmark = pytest.mark.django_db
@@ -154,6 +155,16 @@ def test_unusable_files_stop_the_command(tmp_path, content, message):
         run(path)
 
 
+def test_a_bad_byte_in_the_middle_of_the_file_stops_the_command(tmp_path):
+    # Decoded long after the header (text is decoded 8 KB at a time): on PostgreSQL by the
+    # import's reader thread, whose error reaches the command all the same.
+    sample = SAMPLE.read_bytes()
+    path = tmp_path / "x.csv"
+    path.write_bytes(sample + sample.splitlines(keepends=True)[1] * 300 + b"TRANSPORTS \xff\n")
+    with pytest.raises(CommandError, match="n'est pas encodé en UTF-8"):
+        run(path)
+
+
 def test_a_missing_file_or_a_broken_archive_stops_the_command(tmp_path):
     with pytest.raises(CommandError, match="Fichier introuvable"):
         run(tmp_path / "absent.csv")
@@ -182,3 +193,38 @@ def test_seed_demo_loads_the_registry_from_the_sample_and_stays_idempotent():
     assert RegistryEstablishment.objects.count() == SAMPLE_VALID
     hotel = Establishment.objects.get(siret="13186091800013")
     assert hotel.registry_status == "F"
+
+
+def test_closures_are_signalled_once_per_batch_with_their_sirets(tmp_path):
+    """``registry_closed`` (see establishments/signals.py) on whichever path the database
+    takes: a SIRET the registry or a known establishment had as active and the file says
+    closed; never a SIRET that is new to both."""
+    received = []
+
+    def receiver(sender, sirets, **kwargs):
+        received.append((sender, sirets))
+
+    EstablishmentFactory(siret="13186091800013", registry_status="A")
+    registry_closed.connect(receiver)
+    try:
+        run()
+        assert received == [(RegistryEstablishment, frozenset({"13186091800013"}))]
+        received.clear()
+        changed = (
+            sample_text()
+            .replace(
+                "2015-03-01,A,,,,BOULANGERIE DU MARCHE", "2024-01-31,F,,,,BOULANGERIE DU MARCHE"
+            )
+            .replace("2015-03-01,A,,,,TRANSPORTS MARTIN", "2024-01-31,F,,,,TRANSPORTS MARTIN")
+        )
+        path = tmp_path / "StockEtablissement_utf8.csv"
+        path.write_text(changed, encoding="utf-8")
+        run(path, "--batch-size", "2")  # the two closures fall in the same batch of 2 rows
+        assert received == [
+            (RegistryEstablishment, frozenset({"73282932000074", "52601815500014"}))
+        ]
+        received.clear()
+        run(path)
+        assert received == []
+    finally:
+        registry_closed.disconnect(receiver)

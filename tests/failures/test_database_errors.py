@@ -12,6 +12,7 @@ from django.db import DatabaseError
 
 from tickets.models import Ticket, TicketEvent, TicketMessage
 from tickets.services import ticket_event_record
+from tickets.services.events import ticket_events_record
 from worker.models import OutboundEmail
 
 # serialized_rollback: a plain transactional flush re-creates the content types with new ids,
@@ -28,12 +29,24 @@ def failing_on(kind):
     return record
 
 
+def failing_events_on(kind):
+    """Intake writes its two events in one INSERT: fail it when it holds ``kind``."""
+
+    def record(**kwargs):
+        if any(event_kind == kind for event_kind, _ in kwargs["events"]):
+            raise DatabaseError("simulated failure")
+        return ticket_events_record(**kwargs)
+
+    return record
+
+
 @pytest.mark.parametrize("failing_kind", ["created", "routed"])
 def test_intake_failing_halfway_writes_nothing(valid_request_data, failing_kind):
     from tests.support.intake import submit
 
     with mock.patch(
-        "tickets.services.intake.ticket_event_record", side_effect=failing_on(failing_kind)
+        "tickets.services.intake.ticket_events_record",
+        side_effect=failing_events_on(failing_kind),
     ):
         with pytest.raises(DatabaseError):
             submit(valid_request_data)

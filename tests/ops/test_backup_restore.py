@@ -98,14 +98,22 @@ def drill(*, source_env: dict, target_env: dict, target_name: str, folder: Path)
 
 def test_the_drill_on_sqlite(tmp_path):
     source, target = tmp_path / "source.sqlite3", tmp_path / "restored.sqlite3"
-    source_env = _env(DATABASE_URL=f"sqlite:///{source}", MEDIA_ROOT=str(tmp_path / "media"))
+    source_env = _env(
+        DATABASE_URL=f"sqlite:///{source}",
+        MEDIA_ROOT=str(tmp_path / "media"),
+        DOCUMENTS_DIR=str(tmp_path / "documents"),
+    )
     for command in (("migrate", "--no-input"), ("seed_demo",)):
         done = manage(*command, env=source_env)
         assert done.returncode == 0, done.stderr
     put_document(tmp_path / "media")
     drill(
         source_env=source_env,
-        target_env=_env(DATABASE_URL=f"sqlite:///{target}", MEDIA_ROOT=str(tmp_path / "restored")),
+        target_env=_env(
+            DATABASE_URL=f"sqlite:///{target}",
+            MEDIA_ROOT=str(tmp_path / "restored"),
+            DOCUMENTS_DIR=str(tmp_path / "restored-documents"),
+        ),
         target_name=str(target),
         folder=tmp_path / "backup",
     )
@@ -142,8 +150,16 @@ def test_the_drill_on_postgresql(tmp_path):
     target_url = source_url.rsplit("/", 1)[0] + f"/{target}"
     try:
         drill(
-            source_env=_env(DATABASE_URL=source_url, MEDIA_ROOT=str(tmp_path / "media")),
-            target_env=_env(DATABASE_URL=target_url, MEDIA_ROOT=str(tmp_path / "restored")),
+            source_env=_env(
+                DATABASE_URL=source_url,
+                MEDIA_ROOT=str(tmp_path / "media"),
+                DOCUMENTS_DIR=str(tmp_path / "documents"),
+            ),
+            target_env=_env(
+                DATABASE_URL=target_url,
+                MEDIA_ROOT=str(tmp_path / "restored"),
+                DOCUMENTS_DIR=str(tmp_path / "restored-documents"),
+            ),
             target_name=target,
             folder=tmp_path / "backup",
         )

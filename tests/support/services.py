@@ -41,7 +41,8 @@ def wait_for(predicate, timeout: float = 45.0, interval: float = 0.2) -> bool:
 
 class SinkHandler:
     """An SMTP server that stores what it accepts. ``mode``: "accept"; "refuse" (451, a
-    temporary failure); "slow" (waits ``delay`` seconds before accepting)."""
+    temporary failure); "reject" (550, a permanent one); "slow" (waits ``delay`` seconds
+    before accepting)."""
 
     def __init__(self):
         self.messages: list[bytes] = []
@@ -55,6 +56,8 @@ class SinkHandler:
         self.attempts += 1
         if self.mode == "refuse":
             return "451 4.3.0 Mailbox temporarily unavailable"
+        if self.mode == "reject":
+            return "550 5.1.1 Mailbox unknown"
         if self.mode == "slow":
             await asyncio.sleep(self.delay)
         self.messages.append(envelope.content)

@@ -135,3 +135,25 @@ def test_the_backoff_doubles_and_is_capped():
         timedelta(minutes=8),
         timedelta(minutes=60),
     ]
+
+
+def test_two_sweeps_at_once_hand_each_job_over_once():
+    """A second beat started by mistake: its sweep runs while the first one is handing
+    jobs over. Each job still goes to the broker once (tests/ops/test_several_nodes.py
+    shows the same with two real beats)."""
+    emails = [queue_one() for _ in range(3)]  # on_commit not run: never handed over
+    OutboundEmail.objects.filter(pk__in=[e.pk for e in emails]).update(enqueued_at=None)
+    handed_over: list[int] = []
+    nested: list[int] = []
+    started = []
+
+    def enqueue(job_id, kind):
+        handed_over.append(job_id)
+        if not started:  # the other beat's sweep starts now, between two hand-overs
+            started.append(True)
+            nested.append(services.outbox_sweep())
+
+    with mock.patch("worker.services._enqueue", side_effect=enqueue):
+        first = services.outbox_sweep()
+    assert sorted(handed_over) == sorted(e.pk for e in emails)
+    assert first + nested[0] == 3

@@ -30,3 +30,16 @@ def ticket_event_record(
     return TicketEvent.objects.create(
         ticket_id=ticket_id, kind=kind, actor=actor, data=data or {}, created_at=timezone.now()
     )
+
+
+def ticket_events_record(
+    *, ticket: Ticket, events: list[tuple[str, dict]], actor: User | None = None
+) -> list[TicketEvent]:
+    """Append several events at once (one INSERT), in the order given, at the same time."""
+    now = timezone.now()
+    return TicketEvent.objects.bulk_create(
+        [
+            TicketEvent(ticket_id=ticket.pk, kind=kind, actor=actor, data=data, created_at=now)
+            for kind, data in events
+        ]
+    )

@@ -7,13 +7,15 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, ProgrammingError, connection, transaction
-from django.db.models import F
+from django.db.models import F, QuerySet
 from django.utils import timezone
 
 from establishments.models import Establishment
+from worker.memo import Memo
 from worker.services import email_queue
 
 from ..business_hours import add_business_time
@@ -32,7 +34,7 @@ from ..models import (
     TicketMessage,
 )
 from ..signals import ticket_created
-from .events import ticket_event_record
+from .events import ticket_event_record, ticket_events_record
 
 logger = logging.getLogger(__name__)
 
@@ -52,9 +54,19 @@ class Route:
     rule_id: int | None
 
 
+# Intake reads the routing of a motif on every request; it changes a few times a year.
+# Each process keeps it (worker/memo.py), invalidated on every node by any change to a
+# rule or a queue (tickets/apps.py).
+ROUTES = Memo("routes", max_age=60)
+
+
 def route_for_motif(*, motif: str) -> Route:
     """The queue a request of this motif goes to: its active routing rule, else the
     default queue."""
+    return ROUTES.get(motif, lambda: _route_read(motif))
+
+
+def _route_read(motif: str) -> Route:
     rule = RoutingRule.objects.select_related("queue").filter(motif=motif, is_active=True).first()
     if rule is not None:
         return Route(
@@ -73,17 +85,30 @@ def route_for_motif(*, motif: str) -> Route:
     )
 
 
+# The year sequences this process has seen committed: their ``nextval`` needs no savepoint
+# and rides in intake's first statement (``_intake_lookups``).
+_KNOWN_SEQUENCES: set[str] = set()
+
+
+def _sequence_name(year: int) -> str:
+    return f"ticket_reference_{year}"
+
+
 def _reference_sequence_next(year: int) -> int:
     """PostgreSQL: ``nextval`` of the year's sequence. The sequence is created on first
     use, starting after the highest reference of that year already stored; if the
     transaction that created it rolls back, it is simply created again next time."""
-    name = f"ticket_reference_{year}"
+    name = _sequence_name(year)
     prefix = f"{settings.TICKET_REFERENCE_PREFIX}-{year}-"
     for attempt in (1, 2, 3):
         try:
             with transaction.atomic(), connection.cursor() as cursor:  # a savepoint
                 cursor.execute("SELECT nextval(%s)", [name])
-                return cursor.fetchone()[0]
+                value = cursor.fetchone()[0]
+            # Known from now on. If the transaction that created it rolls back (or a
+            # restore drops it), the next intake's lookup fails and forgets it.
+            _KNOWN_SEQUENCES.add(name)
+            return value
         except ProgrammingError:
             pass  # no sequence for this year yet
         try:
@@ -102,15 +127,19 @@ def _reference_sequence_next(year: int) -> int:
     raise RuntimeError(f"Could not draw a number from {name}.")
 
 
-def _next_reference(now: datetime) -> str:
-    """The next AP-YYYY-NNNNNN number of the year.
+def _next_reference(now: datetime, drawn: int | None = None) -> str:
+    """The next AP-YYYY-NNNNNN number of the year (``drawn``: already drawn by
+    ``_intake_lookups``).
 
     On PostgreSQL, a sequence: no row lock, no extra transaction, so concurrent intakes
-    never queue on it; a request that fails later leaves a gap, which references can
-    afford. Elsewhere (SQLite, which serialises writes anyway) a counter row.
+    never queue on it; a request that fails later, or turns out to be a repeat, leaves a
+    gap, which references can afford. Elsewhere (SQLite, which serialises writes anyway) a
+    counter row.
     """
     year = timezone.localtime(now).year
-    if connection.vendor == "postgresql":
+    if drawn is not None:
+        value = drawn
+    elif connection.vendor == "postgresql":
         value = _reference_sequence_next(year)
     else:
         if not ReferenceCounter.objects.filter(year=year).update(last_value=F("last_value") + 1):
@@ -125,7 +154,9 @@ def _next_reference(now: datetime) -> str:
 
 def _queue_acknowledgement(ticket: Ticket, *, attached: bool) -> None:
     # The acknowledgement carries the requester's personal follow-up link (its token is
-    # drawn by the worker when it sends the e-mail).
+    # drawn by the worker when it sends the e-mail). It goes to the ticket's address on
+    # record, never to an address typed with a repeated request: the reference and the
+    # link reach only the requester.
     email_queue(
         template="ticket_acknowledgement",
         to_email=ticket.email,
@@ -142,31 +173,79 @@ def _queue_acknowledgement(ticket: Ticket, *, attached: bool) -> None:
 
 
 def _attach_to_open_ticket(ticket: Ticket, data: dict, source: str) -> IntakeResult:
+    """The repeat rule. Whoever knows a SIRET, a motif and an address can send this, so the
+    text is kept as a message of its own kind, with the address typed and where it came
+    from, never as the requester's own words; the timeline says so, and flags an address
+    that differs from the ticket's."""
     now = timezone.now()
+    received_from = data["email"]
+    address_differs = received_from != ticket.email
     TicketMessage.objects.create(
-        ticket=ticket, kind=MessageKind.REQUEST, body=data["description"], created_at=now
+        ticket=ticket,
+        kind=MessageKind.REPEATED_REQUEST,
+        body=data["description"],
+        received_from=received_from,
+        received_via=source,
+        created_at=now,
     )
     ticket_event_record(
         ticket=ticket,
         kind=EventKind.REQUEST_REPEATED,
-        data={"source": source, "requester_name": data["requester_name"]},
+        data={
+            "source": source,
+            "requester_name": data["requester_name"],
+            # The address itself is on the message (erased with the ticket's data by the
+            # retention sweep); the timeline is append-only, so it says only whether it
+            # differed.
+            "address_differs": address_differs,
+        },
     )
     Ticket.objects.filter(pk=ticket.pk).update(updated_at=now)
     _queue_acknowledgement(ticket, attached=True)
     return IntakeResult(ticket=ticket, attached_to_existing=True)
 
 
-def _find_open_duplicate(data: dict) -> Ticket | None:
-    return (
-        Ticket.objects.select_related("queue")
-        .filter(
-            siret=data["siret"],
-            motif=data["motif"],
-            email=data["email"],
-            status__in=OPEN_STATUSES,
-        )
-        .first()
+def _open_duplicates(data: dict) -> QuerySet[Ticket]:
+    return Ticket.objects.filter(
+        siret=data["siret"], motif=data["motif"], email=data["email"], status__in=OPEN_STATUSES
     )
+
+
+@dataclass(frozen=True)
+class _Lookups:
+    number: int | None  # the year sequence's next value (PostgreSQL, sequence known)
+    duplicate_id: int | None
+    establishment_id: int | None
+
+
+def _intake_lookups(data: dict, now: datetime) -> _Lookups:
+    """Everything intake reads before writing, in one statement: the repeat rule's open
+    ticket (through the partial unique index behind the rule), the establishment of the
+    SIRET and, on PostgreSQL once this process knows the year's sequence, the reference
+    number."""
+    columns = [_DUPLICATE_SQL, _ESTABLISHMENT_SQL]
+    params: list[Any] = [
+        data["siret"], data["motif"], data["email"], *OPEN_STATUSES, data["siret"],
+    ]  # fmt: skip
+    sequence = _sequence_name(timezone.localtime(now).year)
+    draw = connection.vendor == "postgresql" and sequence in _KNOWN_SEQUENCES
+    if draw:
+        columns.insert(0, "nextval(%s)")
+        params.insert(0, sequence)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT " + ", ".join(columns), params)
+        row = cursor.fetchone()
+    if draw:
+        return _Lookups(number=row[0], duplicate_id=row[1], establishment_id=row[2])
+    return _Lookups(number=None, duplicate_id=row[0], establishment_id=row[1])
+
+
+# Written once (building them with the ORM on every request cost more than running them).
+_DUPLICATE_SQL = (
+    f"(SELECT id FROM {Ticket._meta.db_table} WHERE siret = %s AND motif = %s AND email = %s"
+    f" AND status IN ({', '.join(['%s'] * len(OPEN_STATUSES))}) LIMIT 1)"
+)
+_ESTABLISHMENT_SQL = f"(SELECT id FROM {Establishment._meta.db_table} WHERE siret = %s LIMIT 1)"
 
 
 def assistance_request_submit(*, data: dict, source: str) -> IntakeResult:
@@ -174,32 +253,49 @@ def assistance_request_submit(*, data: dict, source: str) -> IntakeResult:
     ``tickets.forms.AssistanceRequestForm``) and route it.
 
     A request with the same SIRET, motif and e-mail as a still-open ticket is attached to
-    that ticket instead of opening a second one.
+    that ticket instead of opening a second one (as a ``REPEATED_REQUEST`` message). The
+    caller must not tell a public visitor which of the two happened (the public form
+    answers the same acknowledgement either way).
+
+    One transaction of eight statements on the usual path (PostgreSQL): one SELECT for
+    what must be read, the ticket, its request message, its two events (one INSERT), its
+    follow-up link and the acknowledgement's outbox row; API keys and routing come from
+    per-process memos.
     """
     assert source in Source.values
     now = timezone.now()
-    with transaction.atomic():
-        existing = _find_open_duplicate(data)
-        if existing is not None:
-            return _attach_to_open_ticket(existing, data, source)
+    for attempt in (1, 2, 3):
         try:
             with transaction.atomic():
-                ticket = _create_ticket(data, source, _next_reference(now), now)
+                found = _intake_lookups(data, now)
+                if found.duplicate_id is not None:
+                    existing = Ticket.objects.select_related("queue").get(pk=found.duplicate_id)
+                    return _attach_to_open_ticket(existing, data, source)
+                reference = _next_reference(now, found.number)
+                ticket = _create_ticket(data, source, reference, now, found.establishment_id)
+                _queue_acknowledgement(ticket, attached=False)
+            break
         except IntegrityError:
             # A twin request committed between our lookup and our insert: the partial
-            # unique constraint refused ours, so join the twin.
-            existing = _find_open_duplicate(data)
-            if existing is None:
+            # unique constraint refused ours and the transaction is rolled back (no
+            # savepoint on the usual path). Once more: the lookup finds the twin, and this
+            # request joins it.
+            if attempt == 3 or not _open_duplicates(data).exists():
                 raise
-            return _attach_to_open_ticket(existing, data, source)
-        _queue_acknowledgement(ticket, attached=False)
+        except ProgrammingError:
+            # The year's sequence this process knew is gone (its creation was rolled back,
+            # or the database was restored): forget it; the next attempt creates it again.
+            if attempt == 3 or not _KNOWN_SEQUENCES:
+                raise
+            _KNOWN_SEQUENCES.clear()
     logger.info("Ticket %s created (%s) in queue %s.", ticket.reference, source, ticket.queue.slug)
     return IntakeResult(ticket=ticket, attached_to_existing=False)
 
 
-def _create_ticket(data: dict, source: str, reference: str, now: datetime) -> Ticket:
+def _create_ticket(
+    data: dict, source: str, reference: str, now: datetime, establishment_id: int | None
+) -> Ticket:
     route = route_for_motif(motif=data["motif"])
-    establishment = Establishment.objects.filter(siret=data["siret"]).first()
     ticket = Ticket.objects.create(
         reference=reference,
         siret=data["siret"],
@@ -210,7 +306,7 @@ def _create_ticket(data: dict, source: str, reference: str, now: datetime) -> Ti
         motif=data["motif"],
         description=data["description"],
         source=source,
-        establishment=establishment,
+        establishment_id=establishment_id,
         queue=route.queue,
         priority=route.priority,
         status=Status.NOUVEAU,
@@ -221,19 +317,22 @@ def _create_ticket(data: dict, source: str, reference: str, now: datetime) -> Ti
     TicketMessage.objects.create(
         ticket=ticket, kind=MessageKind.REQUEST, body=data["description"], created_at=now
     )
-    ticket_event_record(
+    ticket_events_record(
         ticket=ticket,
-        kind=EventKind.CREATED,
-        data={
-            "source": source,
-            "motif": data["motif"],
-            "establishment_known": establishment is not None,
-        },
-    )
-    ticket_event_record(
-        ticket=ticket,
-        kind=EventKind.ROUTED,
-        data={"queue": route.queue.slug, "rule_id": route.rule_id, "priority": route.priority},
+        events=[
+            (
+                EventKind.CREATED,
+                {
+                    "source": source,
+                    "motif": data["motif"],
+                    "establishment_known": establishment_id is not None,
+                },
+            ),
+            (
+                EventKind.ROUTED,
+                {"queue": route.queue.slug, "rule_id": route.rule_id, "priority": route.priority},
+            ),
+        ],
     )
     # Apps above tickets react in this transaction (the notices link the ticket to the
     # live incident notices of its motif): tickets does not know them.

@@ -51,7 +51,7 @@ def tickets_anonymize_expired(*, now: datetime | None = None, batch: int = 500) 
             anonymized_at=now,
         )
         TicketMessage.objects.filter(ticket_id__in=ids).exclude(kind=MessageKind.NOTE).update(
-            body=ANONYMIZED
+            body=ANONYMIZED, received_from=""
         )
         OutboundEmail.objects.filter(ticket_id__in=ids).update(to_email="", context={})
         FollowUpLink.objects.filter(ticket_id__in=ids, revoked_at__isnull=True).update(

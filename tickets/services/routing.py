@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
+from contextvars import ContextVar
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -13,6 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.staff.models import User
+from worker import context as log_context
 
 from ..exceptions import ActionNotAllowed
 from ..models import Priority, Queue, RoutingChange, RoutingChangeKind, RoutingRule
@@ -21,6 +23,10 @@ logger = logging.getLogger(__name__)
 
 
 ROUTING_MAX_HOURS = 2000
+
+# Set while ``queue_members_set`` changes a queue's members: it records the change itself,
+# so the model-level receiver (``queue_membership_changed``) stays quiet meanwhile.
+_membership_audited: ContextVar[bool] = ContextVar("queue_membership_audited", default=False)
 
 ROUTING_RULE_FIELDS = ("queue", "priority", "first_response_hours", "resolution_hours", "is_active")
 
@@ -114,10 +120,14 @@ def queue_members_set(
         locked = Queue.objects.select_for_update().get(pk=queue.pk)
         current = set(locked.members.values_list("pk", flat=True))
         added, removed = sorted(wanted - current), sorted(current - wanted)
-        if added:
-            locked.members.add(*added)
-        if removed:
-            locked.members.remove(*removed)
+        token = _membership_audited.set(True)
+        try:
+            if added:
+                locked.members.add(*added)
+            if removed:
+                locked.members.remove(*removed)
+        finally:
+            _membership_audited.reset(token)
         if added or removed:
             RoutingChange.objects.create(
                 kind=RoutingChangeKind.QUEUE_MEMBERS_SET,
@@ -135,3 +145,59 @@ def queue_members_set(
                 created_at=timezone.now(),
             )
     return {"added": added, "removed": removed}
+
+
+def queue_membership_changed(
+    sender: Any,
+    *,
+    instance: Any,
+    action: str,
+    reverse: bool,
+    pk_set: set[int] | None,
+    **kwargs: Any,
+) -> None:
+    """``m2m_changed`` of ``Queue.members``: a membership changed outside
+    ``queue_members_set`` (a shell, a command, ``user.queues.add``...) is recorded all the
+    same, with the request's actor when there is one ("hors requête" otherwise)."""
+    if _membership_audited.get() or action not in ("post_add", "post_remove", "pre_clear"):
+        return
+    if action == "pre_clear":
+        pk_set = set(
+            instance.queues.values_list("pk", flat=True)
+            if reverse
+            else instance.members.values_list("pk", flat=True)
+        )
+    if not pk_set:
+        return
+    pairs = (
+        [(queue_id, instance.pk) for queue_id in pk_set]
+        if reverse
+        else [(instance.pk, user_id) for user_id in pk_set]
+    )
+    actor_ref = log_context.actor() or "hors requête"
+    actor_id = (
+        int(actor_ref[5:]) if actor_ref.startswith("user:") and actor_ref[5:].isdigit() else None
+    )
+    if actor_id is not None and not User.objects.filter(pk=actor_id).exists():
+        actor_id = None
+    by_queue: dict[int, list[int]] = {}
+    for queue_id, user_id in pairs:
+        by_queue.setdefault(queue_id, []).append(user_id)
+    emails = dict(User.objects.filter(pk__in=[u for _q, u in pairs]).values_list("pk", "email"))
+    added = action == "post_add"
+    for queue in Queue.objects.filter(pk__in=by_queue):
+        users = sorted(by_queue[queue.pk])
+        RoutingChange.objects.create(
+            kind=RoutingChangeKind.QUEUE_MEMBERS_SET,
+            actor_id=actor_id,
+            queue=queue,
+            data={
+                "queue": queue.slug,
+                "added": users if added else [],
+                "removed": [] if added else users,
+                "emails": {str(pk): emails.get(pk, "") for pk in users},
+                "actor_ref": actor_ref,
+                "outside_service": True,
+            },
+            created_at=timezone.now(),
+        )

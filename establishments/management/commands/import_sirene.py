@@ -1,8 +1,11 @@
 """``manage.py import_sirene FILE``: load INSEE's StockEtablissement into the registry.
 
 FILE is the CSV as INSEE publishes it (``StockEtablissement_utf8.csv``), or its ``.zip``, or
-a ``.gz``. Progress goes to stderr every ``--progress-every`` rows; the report (rows read,
-inserted, updated, unchanged, rejected with reasons) goes to stdout. A file that cannot be
+a ``.gz``. On PostgreSQL the rows are checked and upserted set-based (COPY into a temporary
+table, ``establishments.registry_bulk``); on SQLite, or with ``--row-by-row``, one by one
+in Python; both give the same report and the same rows. Progress goes to stderr every
+``--progress-every`` rows; the report (rows read, inserted, updated, unchanged, rejected
+with reasons and line numbers) goes to stdout. A file that cannot be
 imported at all (missing, unreadable, missing columns) stops the command with a French
 message and a non-zero exit status.
 """
@@ -34,7 +37,13 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("file", help="StockEtablissement_utf8.csv (ou .zip, .gz)")
         parser.add_argument(
-            "--batch-size", type=int, default=5000, help="lignes écrites par transaction"
+            "--batch-size",
+            type=int,
+            default=None,
+            help=(
+                "lignes lues par transaction (par défaut 100 000 sur PostgreSQL, "
+                "5 000 ligne à ligne)"
+            ),
         )
         parser.add_argument(
             "--progress-every",
@@ -50,18 +59,28 @@ class Command(BaseCommand):
                 "(par défaut ils sont importés avec une dénomination vide)"
             ),
         )
+        parser.add_argument(
+            "--row-by-row",
+            action="store_true",
+            help=(
+                "contrôler les lignes une à une en Python plutôt qu'en SQL (le chemin "
+                "de SQLite ; sur PostgreSQL, pour comparer)"
+            ),
+        )
 
     def handle(self, *args, **options):
-        if options["batch_size"] < 1 or options["progress_every"] < 1:
+        batch_size = options["batch_size"]
+        if (batch_size is not None and batch_size < 1) or options["progress_every"] < 1:
             raise CommandError("--batch-size et --progress-every doivent être positifs.")
         try:
             with sirene_file_open(options["file"]) as stream:
                 report = registry_import(
                     stream=stream,
-                    batch_size=options["batch_size"],
+                    batch_size=batch_size,
                     require_denomination=options["require_denomination"],
                     progress=self._progress,
                     progress_every=options["progress_every"],
+                    bulk=False if options["row_by_row"] else None,
                 )
         except RegistryImportError as exc:
             raise CommandError(str(exc)) from exc
@@ -90,5 +109,4 @@ class Command(BaseCommand):
             )
             out(f"  - {reason} : {_n(count)} — {examples}")
         out(f"Établissements connus dont l'état a changé : {_n(report.establishments_updated)}")
-        out(f"Établissements désormais fermés (état F)  : {_n(report.closed)}")
         out(f"Durée : {report.seconds:.1f} s")

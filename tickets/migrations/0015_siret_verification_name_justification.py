@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('tickets', '0010_requester_side'),
+        ('tickets', '0014_message_repeated_request_origin'),
     ]
 
     operations = [

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('establishments', '0002_postal_code_towns'),
+        ('establishments', '0004_registry_drop_like_indexes'),
     ]
 
     operations = [

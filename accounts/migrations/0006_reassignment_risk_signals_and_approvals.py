@@ -35,8 +35,8 @@ FIELDS = ["siret", "siren", "requester_email", "requester_email_domain", "reques
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('accounts', '0004_recovery_requests_become_outbox_jobs'),
-        ('tickets', '0011_siret_verification_name_justification'),
+        ('accounts', '0005_staff_changes_and_enrolment_links'),
+        ('tickets', '0015_siret_verification_name_justification'),
     ]
 
     operations = [
