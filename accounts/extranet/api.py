@@ -4,10 +4,8 @@ checked by the services, whose refusals ``backoffice.api`` maps to 403 / 409."""
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from django.conf import settings
-from ninja import Path, Router, Status
+from ninja import Path, Query, Router, Status
 
 from accounts.staff.auth import AgentSessionAuth, PersonalTokenAuth
 from establishments.models import RegistryEstablishment
@@ -71,7 +69,6 @@ def _out(reassignment: AccountReassignment, repeated: bool | None = None) -> dic
         "approved_by": str(reassignment.approved_by) if reassignment.approved_by_id else None,
         "apply_after": reassignment.apply_after,
         "repeated_within_window": repeated,
-        "cursor": f"{reassignment.prepared_at.isoformat()}_{reassignment.pk}",
         "denomination": reassignment.account.establishment.denomination,
         "name_match": reassignment.name_match,
         "flag_reason": reassignment.flag_reason,
@@ -178,17 +175,22 @@ def _reassignment(request, pk: int) -> AccountReassignment:
     summary="Réattributions en attente d'approbation, avec leurs signaux de risque",
     description=(
         "Les plus anciennes d'abord, par pages de 25 : pour la page suivante, passer dans "
-        "``after`` le ``cursor`` de la dernière reçue."
+        "``after`` l'``id`` de la dernière reçue (une réattribution inconnue ou qui n'attend "
+        "plus d'approbation : page vide)."
     ),
 )
-def list_pending(request, after: str = ""):
+def list_pending(request, after: int = Query(0, ge=0, le=2_147_483_647)):
     cursor = None
     if after:
-        at, _sep, pk = after.rpartition("_")
-        try:
-            cursor = (datetime.fromisoformat(at), int(pk))
-        except ValueError:
-            return Status(422, {"detail": "Curseur de pagination invalide."})
+        last = (
+            selectors.reassignments_visible(actor=request.user)
+            .filter(pk=after, state="prepared")
+            .values_list("prepared_at", "pk")
+            .first()
+        )
+        if last is None:
+            return []
+        cursor = (last[0], last[1])
     rows, _next = selectors.reassignments_awaiting_page(actor=request.user, after=cursor)
     return [_out(r) for r in rows]
 

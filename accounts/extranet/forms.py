@@ -392,7 +392,7 @@ class ReassignmentDecisionForm(SafeTextFormMixin, DsfrBaseForm):
         self.fields["comment"].widget.group_class = "fr-input-group"
 
 
-class ReassignmentApproveForm(DsfrBaseForm):
+class ReassignmentApproveForm(SafeTextFormMixin, DsfrBaseForm):
     """The approval: the version of the file the approver read, and one written
     acknowledgement per live risk signal (``ack_<code>``)."""
 

@@ -72,7 +72,6 @@ class ReassignmentOut(Schema):
         description="Une autre réattribution sur ce SIRET ces 90 derniers jours."
     )
     denomination: str = ""
-    cursor: str = Field(default="", description="À passer dans ``after`` pour la page suivante.")
     name_match: str = Field(
         default="", description="exact, close, different ou unknown (vérification du SIRET)."
     )

@@ -569,3 +569,13 @@ def test_a_document_arriving_after_the_page_was_read_makes_the_approval_stale(
         reassignment_approve(reassignment=reassignment, actor=supervisor, file_version=version)
     reassignment.refresh_from_db()
     assert reassignment.state == ReassignmentState.PREPARED
+
+
+def test_the_api_pages_through_the_pending_reassignments(agent, supervisor, client):
+    made = _pending(27, agent)
+    otp_login(client, supervisor)
+    first = client.get("/api/v1/reassignments").json()
+    assert [r["id"] for r in first] == [r.pk for r in made[:25]]
+    rest = client.get(f"/api/v1/reassignments?after={first[-1]['id']}").json()
+    assert [r["id"] for r in rest] == [r.pk for r in made[25:]]
+    assert client.get("/api/v1/reassignments?after=999999").json() == []
