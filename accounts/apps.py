@@ -46,6 +46,17 @@ class AccountsConfig(AppConfig):
             sent=staff_services.staff_enrolment_link_sent,
         )
         staff_receivers.connect()
+        # import_sirene closing an establishment flags the reassignments in progress on
+        # it (establishments, below us, only sends the signal).
+        from establishments.signals import registry_closed
+
+        from .extranet.reassignment import reassignments_flag_closed
+
+        registry_closed.connect(
+            lambda sender, sirets, **kwargs: reassignments_flag_closed(sirets=sirets),
+            dispatch_uid="reassignments_flag_closed",
+            weak=False,
+        )
 
 
 def _invalidate_now_and_on_commit(memo) -> None:

@@ -517,6 +517,33 @@ REASSIGNMENT_WAITING_PERIOD_HOURS = _strict_positive_float(
 )
 # A second reassignment on one SIRET within this many days is flagged to the approver.
 REASSIGNMENT_REPEAT_WINDOW_DAYS = _strict_int("REASSIGNMENT_REPEAT_WINDOW_DAYS", 90, minimum=1)
+# Risk signals (accounts/extranet/risk.py). Free webmail domains: a new holder there while
+# the establishment's address on record is at its own domain is a signal; requesters
+# sharing one of these domains are not (everyone does).
+REASSIGNMENT_WEBMAIL_DOMAINS = tuple(
+    d.strip().lower()
+    for d in env.list(
+        "REASSIGNMENT_WEBMAIL_DOMAINS",
+        default=[
+            "gmail.com", "googlemail.com", "yahoo.fr", "yahoo.com", "hotmail.fr", "hotmail.com",
+            "outlook.fr", "outlook.com", "live.fr", "live.com", "msn.com", "orange.fr",
+            "wanadoo.fr", "free.fr", "sfr.fr", "neuf.fr", "laposte.net", "icloud.com",
+            "me.com", "aol.com", "gmx.fr", "gmx.com", "protonmail.com", "proton.me",
+            "bbox.fr", "numericable.fr",
+        ],
+    )
+    if d.strip()
+)  # fmt: skip
+# The establishment's e-mail on record changed within this many days before the request.
+REASSIGNMENT_EMAIL_CHANGE_DAYS = _strict_int("REASSIGNMENT_EMAIL_CHANGE_DAYS", 30, minimum=1)
+# A request filed within this many days after the establishment's creation in the registry.
+REASSIGNMENT_NEW_ESTABLISHMENT_DAYS = _strict_int(
+    "REASSIGNMENT_NEW_ESTABLISHMENT_DAYS", 90, minimum=1
+)
+# From this many live risk signals on, two different supervisors must approve.
+REASSIGNMENT_TWO_APPROVERS_FROM_SIGNALS = _strict_int(
+    "REASSIGNMENT_TWO_APPROVERS_FROM_SIGNALS", 2, minimum=1
+)
 
 # --- The requester's side: follow-up links and documents (DESIGN.md section 10) ---------
 # A follow-up link works while its ticket is open, and this many days after the ticket is

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from phonenumber_field.modelfields import PhoneNumberField
 
@@ -63,6 +64,9 @@ class Establishment(Address):
         choices=AdministrativeStatus.choices,
         blank=True,
     )
+    # When ``email`` last changed (set by ``save``): a change shortly before a
+    # reassignment is a risk signal (DESIGN.md section 6).
+    email_changed_at = models.DateTimeField(_("courriel modifié le"), null=True, blank=True)
     created_at = models.DateTimeField(_("créé le"), auto_now_add=True)
     updated_at = models.DateTimeField(_("modifié le"), auto_now=True)
 
@@ -84,9 +88,23 @@ class Establishment(Address):
     def save(self, *args, **kwargs):
         # SIREN and NIC are parts of the SIRET: derived here, never typed twice.
         self.siren, self.nic = self.siret[:9], self.siret[9:]
-        if kwargs.get("update_fields") is not None and "siret" in kwargs["update_fields"]:
-            kwargs["update_fields"] = {*kwargs["update_fields"], "siren", "nic"}
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and "siret" in update_fields:
+            kwargs["update_fields"] = update_fields = {*update_fields, "siren", "nic"}
+        loaded = getattr(self, "_loaded_email", None)
+        if loaded is not None and loaded != self.email:
+            self.email_changed_at = timezone.now()
+            if update_fields is not None:
+                kwargs["update_fields"] = {*update_fields, "email_changed_at"}
         super().save(*args, **kwargs)
+        self._loaded_email = self.email
+
+    @classmethod
+    def from_db(cls, db, field_names, values):
+        # The e-mail as loaded: ``save`` stamps ``email_changed_at`` when it differs.
+        instance = super().from_db(db, field_names, values)
+        instance._loaded_email = instance.__dict__.get("email")
+        return instance
 
 
 class RegistryEstablishment(Address):

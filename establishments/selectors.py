@@ -100,7 +100,18 @@ def siret_registry_checks(*, siret: str, declared_denomination: str) -> dict:
         warnings.append(
             _warning("closed", _("L'établissement est fermé dans le registre (état « F »)."))
         )
-    if name_match == NAME_DIFFERENT:
+    if name_match == NAME_CLOSE:
+        warnings.append(
+            _warning(
+                "name_close",
+                _(
+                    "La dénomination déclarée est proche de celle du registre sans lui être "
+                    "identique (similarité %(ratio)d %%)."
+                )
+                % {"ratio": round(ratio * 100)},
+            )
+        )
+    elif name_match == NAME_DIFFERENT:
         warnings.append(
             _warning(
                 "name_mismatch",
@@ -137,6 +148,13 @@ def warning_entry(code: str, message: str) -> dict:
     return _warning(code, message)
 
 
+def name_needs_justification(checks: dict) -> bool:
+    """A "passed" verdict on these checks needs a written justification of the name: the
+    declared name is not the registry's after normalisation (case, accents, punctuation,
+    legal forms), or the registry row has no name."""
+    return bool(checks.get("registry_found")) and checks.get("name_match") != NAME_EXACT
+
+
 def siret_passed_refusal(checks: dict) -> str | None:
     """Why a "passed" verdict cannot be given on these checks (French), or None.
 
@@ -156,3 +174,16 @@ def siret_passed_refusal(checks: dict) -> str | None:
             "être déclaré conforme."
         )
     return None
+
+
+def registry_recheck(*, siret: str) -> tuple[RegistryEstablishment | None, str | None]:
+    """The registry row of a SIRET as it is now, and why a guarded step must stop (French),
+    or None: the establishment must still be known and active. One query."""
+    registry = RegistryEstablishment.objects.filter(siret=siret).first()
+    if registry is None:
+        return None, _("L'établissement n'est plus connu du registre (base SIRENE).")
+    if registry.administrative_status != AdministrativeStatus.ACTIVE:
+        return registry, _(
+            "L'établissement est désormais fermé dans le registre (état administratif « F »)."
+        )
+    return registry, None

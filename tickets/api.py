@@ -173,7 +173,11 @@ def siret_verification_create(request, ticket_id: int, payload: SiretVerificatio
     ticket = _ticket(request, ticket_id)
     try:
         verification = ticket_siret_verify(
-            ticket=ticket, actor=request.auth, verdict=payload.verdict, comment=payload.comment
+            ticket=ticket,
+            actor=request.auth,
+            verdict=payload.verdict,
+            comment=payload.comment,
+            name_justification=payload.name_justification,
         )
     except SiretVerificationRefused as exc:
         return Status(422, {"detail": exc.message, "errors": {exc.field: [exc.message]}})

@@ -168,12 +168,24 @@ class SiretVerificationForm(SafeTextFormMixin, DsfrBaseForm):
             "required": _("Un commentaire est obligatoire : indiquez ce que vous avez vérifié.")
         },
     )
+    name_justification = forms.CharField(
+        label=_("Justification de la dénomination"),
+        help_text=_(
+            "Obligatoire pour un verdict conforme quand la dénomination déclarée n'est pas "
+            "exactement celle du registre, ou que le registre n'en donne pas : expliquez "
+            "pourquoi c'est bien le même établissement."
+        ),
+        widget=forms.Textarea(attrs={"rows": 2}),
+        max_length=4000,
+        required=False,
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         # django-dsfr's input template reads ``group_class`` and only sets it on selects and
         # radios; without it the strict test templates show an undefined variable.
         self.fields["comment"].widget.group_class = "fr-input-group"
+        self.fields["name_justification"].widget.group_class = "fr-input-group"
 
 
 # --- The requester's follow-up page and the agents' document actions ----------------------

@@ -448,6 +448,11 @@ class SiretVerification(ChoiceLabels):
     )
     verdict = models.CharField(_("verdict"), max_length=20, choices=SiretVerdict.choices)
     comment = models.TextField(_("commentaire"))
+    # Required with "passed" whenever the declared name is not the registry's after
+    # normalisation, or the registry has no name (``tickets.verification``).
+    name_justification = models.TextField(
+        _("justification de la dénomination"), blank=True, default=""
+    )
     checks = models.JSONField(_("contrôles"), default=dict)
     created_at = models.DateTimeField(_("date"))
 

@@ -4,6 +4,19 @@ from __future__ import annotations
 
 from .models import DocumentKind, EventKind, Status, TicketEvent
 
+# The steps of a reassignment (case 2.1) as its events record them (``data["step"]``).
+REASSIGNMENT_STEPS = {
+    "prepared": "préparée",
+    "approval_recorded": "première approbation (une seconde est requise)",
+    "approved": "approuvée",
+    "objected": "opposition reçue",
+    "applied": "appliquée",
+    "rejected": "refusée",
+    "cancelled": "annulée",
+    "flagged": "signalée",
+    "activation_link_resent": "lien d'activation renvoyé",
+}
+
 
 def describe_event(event: TicketEvent) -> str:
     """One line of the timeline, in French."""
@@ -39,6 +52,12 @@ def describe_event(event: TicketEvent) -> str:
     if event.kind == EventKind.REQUESTER_REPLIED:
         count = data.get("documents", 0)
         return f"{event.get_kind_display()}" + (f" avec {count} document(s)" if count else "")
+    if event.kind == EventKind.REASSIGNMENT:
+        step = data.get("step", "")
+        text = f"{event.get_kind_display()} : {REASSIGNMENT_STEPS.get(step, step)}"
+        if step == "flagged" and data.get("reason"):
+            text += f" — {data['reason']}"
+        return text
     if event.kind == EventKind.REQUEST_REPEATED:
         via = "l'API extranet" if data.get("source") == "api" else "le formulaire public"
         line = f"Demande identique reçue par {via}"

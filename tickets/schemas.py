@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 from ninja import Schema
 from pydantic import Field
 
-from worker.text import RequiredLine, RequiredText
+from worker.text import RequiredLine, RequiredText, Text
 
 MotifValue = Literal[
     "habilitation_extranet",
@@ -140,6 +140,13 @@ class SiretVerificationIn(Schema):
     comment: Annotated[RequiredText, Field(max_length=4000)] = Field(
         description="Ce que l'agent a vérifié (obligatoire)."
     )
+    name_justification: Annotated[Text, Field(max_length=4000)] = Field(
+        default="",
+        description=(
+            "Obligatoire avec « passed » quand la dénomination déclarée n'est pas celle du "
+            "registre après normalisation, ou que le registre n'en donne pas."
+        ),
+    )
 
 
 class SiretVerificationOut(Schema):
@@ -147,6 +154,7 @@ class SiretVerificationOut(Schema):
     ticket_id: int
     verdict: VerdictValue
     comment: str
+    name_justification: str
     actor_id: int
     created_at: datetime
     checks: SiretChecksOut

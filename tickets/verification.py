@@ -17,7 +17,12 @@ from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from establishments.selectors import siret_passed_refusal, siret_registry_checks, warning_entry
+from establishments.selectors import (
+    name_needs_justification,
+    siret_passed_refusal,
+    siret_registry_checks,
+    warning_entry,
+)
 
 from .access import ticket_lock_for
 from .exceptions import SiretVerificationRefused
@@ -59,7 +64,7 @@ def ticket_siret_checks(*, ticket: Ticket) -> dict:
 
 
 def ticket_siret_verify(
-    *, ticket: Ticket, actor: User, verdict: str, comment: str
+    *, ticket: Ticket, actor: User, verdict: str, comment: str, name_justification: str = ""
 ) -> SiretVerification:
     """Record an agent's verdict on the SIRET of a ticket.
 
@@ -74,6 +79,7 @@ def ticket_siret_verify(
             _("Choisissez un verdict : conforme, non conforme ou non concluant.")
         )
     comment = (comment or "").strip()
+    name_justification = (name_justification or "").strip()
     if not comment:
         raise SiretVerificationRefused(
             _("Un commentaire est obligatoire : indiquez ce que vous avez vérifié."),
@@ -90,11 +96,21 @@ def ticket_siret_verify(
             refusal = siret_passed_refusal(checks)
             if refusal:
                 raise SiretVerificationRefused(refusal)
+            if name_needs_justification(checks) and not name_justification:
+                raise SiretVerificationRefused(
+                    _(
+                        "La dénomination déclarée n'est pas exactement celle du registre (ou le "
+                        "registre n'en donne pas) : justifiez par écrit pourquoi c'est bien cet "
+                        "établissement."
+                    ),
+                    field="name_justification",
+                )
         verification = SiretVerification.objects.create(
             ticket=locked,
             actor=actor,
             verdict=verdict,
             comment=comment,
+            name_justification=name_justification,
             checks=checks,
             created_at=timezone.now(),
         )
@@ -102,14 +118,22 @@ def ticket_siret_verify(
             ticket=locked,
             kind=EventKind.SIRET_VERIFIED,
             actor=actor,
-            data={"verdict": verdict, "comment": comment, "checks": checks},
+            data={
+                "verdict": verdict,
+                "comment": comment,
+                **({"name_justification": name_justification} if name_justification else {}),
+                "checks": checks,
+            },
         )
     return verification
 
 
 def ticket_siret_verification_latest(ticket: Ticket) -> SiretVerification | None:
     return (
-        SiretVerification.objects.filter(ticket_id=ticket.pk).order_by("-created_at", "-id").first()
+        SiretVerification.objects.filter(ticket_id=ticket.pk)
+        .select_related("actor")
+        .order_by("-created_at", "-id")
+        .first()
     )
 
 

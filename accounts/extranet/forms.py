@@ -342,8 +342,9 @@ class ReassignmentPrepareForm(SafeTextFormMixin, DsfrBaseForm):
         max_length=5000,
         widget=forms.Textarea(attrs={"rows": 5}),
         help_text=_(
-            "Ce qui a été vérifié et comment (Kbis, appel au standard de "
-            "l'établissement, pièce d'identité du demandeur…)."
+            "Ce que vous avez vérifié et comment, au-delà de la vérification du SIRET et des "
+            "documents cochés ci-dessous, que l'approbateur voit déjà (appel au standard de "
+            "l'établissement, échange avec le gérant…)."
         ),
     )
 
@@ -381,3 +382,50 @@ class ReassignmentDecisionForm(SafeTextFormMixin, DsfrBaseForm):
         required=False,
         widget=forms.Textarea(attrs={"rows": 3}),
     )
+
+    def __init__(self, *args, label: str | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if label:
+            self.fields["comment"].label = label
+            # DsfrBaseForm has already made the bound fields: drop the cached one.
+            self._bound_fields_cache.pop("comment", None)
+        self.fields["comment"].widget.group_class = "fr-input-group"
+
+
+class ReassignmentApproveForm(SafeTextFormMixin, DsfrBaseForm):
+    """The approval: the version of the file the approver read, and one written
+    acknowledgement per live risk signal (``ack_<code>``)."""
+
+    file_version = forms.CharField(widget=forms.HiddenInput, max_length=100)
+    comment = forms.CharField(
+        label=_("Commentaire d'approbation"),
+        max_length=2000,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+    def __init__(self, *args, signals=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.signal_fields = []
+        for signal in signals:
+            name = f"ack_{signal.code}"
+            self.fields[name] = forms.CharField(
+                label=_("Prise en compte : %(label)s") % {"label": signal.label},
+                help_text=signal.explanation,
+                max_length=2000,
+                widget=forms.Textarea(attrs={"rows": 2}),
+                error_messages={
+                    "required": _("Indiquez par écrit comment vous avez pris ce signal en compte.")
+                },
+            )
+            self.fields[name].widget.group_class = "fr-input-group"
+            self.signal_fields.append(name)
+        self.fields["comment"].widget.group_class = "fr-input-group"
+        # The acknowledgements first, the free comment last, above the button.
+        self.order_fields([*self.signal_fields, "comment", "file_version"])
+
+    def acknowledgements(self) -> dict[str, str]:
+        return {
+            name.removeprefix("ack_"): self.cleaned_data.get(name, "")
+            for name in self.signal_fields
+        }

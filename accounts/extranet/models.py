@@ -191,11 +191,11 @@ class RecoveryRequestPurpose(models.TextChoices):
 
 
 class ReassignmentState(models.TextChoices):
-    PREPARED = "prepared", _("Préparée, en attente de validation")
-    APPROVED = "approved", _("Validée, délai d'opposition en cours")
+    PREPARED = "prepared", _("Préparée")
+    APPROVED = "approved", _("Approuvée")
+    OBJECTED = "objected", _("En opposition")
     APPLIED = "applied", _("Appliquée")
     REJECTED = "rejected", _("Refusée")
-    OBJECTED = "objected", _("Annulée sur opposition")
     CANCELLED = "cancelled", _("Annulée")
 
 
@@ -299,6 +299,34 @@ class AccountReassignment(models.Model):
     # preparation (shown to the approver).
     recent_reassignments = models.PositiveIntegerField(default=0)
 
+    # Copied from the ticket and the establishment at preparation, each indexed with
+    # ``prepared_at``: the risk signals compare a reassignment with the others of the last
+    # 90 days by index range (``accounts.extranet.risk``), never by joining the tickets.
+    siret = models.CharField(_("SIRET"), max_length=14, blank=True, default="")
+    siren = models.CharField(_("SIREN"), max_length=9, blank=True, default="")
+    requester_email = models.CharField(
+        _("courriel du demandeur"), max_length=254, blank=True, default=""
+    )
+    requester_email_domain = models.CharField(
+        _("domaine du courriel du demandeur"), max_length=254, blank=True, default=""
+    )
+    requester_phone = models.CharField(
+        _("téléphone du demandeur"), max_length=20, blank=True, default=""
+    )
+    # The registry's creation date of the establishment (midnight UTC), read at
+    # preparation and again at each approval.
+    registry_started_at = models.DateTimeField(
+        _("date de création au registre"), null=True, blank=True
+    )
+    # Declared vs registry name, from the SIRET verification the change relies on
+    # (``establishments.selectors.denomination_compare``), refreshed at each approval.
+    name_match = models.CharField(_("dénomination"), max_length=10, blank=True, default="")
+    name_similarity = models.FloatField(_("similarité de la dénomination"), null=True, blank=True)
+    # Set when a re-check refused a step or the registry closed the establishment while
+    # the change was open: shown on the pending list and the approval page.
+    flag_reason = models.TextField(_("signalement"), blank=True, default="")
+    flagged_at = models.DateTimeField(_("signalée le"), null=True, blank=True)
+
     class Meta:
         verbose_name = _("réattribution de compte")
         verbose_name_plural = _("réattributions de compte")
@@ -310,6 +338,26 @@ class AccountReassignment(models.Model):
                 condition=models.Q(state="approved"),
             ),
             models.Index(fields=["state", "prepared_at"], name="reassignment_state_idx"),
+            # The latest ended changes (the list page), newest first.
+            models.Index(fields=["prepared_at", "id"], name="reassignment_prepared_idx"),
+            # The pending list's keyset order.
+            models.Index(
+                fields=["prepared_at", "id"],
+                name="reassignment_pending_idx",
+                condition=models.Q(state="prepared"),
+            ),
+            models.Index(fields=["siret", "prepared_at"], name="reassignment_siret_idx"),
+            models.Index(fields=["siren", "prepared_at"], name="reassignment_siren_idx"),
+            models.Index(
+                fields=["requester_email", "prepared_at"], name="reassignment_req_email_idx"
+            ),
+            models.Index(
+                fields=["requester_email_domain", "prepared_at"],
+                name="reassignment_req_domain_idx",
+            ),
+            models.Index(
+                fields=["requester_phone", "prepared_at"], name="reassignment_req_phone_idx"
+            ),
         ]
         constraints = [
             # One change at a time per account: a second one waits for the first to end.
@@ -330,6 +378,41 @@ class AccountReassignment(models.Model):
     @property
     def is_open(self) -> bool:
         return self.state in OPEN_REASSIGNMENT_STATES
+
+
+class ReassignmentApproval(models.Model):
+    """One supervisor's approval of a reassignment, with the written acknowledgement of
+    each risk signal that was live when they approved. A change with two or more signals
+    needs two of these from different supervisors
+    (``REASSIGNMENT_TWO_APPROVERS_FROM_SIGNALS``); the last one moves it to ``approved``.
+    Append-only: written by ``accounts.extranet.reassignment`` only."""
+
+    reassignment = models.ForeignKey(
+        AccountReassignment, on_delete=models.CASCADE, related_name="approvals"
+    )
+    approver = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("approuvée par"),
+    )
+    approved_at = models.DateTimeField(_("approuvée le"))
+    # {signal code: the approver's written acknowledgement}
+    acknowledgements = models.JSONField(_("signaux pris en compte"), default=dict, blank=True)
+    file_version = models.CharField(max_length=100, blank=True, default="")
+
+    class Meta:
+        verbose_name = _("approbation d'une réattribution")
+        verbose_name_plural = _("approbations des réattributions")
+        ordering = ["approved_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["reassignment", "approver"], name="reassignment_approval_once_per_person"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.reassignment_id} {self.approver_id}"
 
 
 class ExtranetHolderHistory(models.Model):

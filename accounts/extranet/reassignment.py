@@ -15,9 +15,10 @@ step ever carries a password or a token.
 from __future__ import annotations
 
 import logging
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
-from datetime import timedelta
+from dataclasses import field as dataclass_field
+from datetime import UTC, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
@@ -27,12 +28,17 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.staff.models import Role
+from establishments.models import RegistryEstablishment
+from establishments.selectors import registry_recheck
 from tickets import access
 from tickets.documents import documents_mark_checked
 from tickets.exceptions import TicketNotFound
 from tickets.models import EventKind, Motif, Priority, Status, Ticket
 from tickets.services import ticket_change_status, ticket_event_record
-from tickets.verification import ticket_siret_verification_passed
+from tickets.verification import (
+    ticket_siret_verification_latest,
+    ticket_siret_verification_passed,
+)
 from worker.services import email_queue
 from worker.transitions import StaleTransition, transition, transition_rows
 
@@ -45,9 +51,12 @@ from .models import (
     ExtranetHolderHistory,
     LinkPurpose,
     ObjectionParty,
+    ReassignmentApproval,
     ReassignmentState,
     RecoveryLink,
 )
+from .risk import RiskSignal, contact_values, reassignment_signals_live
+from .selectors import reassignment_file_version
 
 if TYPE_CHECKING:
     from accounts.staff.models import User
@@ -63,6 +72,105 @@ class ReassignmentResult:
     # True when the same SIRET had another reassignment within the repeat window: shown to
     # the approver.
     repeated_within_window: bool
+    # Approval: the live risk signals, and how many approvals the change still needs
+    # (0 once it is approved).
+    signals: list[RiskSignal] = dataclass_field(default_factory=list)
+    approvals_missing: int = 0
+
+
+class _RecheckFailed(Exception):
+    """A re-check refused a step: the step's transaction rolls back, then the refusal is
+    recorded on the ticket and flagged in a transaction of its own (``_flag``)."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+def _recheck(ticket: Ticket, siret: str) -> RegistryEstablishment:
+    """The registry state (known, active) and the verification verdict, as they are now:
+    checked again at preparation, at approval and when the worker applies."""
+    registry, refusal = registry_recheck(siret=siret)
+    if refusal:
+        raise _RecheckFailed(refusal)
+    if not ticket_siret_verification_passed(ticket):
+        raise _RecheckFailed(
+            _("La dernière vérification du SIRET de la demande n'est plus « conforme ».")
+        )
+    assert registry is not None
+    return registry
+
+
+def _flag(
+    *, ticket_id: int, step: str, reason: str, actor: User | None, reassignment_id: int | None
+) -> None:
+    """Record on the ticket's timeline that a step was refused by a re-check (or that the
+    registry closed the establishment), flag the reassignment, and raise the ticket to
+    urgent so that it stands out in its queue."""
+    now = timezone.now()
+    with transaction.atomic():
+        ticket = Ticket.objects.select_for_update(of=("self",)).get(pk=ticket_id)
+        priority_before = ticket.priority
+        Ticket.objects.filter(pk=ticket_id).update(
+            priority=Priority.URGENT, version=F("version") + 1, updated_at=now
+        )
+        if reassignment_id is not None:
+            AccountReassignment.objects.filter(pk=reassignment_id).update(
+                flag_reason=reason, flagged_at=now
+            )
+        ticket_event_record(
+            ticket=ticket,
+            kind=EventKind.REASSIGNMENT,
+            actor=actor,
+            data={
+                "step": "flagged",
+                "refused_step": step,
+                "reason": reason,
+                "reassignment_id": reassignment_id,
+                "before": {"priority": priority_before},
+                "after": {"priority": int(Priority.URGENT)},
+            },
+        )
+    logger.warning("Reassignment step %s refused on ticket %s: %s", step, ticket_id, reason)
+
+
+def reassignments_flag_closed(*, sirets: Collection[str]) -> int:
+    """The registry closed these establishments (``import_sirene``): flag every open
+    reassignment of theirs. Returns how many were flagged."""
+    open_ones = list(
+        AccountReassignment.objects.filter(
+            siret__in=list(sirets),
+            state__in=[ReassignmentState.PREPARED, ReassignmentState.APPROVED],
+        ).values_list("pk", "ticket_id")
+    )
+    reason = _(
+        "Le registre (import SIRENE) indique que l'établissement est fermé (état « F ») : la "
+        "réattribution en cours ne pourra pas aboutir."
+    )
+    for reassignment_id, ticket_id in open_ones:
+        _flag(
+            ticket_id=ticket_id,
+            step="registry_closed",
+            reason=reason,
+            actor=None,
+            reassignment_id=reassignment_id,
+        )
+    return len(open_ones)
+
+
+def _started_at(registry: RegistryEstablishment) -> datetime | None:
+    if registry.started_on is None:
+        return None
+    return datetime.combine(registry.started_on, time.min, tzinfo=UTC)
+
+
+def _name_values(ticket: Ticket) -> dict:
+    latest = ticket_siret_verification_latest(ticket)
+    checks = latest.checks if latest is not None else {}
+    return {
+        "name_match": checks.get("name_match", "") or "",
+        "name_similarity": checks.get("name_similarity"),
+    }
 
 
 def _holder_values(account: ExtranetAccount) -> dict:
@@ -152,9 +260,40 @@ def reassignment_prepare(
     checked_documents: Collection[int] = (),
 ) -> ReassignmentResult:
     """An agent prepares the change. Refused unless the ticket is an open "Habilitation à
-    l'extranet" request whose SIRET verification passed, and the establishment has an
-    account with no other change in progress. ``checked_documents``: the ids of the
-    requester's documents the preparer checked, recorded on them and in the event."""
+    l'extranet" request whose SIRET verification passed, the registry still knows the
+    establishment as active, and the establishment has an account with no other change in
+    progress. ``checked_documents``: the ids of the requester's documents the preparer
+    checked, recorded on them and in the event."""
+    try:
+        return _prepare(
+            ticket=ticket,
+            actor=actor,
+            new_holder_last_name=new_holder_last_name,
+            new_holder_first_name=new_holder_first_name,
+            new_holder_email=new_holder_email,
+            new_holder_phone=new_holder_phone,
+            evidence_notes=evidence_notes,
+            checked_documents=checked_documents,
+        )
+    except _RecheckFailed as exc:
+        _flag(
+            ticket_id=ticket.pk, step="prepare", reason=exc.reason, actor=actor,
+            reassignment_id=None,
+        )  # fmt: skip
+        raise ReassignmentRefused(exc.reason) from exc
+
+
+def _prepare(
+    *,
+    ticket: Ticket,
+    actor: User,
+    new_holder_last_name: str,
+    new_holder_first_name: str,
+    new_holder_email: str,
+    new_holder_phone: str,
+    evidence_notes: str,
+    checked_documents: Collection[int],
+) -> ReassignmentResult:
     with transaction.atomic():
         ticket = (
             Ticket.objects.select_for_update(of=("self",)).select_related("queue").get(pk=ticket.pk)
@@ -181,6 +320,7 @@ def reassignment_prepare(
         account = reassignment_account_for_ticket(ticket=ticket)
         if account is None:
             raise ReassignmentRefused(_("Cet établissement n'a pas de compte extranet."))
+        registry = _recheck(ticket, account.establishment.siret)
         now = timezone.now()
         recent = _recent_count(establishment_id=account.establishment_id)
         try:
@@ -198,6 +338,11 @@ def reassignment_prepare(
                     prepared_by=actor,
                     prepared_at=now,
                     recent_reassignments=recent,
+                    siret=account.establishment.siret,
+                    siren=account.establishment.siret[:9],
+                    registry_started_at=_started_at(registry),
+                    **contact_values(email=ticket.email, phone=ticket.phone),
+                    **_name_values(ticket),
                 )
         except IntegrityError as exc:
             raise ReassignmentRefused(
@@ -254,22 +399,121 @@ def _check_can_decide(reassignment: AccountReassignment, actor: User) -> None:
         )
 
 
-def reassignment_approve(*, reassignment: AccountReassignment, actor: User) -> ReassignmentResult:
-    """A supervisor other than the preparer approves. Notices with an objection link go
-    to the holder's address and to the establishment's address on record; the change
-    waits ``REASSIGNMENT_WAITING_PERIOD_HOURS``."""
+def reassignment_approve(
+    *,
+    reassignment: AccountReassignment,
+    actor: User,
+    file_version: str,
+    acknowledgements: Mapping[str, str] | None = None,
+    comment: str = "",
+) -> ReassignmentResult:
+    """A supervisor other than the preparer approves, having read the whole file.
+
+    Refused when the file changed since the approver read it (``file_version``: a new
+    message, document, verification or approval), when the registry no longer knows the
+    establishment as active or the latest SIRET verification is no longer "passed" (then
+    recorded on the ticket and flagged), and unless every live risk signal is acknowledged
+    in writing (``acknowledgements``: {signal code: text}). With
+    ``REASSIGNMENT_TWO_APPROVERS_FROM_SIGNALS`` signals or more, two different supervisors
+    must approve: the first approval is recorded and the change stays ``prepared``.
+
+    On the last approval, notices with an objection link go to the holder's address and to
+    the establishment's address on record; the change waits
+    ``REASSIGNMENT_WAITING_PERIOD_HOURS``."""
+    try:
+        return _approve(
+            reassignment=reassignment,
+            actor=actor,
+            file_version=file_version,
+            acknowledgements=acknowledgements or {},
+            comment=(comment or "").strip(),
+        )
+    except _RecheckFailed as exc:
+        _flag(
+            ticket_id=reassignment.ticket_id, step="approve", reason=exc.reason, actor=actor,
+            reassignment_id=reassignment.pk,
+        )  # fmt: skip
+        raise ReassignmentRefused(exc.reason) from exc
+
+
+def _approve(
+    *,
+    reassignment: AccountReassignment,
+    actor: User,
+    file_version: str,
+    acknowledgements: Mapping[str, str],
+    comment: str,
+) -> ReassignmentResult:
     with transaction.atomic():
         reassignment = _lock(reassignment)
         _check_can_decide(reassignment, actor)
         _check_can_approve(actor)
-        if (
-            reassignment.state == ReassignmentState.PREPARED
-            and not ticket_siret_verification_passed(reassignment.ticket)
-        ):
+        if reassignment.state != ReassignmentState.PREPARED:
+            raise _refused(reassignment.state, ReassignmentState.APPROVED)
+        if ReassignmentApproval.objects.filter(reassignment=reassignment, approver=actor).exists():
+            raise ReassignmentForbidden(
+                _(
+                    "Vous avez déjà approuvé cette réattribution : un autre superviseur doit "
+                    "donner la seconde approbation."
+                )
+            )
+        current = reassignment_file_version(reassignment_id=reassignment.pk)
+        if (file_version or "").strip() != current:
             raise ReassignmentRefused(
-                _("La dernière vérification du SIRET de la demande n'a pas abouti.")
+                _(
+                    "Le dossier a changé depuis que vous l'avez ouvert (nouveau message, "
+                    "document, vérification ou approbation) : relisez-le, puis validez à "
+                    "nouveau."
+                )
+            )
+        registry = _recheck(reassignment.ticket, reassignment.account.establishment.siret)
+        # What the signals read from the registry and the verification, as they are now.
+        refreshed = {
+            "registry_started_at": _started_at(registry),
+            **_name_values(reassignment.ticket),
+        }
+        AccountReassignment.objects.filter(pk=reassignment.pk).update(**refreshed)
+        for name, value in refreshed.items():
+            setattr(reassignment, name, value)
+        signals = reassignment_signals_live(reassignment_id=reassignment.pk)
+        written = {s.code: (acknowledgements.get(s.code) or "").strip() for s in signals}
+        missing = [s for s in signals if not written[s.code]]
+        if missing:
+            raise ReassignmentRefused(
+                _("Chaque signal de risque doit être pris en compte par écrit : %(signals)s.")
+                % {"signals": ", ".join(str(s.label) for s in missing)}
             )
         now = timezone.now()
+        ReassignmentApproval.objects.create(
+            reassignment=reassignment,
+            approver=actor,
+            approved_at=now,
+            acknowledgements=written,
+            file_version=current,
+        )
+        required = 2 if len(signals) >= settings.REASSIGNMENT_TWO_APPROVERS_FROM_SIGNALS else 1
+        given = ReassignmentApproval.objects.filter(reassignment=reassignment).count()
+        recent = _recent_count(
+            establishment_id=reassignment.account.establishment_id, exclude_pk=reassignment.pk
+        )
+        if given < required:
+            _event(
+                reassignment,
+                step="approval_recorded",
+                actor=actor,
+                signals=[s.code for s in signals],
+                acknowledgements=written,
+                approvals=given,
+                approvals_required=required,
+                comment=comment,
+            )
+            logger.info("Reassignment %s: approval %s of %s.", reassignment.pk, given, required)
+            return ReassignmentResult(
+                reassignment=reassignment,
+                repeated_within_window=recent > 0,
+                signals=signals,
+                approvals_missing=required - given,
+            )
         apply_after = now + timedelta(hours=settings.REASSIGNMENT_WAITING_PERIOD_HOURS)
         _move(
             reassignment,
@@ -277,9 +521,6 @@ def reassignment_approve(*, reassignment: AccountReassignment, actor: User) -> R
             approved_by=actor,
             decided_at=now,
             apply_after=apply_after,
-        )
-        recent = _recent_count(
-            establishment_id=reassignment.account.establishment_id, exclude_pk=reassignment.pk
         )
         recipients = _notice_recipients(reassignment)
         for party, address in recipients:
@@ -305,9 +546,15 @@ def reassignment_approve(*, reassignment: AccountReassignment, actor: User) -> R
             after={"state": ReassignmentState.APPROVED, "apply_after": apply_after.isoformat()},
             notices_sent_to=[party for party, _address in recipients],
             repeated_within_window=recent > 0,
+            signals=[s.code for s in signals],
+            acknowledgements=written,
+            approvals=given,
+            comment=comment,
         )
     logger.info("Reassignment %s approved; applies after %s.", reassignment.pk, apply_after)
-    return ReassignmentResult(reassignment=reassignment, repeated_within_window=recent > 0)
+    return ReassignmentResult(
+        reassignment=reassignment, repeated_within_window=recent > 0, signals=signals
+    )
 
 
 def _notice_recipients(reassignment: AccountReassignment) -> list[tuple[str, str]]:
@@ -444,6 +691,44 @@ def reassignment_apply(*, reassignment_id: int) -> bool:
     get the same id. Returns True when this call applied it."""
     with transaction.atomic():
         now = timezone.now()
+        due = (
+            AccountReassignment.objects.select_for_update(of=("self",))
+            .select_related("ticket")
+            .filter(pk=reassignment_id, state=ReassignmentState.APPROVED, apply_after__lte=now)
+            .first()
+        )
+        if due is None:
+            return False
+        refusal: str | None = None
+        try:
+            _recheck(due.ticket, due.siret or due.account.establishment.siret)
+        except _RecheckFailed as exc:
+            refusal = exc.reason
+        if refusal is not None:
+            # The worker never applies a change the registry or the verdict no longer
+            # supports: the change is cancelled, its links die, the ticket is flagged.
+            transition_rows(
+                AccountReassignment.objects.filter(pk=reassignment_id),
+                to=ReassignmentState.CANCELLED,
+                table=REASSIGNMENT_TRANSITIONS,
+                cancelled_at=now,
+                decision_comment=refusal,
+                previous_holder_objection_hash="",
+                establishment_objection_hash="",
+            )
+            _event(
+                due,
+                step="cancelled",
+                actor=None,
+                before={"state": ReassignmentState.APPROVED},
+                after={"state": ReassignmentState.CANCELLED},
+                comment=refusal,
+            )
+            _flag(
+                ticket_id=due.ticket_id, step="apply", reason=refusal, actor=None,
+                reassignment_id=reassignment_id,
+            )  # fmt: skip
+            return False
         claimed = transition_rows(
             AccountReassignment.objects.filter(pk=reassignment_id, apply_after__lte=now),
             to=ReassignmentState.APPLIED,

@@ -5,22 +5,25 @@ ticket; outside one's queues it does not exist (None / 404)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Model, OuterRef, Q, QuerySet, Subquery
 
 from establishments.models import Establishment, RegistryEstablishment
 from tickets import access
-from tickets.models import Ticket
+from tickets.models import SiretVerification, Ticket, TicketDocument, TicketMessage
 
 from .models import (
     OPEN_REASSIGNMENT_STATES,
     AccountReassignment,
     ExtranetAccount,
     ExtranetHolderHistory,
+    ReassignmentApproval,
     ReassignmentState,
     RecoveryLink,
 )
+from .risk import SIGNALS, reassignments_with_signals
 
 if TYPE_CHECKING:
     from accounts.staff.models import User
@@ -64,17 +67,6 @@ def reassignment_for(*, actor: User, pk: int) -> AccountReassignment | None:
     )
 
 
-def reassignments_pending(*, actor: User) -> QuerySet[AccountReassignment]:
-    """The approval queue: changes waiting for a decision, then those waiting for their
-    objection period, oldest first."""
-    return (
-        reassignments_visible(actor=actor)
-        .filter(state__in=OPEN_REASSIGNMENT_STATES)
-        .select_related("ticket", "account__establishment", "prepared_by", "approved_by")
-        .order_by("state", "prepared_at", "id")
-    )
-
-
 def reassignments_open_counts(*, actor: User) -> dict[str, int]:
     """How many reassignments wait for a supervisor's approval (``prepared``) and how many
     wait for the end of their objection period (``approved``): one query."""
@@ -89,32 +81,9 @@ def reassignments_open_counts(*, actor: User) -> dict[str, int]:
     return {"prepared": counts["prepared"], "approved": counts["approved"]}
 
 
-def reassignments_recent(*, actor: User, limit: int = 50) -> QuerySet[AccountReassignment]:
-    return (
-        reassignments_visible(actor=actor)
-        .exclude(state__in=OPEN_REASSIGNMENT_STATES)
-        .select_related(
-            "ticket", "account__establishment", "prepared_by", "approved_by", "rejected_by"
-        )
-        .order_by("-prepared_at", "-id")[:limit]
-    )
-
-
 def reassignments_for_ticket(*, ticket: Ticket) -> QuerySet[AccountReassignment]:
     return ticket.reassignments.select_related("prepared_by", "approved_by").order_by(
         "-prepared_at"
-    )
-
-
-def other_reassignments_of_establishment(
-    *, actor: User, reassignment: AccountReassignment
-) -> QuerySet[AccountReassignment]:
-    return (
-        reassignments_visible(actor=actor)
-        .filter(account__establishment_id=reassignment.account.establishment_id)
-        .exclude(pk=reassignment.pk)
-        .select_related("ticket")
-        .order_by("-prepared_at")[:10]
     )
 
 
@@ -185,3 +154,182 @@ def reassignment_counts_by_state() -> dict[str, int]:
         .values_list("state", "n")
     )
     return {str(state): counts.get(state, 0) for state in ReassignmentState.values}
+
+
+# --- The approval queue and the approval page (case 2.1 as a decision made on evidence) ---
+
+PENDING_PAGE_SIZE = 25
+
+
+def _latest_id(model: type[Model], **match: object) -> Subquery:
+    return Subquery(model._default_manager.filter(**match).order_by("-id").values("id")[:1])
+
+
+def with_file_version(qs: QuerySet[AccountReassignment]) -> QuerySet[AccountReassignment]:
+    """What the approver's reading depends on, as annotations: the ticket's version and
+    the newest message, document, SIRET verification and approval. Any of them moving
+    makes an approval given on the older page stale."""
+    ticket = OuterRef("ticket_id")
+    return qs.annotate(
+        fv_ticket=Subquery(Ticket.objects.filter(pk=ticket).values("version")[:1]),
+        fv_message=_latest_id(TicketMessage, ticket_id=ticket),
+        fv_document=_latest_id(TicketDocument, ticket_id=ticket),
+        fv_verification=_latest_id(SiretVerification, ticket_id=ticket),
+        fv_approval=_latest_id(ReassignmentApproval, reassignment_id=OuterRef("pk")),
+    )
+
+
+def file_version_of(reassignment: AccountReassignment) -> str:
+    """The version string of an annotated reassignment (``with_file_version``)."""
+    parts = (
+        reassignment.fv_ticket,  # type: ignore[attr-defined]
+        reassignment.fv_message,  # type: ignore[attr-defined]
+        reassignment.fv_document,  # type: ignore[attr-defined]
+        reassignment.fv_verification,  # type: ignore[attr-defined]
+        reassignment.fv_approval,  # type: ignore[attr-defined]
+    )
+    return ".".join(str(p or 0) for p in parts)
+
+
+def reassignment_file_version(*, reassignment_id: int) -> str:
+    """The current version of a reassignment's file: one query."""
+    row = with_file_version(AccountReassignment.objects.filter(pk=reassignment_id)).first()
+    return file_version_of(row) if row is not None else ""
+
+
+def reassignment_file_for(*, actor: User, pk: int) -> AccountReassignment | None:
+    """One reassignment with everything its page reads from its own row, its ticket, its
+    account and establishment, its risk signals and its file version: one query."""
+    return (
+        with_file_version(access.scope(reassignments_with_signals(), actor))
+        .select_related(
+            "ticket",
+            "ticket__queue",
+            "account__establishment",
+            "prepared_by",
+            "approved_by",
+            "rejected_by",
+            "cancelled_by",
+        )
+        .filter(pk=pk)
+        .first()
+    )
+
+
+_USER_FIELDS = ("first_name", "last_name", "email")
+_LIST_ROW_FIELDS = (
+    "id", "state", "prepared_at", "flag_reason", "name_match", "siret", "siren",
+    "requester_email", "requester_email_domain", "requester_phone", "new_holder_email",
+    "new_holder_first_name", "new_holder_last_name", "registry_started_at", "recent_reassignments",
+    "apply_after", "approved_by_id",
+    "ticket_id", "ticket__reference", "account_id", "account__identifiant",
+    "account__establishment_id",
+    "account__establishment__siret", "account__establishment__denomination",
+    "account__establishment__email", "account__establishment__email_changed_at",
+    "prepared_by_id", *(f"prepared_by__{f}" for f in _USER_FIELDS),
+)  # fmt: skip
+
+
+def reassignments_awaiting_page(
+    *, actor: User, after: tuple[datetime, int] | None = None, size: int = PENDING_PAGE_SIZE
+) -> tuple[list[AccountReassignment], tuple[datetime, int] | None]:
+    """One keyset page of the reassignments awaiting approval (``prepared``), oldest
+    first, each with its risk signals: one query whatever the number pending. Returns the
+    page and the cursor of the next one (None on the last page)."""
+    qs = (
+        access.scope(reassignments_with_signals(), actor)
+        .filter(state=ReassignmentState.PREPARED)
+        .select_related("ticket", "account__establishment", "prepared_by")
+        # A list row needs a few columns of each: fewer to read and to build.
+        .only(*_LIST_ROW_FIELDS)
+        .order_by("prepared_at", "id")
+    )
+    if after is not None:
+        at, pk = after
+        # ``prepared_at >= at`` gives the index its starting point (see tickets.selectors).
+        qs = qs.filter(Q(prepared_at__gte=at), Q(prepared_at__gt=at) | Q(id__gt=pk))
+    rows = list(qs[: size + 1])
+    more = len(rows) > size
+    rows = rows[:size]
+    cursor = (rows[-1].prepared_at, rows[-1].pk) if more and rows else None
+    return rows, cursor
+
+
+def reassignments_awaiting_count(*, actor: User) -> int:
+    """How many reassignments wait for this supervisor's approval (the navigation badge):
+    prepared, not by them, and not already approved by them. One query."""
+    return (
+        reassignments_visible(actor=actor)
+        .filter(state=ReassignmentState.PREPARED)
+        .exclude(prepared_by_id=actor.pk)
+        .exclude(approvals__approver_id=actor.pk)
+        .count()
+    )
+
+
+def reassignments_waiting_objection(*, actor: User, limit: int = 10) -> list[AccountReassignment]:
+    """Approved changes in their objection period, soonest applied first."""
+    return list(
+        reassignments_visible(actor=actor)
+        .filter(state=ReassignmentState.APPROVED)
+        .select_related("account__establishment", "approved_by")
+        .only(
+            "id",
+            "state",
+            "apply_after",
+            "account_id",
+            "account__establishment_id",
+            "account__establishment__siret",
+            "account__establishment__denomination",
+            "approved_by_id",
+            *(f"approved_by__{f}" for f in _USER_FIELDS),
+        )  # fmt: skip
+        .order_by("apply_after", "id")[:limit]
+    )
+
+
+def reassignments_ended_recently(*, actor: User, limit: int = 10) -> list[AccountReassignment]:
+    """The latest ended changes (applied, refused, objected, cancelled), newest first."""
+    return list(
+        reassignments_visible(actor=actor)
+        .exclude(state__in=OPEN_REASSIGNMENT_STATES)
+        .select_related("ticket")
+        .only("id", "state", "prepared_at", "ticket_id", "ticket__reference")
+        .order_by("-prepared_at", "-id")[:limit]
+    )
+
+
+def reassignment_signal_counts(*, actor: User) -> dict[str, int]:
+    """Per risk signal, how many reassignments awaiting approval carry it: one query (the
+    supervisors' dashboard)."""
+    qs = access.scope(reassignments_with_signals(), actor).filter(state=ReassignmentState.PREPARED)
+    return qs.aggregate(
+        **{s.code: Count("id", filter=Q(**{f"sig_{s.code}": True})) for s in SIGNALS}
+    )
+
+
+def approvals_of(*, reassignment: AccountReassignment) -> list[ReassignmentApproval]:
+    return list(reassignment.approvals.select_related("approver").order_by("approved_at", "id"))
+
+
+PREVIOUS_REQUESTS_SHOWN = 10
+
+
+def establishment_previous_requests(
+    *, actor: User, reassignment: AccountReassignment
+) -> list[Ticket]:
+    """The establishment's other requests (tickets on its SIRET) the actor may see, newest
+    first, bounded, each with its latest reassignment if any (``reassignment_pk``,
+    ``reassignment_state``): one query on the ``(siret, created_at)`` index."""
+    latest = AccountReassignment.objects.filter(ticket_id=OuterRef("pk")).order_by("-id")
+    return list(
+        access.tickets_for(actor)
+        .filter(siret=reassignment.account.establishment.siret)
+        .exclude(pk=reassignment.ticket_id)
+        .only("pk", "reference", "motif", "status", "created_at", "email")
+        .annotate(
+            reassignment_pk=Subquery(latest.values("pk")[:1]),
+            reassignment_state=Subquery(latest.values("state")[:1]),
+        )
+        .order_by("-created_at", "-id")[:PREVIOUS_REQUESTS_SHOWN]
+    )

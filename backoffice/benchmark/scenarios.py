@@ -442,3 +442,70 @@ def metrics_scrape(ctx: BenchContext):
 @scenario("metrics_rollup", "Exploitation : rollup des métriques par beat", targeted=False)
 def metrics_rollup(ctx: BenchContext):
     return lambda i: metrics_rollup_refresh()
+
+
+# --- Case 2.1: the supervisors' approval queue and approval page (issue 11) -------------
+
+
+def _supervisor_client(ctx: BenchContext) -> Client:
+    client = Client()
+    session_login(client, ctx.supervisor)
+    return client
+
+
+@scenario(
+    "page_reassignment_pending",
+    "Page : réattributions en attente (signaux de risque calculés), superviseur",
+    target_ms=50,
+)
+def page_reassignment_pending(ctx: BenchContext):
+    from accounts.extranet.models import AccountReassignment, ReassignmentState
+
+    client = _supervisor_client(ctx)
+    first = reverse("backoffice:reassignment_list")
+    # The first page, then pages further down the queue (keyset cursors).
+    pending = list(
+        AccountReassignment.objects.filter(state=ReassignmentState.PREPARED)
+        .order_by("prepared_at", "id")
+        .values_list("prepared_at", "id")
+    )
+    urls = [first] + [
+        f"{first}?apres={at.isoformat()}_{pk}".replace("+", "%2B")
+        for at, pk in pending[25 : len(pending) : max(25, len(pending) // 5)]
+    ]
+
+    def run(i: int):
+        url = urls[i % len(urls)]
+        response = client.get(url)
+        if response.status_code != 200 or b"pending-list" not in response.content:
+            raise AssertionError(f"GET {url}: {response.status_code}, 200 attendu")
+
+    return run
+
+
+@scenario(
+    "page_reassignment_approval",
+    "Page : approbation d'une réattribution (dossier complet, signaux), superviseur",
+    target_ms=50,
+)
+def page_reassignment_approval(ctx: BenchContext):
+    from accounts.extranet.models import AccountReassignment, ReassignmentState
+
+    client = _supervisor_client(ctx)
+    ids = list(
+        AccountReassignment.objects.filter(state=ReassignmentState.PREPARED)
+        .order_by("id")
+        .values_list("id", flat=True)
+    )
+    if not ids:
+        raise RuntimeError("Aucune réattribution en attente : lancez le remplissage d'abord.")
+    ids = ids[:: max(1, len(ids) // 30)]
+    urls = [reverse("backoffice:reassignment_detail", args=[pk]) for pk in ids]
+
+    def run(i: int):
+        url = urls[i % len(urls)]
+        response = client.get(url)
+        if response.status_code != 200 or b"approve-form" not in response.content:
+            raise AssertionError(f"GET {url}: {response.status_code}, 200 attendu")
+
+    return run

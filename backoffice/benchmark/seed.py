@@ -159,6 +159,10 @@ def bench_ticket_count() -> int:
 def bench_rows_delete() -> None:
     """Delete the bench tickets and every row that points at them, in SQL (the ORM's
     cascade would load a million objects)."""
+    # Reassignments protect their tickets: the bench ones go first.
+    from .reassignments import bench_reassignments_delete
+
+    bench_reassignments_delete()
     qn = connection.ops.quote_name
     table = qn(Ticket._meta.db_table)
     subquery = f"SELECT id FROM {table} WHERE reference LIKE %s"

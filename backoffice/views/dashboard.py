@@ -20,7 +20,8 @@ from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET
 
-from accounts.extranet.selectors import reassignments_open_counts
+from accounts.extranet.risk import SIGNALS
+from accounts.extranet.selectors import reassignment_signal_counts, reassignments_open_counts
 from tickets.models import OPEN_STATUSES, Status
 from tickets.selectors import queues_for_user
 
@@ -157,6 +158,11 @@ def _figures(request) -> tuple[DashboardFilterForm, dict, str]:
     )
     context = _shape(board, queues)
     context["reassignments"] = reassignments_open_counts(actor=request.user)
+    # Per risk signal, how many changes awaiting approval carry it (one query, in SQL).
+    counts = reassignment_signal_counts(actor=request.user)
+    context["reassignment_signals"] = [
+        {"label": s.label, "explanation": s.explanation, "count": counts[s.code]} for s in SIGNALS
+    ]
     query = (
         {"date_from": start.isoformat(), "date_to": end.isoformat(), "queue": queue.pk}
         if queue

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from accounts.extranet.selectors import reassignments_awaiting_count
 from tickets.models import OPEN_STATUSES, Status
 from tickets.selectors import format_count, queue_counts, queues_for_user
 
@@ -41,4 +42,8 @@ def nav_context(request, *, current: str = "") -> dict:
         "nav_mine": format_count(*counts.mine),
         "nav_unassigned": format_count(*counts.unassigned),
         "nav_current": current,
+        # Supervisors decide on reassignments: they see how many await an approval.
+        "nav_reassignments_awaiting": (
+            reassignments_awaiting_count(actor=user) if user.is_supervisor else None
+        ),
     }

@@ -67,6 +67,7 @@ def ticket_siret_verify_view(request, pk: int):
                     actor=request.user,
                     verdict=form.cleaned_data["verdict"],
                     comment=form.cleaned_data["comment"],
+                    name_justification=form.cleaned_data["name_justification"],
                 )
             except SiretVerificationRefused as exc:
                 form.add_error(exc.field, exc.message)

@@ -38,19 +38,33 @@ def last_link(to: str | None = None) -> tuple[str, str]:
     raise AssertionError("no link e-mailed" + (f" to {to}" if to else ""))
 
 
-def record_siret_verification(ticket, *, verdict: str = "passed", actor=None):
+def record_siret_verification(
+    ticket, *, verdict: str = "passed", actor=None, registry: bool = True, checks=None
+):
     """What a verdict leaves on the ticket (``tickets.verification``): the typed row, which
     the reassignment reads, and its timeline event. Bypasses the registry checks that
-    ``ticket_siret_verify`` runs, so that tests of the reassignment choose the verdict."""
+    ``ticket_siret_verify`` runs, so that tests of the reassignment choose the verdict.
+    ``registry``: also make sure the registry knows the SIRET as active (as a "passed"
+    verdict requires, and as every step of a reassignment re-checks)."""
+    from establishments.models import RegistryEstablishment
     from tests.factories import UserFactory
 
+    if registry:
+        RegistryEstablishment.objects.get_or_create(
+            siret=ticket.siret,
+            defaults={
+                "siren": ticket.siret[:9],
+                "administrative_status": "A",
+                "denomination": (ticket.denomination or "").upper(),
+            },
+        )
     actor = actor or UserFactory(supervisor=True)
     SiretVerification.objects.create(
         ticket=ticket,
         actor=actor,
         verdict=verdict,
         comment="Vérifié pour le test.",
-        checks={},
+        checks=checks or {},
         created_at=timezone.now(),
     )
     return ticket_event_record(
@@ -67,3 +81,25 @@ _DSFR_GROUP_CLASS = "!!MISSING field.field.widget.group_class!!"
 def assert_no_missing_variable(response) -> None:
     html = response.content.decode().replace(_DSFR_GROUP_CLASS, "")
     assert "!!MISSING" not in html, html[html.index("!!MISSING") - 200 :][:400]
+
+
+def approve(reassignment, actor, *, acknowledgements=None, file_version=None):
+    """Approve as the approval page does: with the file's current version and, unless
+    given, a written acknowledgement of every live risk signal."""
+    from accounts.extranet.reassignment import reassignment_approve
+    from accounts.extranet.risk import reassignment_signals_live
+    from accounts.extranet.selectors import reassignment_file_version
+
+    if acknowledgements is None:
+        acknowledgements = {
+            s.code: "Vérifié par téléphone avec le gérant."
+            for s in reassignment_signals_live(reassignment_id=reassignment.pk)
+        }
+    if file_version is None:
+        file_version = reassignment_file_version(reassignment_id=reassignment.pk)
+    return reassignment_approve(
+        reassignment=reassignment,
+        actor=actor,
+        file_version=file_version,
+        acknowledgements=acknowledgements,
+    )

@@ -32,7 +32,7 @@ PAYLOAD = {
 def test_no_agent_api_schema_carries_a_password(client):
     schema = client.get("/api/openapi.json").json()
     paths = [p for p in schema["paths"] if "reassignment" in p]
-    assert len(paths) == 4  # list, prepare, approve, reject are documented
+    assert len(paths) == 6  # list, file, prepare, approve, reject, cancel are documented
     assert not PASSWORD_WORDS.search(json.dumps(schema))
 
 
@@ -89,9 +89,12 @@ def test_the_api_prepares_lists_and_refuses_the_preparer_approving(
     assert body["state"] == "prepared" and body["repeated_within_window"] is False
     assert [r["id"] for r in client.get("/api/v1/reassignments").json()] == [body["id"]]
     # An agent cannot approve; the preparer cannot either.
-    assert post_json(client, f"/api/v1/reassignments/{body['id']}/approve").status_code == 403
+    url = f"/api/v1/reassignments/{body['id']}/approve"
+    assert post_json(client, url, {"file_version": "x"}).status_code == 403
     otp_login(client, supervisor)
-    approved = post_json(client, f"/api/v1/reassignments/{body['id']}/approve")
+    file = client.get(f"/api/v1/reassignments/{body['id']}").json()
+    assert file["signals"] == [] and file["approvals_required"] == 1
+    approved = post_json(client, url, {"file_version": file["file_version"]})
     assert approved.status_code == 200 and approved.json()["state"] == "approved"
     assert post_json(client, f"/api/v1/reassignments/{body['id']}/reject").status_code == 409
 
@@ -111,5 +114,9 @@ def test_the_api_supervisor_preparing_cannot_approve_own(client, supervisor, ver
     created = post_json(
         client, f"/api/v1/tickets/{verified_ticket.reference}/reassignments", PAYLOAD
     ).json()
-    assert post_json(client, f"/api/v1/reassignments/{created['id']}/approve").status_code == 403
+    version = client.get(f"/api/v1/reassignments/{created['id']}").json()["file_version"]
+    response = post_json(
+        client, f"/api/v1/reassignments/{created['id']}/approve", {"file_version": version}
+    )
+    assert response.status_code == 403
     assert AccountReassignment.objects.get().state == ReassignmentState.PREPARED

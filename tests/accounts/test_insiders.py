@@ -12,9 +12,9 @@ from django.test import Client
 
 from accounts.extranet.exceptions import ReassignmentForbidden
 from accounts.extranet.models import ReassignmentState
-from accounts.extranet.reassignment import reassignment_approve
 from accounts.staff.models import Role, StaffChange, StaffChangeKind, User
 from establishments.models import EstablishmentChange
+from tests.accounts.helpers import approve
 from tests.accounts.test_reassignment import account, oncommit, prepare, ticket  # noqa: F401
 from tests.factories import EstablishmentFactory, UserFactory
 from tests.support.auth import otp_login
@@ -199,7 +199,7 @@ def test_membership_changed_by_the_service_is_recorded_once(supervisor, habilita
 def test_an_admin_cannot_approve_a_reassignment(ticket, agent, admin_user):  # noqa: F811
     reassignment = prepare(ticket, agent).reassignment
     with pytest.raises(ReassignmentForbidden, match="administrateur"):
-        reassignment_approve(reassignment=reassignment, actor=admin_user)
+        approve(reassignment, admin_user)
     reassignment.refresh_from_db()
     assert reassignment.state == ReassignmentState.PREPARED
 
@@ -208,12 +208,12 @@ def test_a_superuser_with_the_supervisor_role_cannot_approve_either(ticket, agen
     sly = UserFactory(supervisor=True, is_superuser=True)
     reassignment = prepare(ticket, agent).reassignment
     with pytest.raises(ReassignmentForbidden):
-        reassignment_approve(reassignment=reassignment, actor=sly)
+        approve(reassignment, sly)
 
 
 def test_a_supervisor_still_approves(ticket, agent, supervisor, oncommit):  # noqa: F811
     reassignment = prepare(ticket, agent).reassignment
     with oncommit(execute=True):
-        reassignment_approve(reassignment=reassignment, actor=supervisor)
+        approve(reassignment, supervisor)
     reassignment.refresh_from_db()
     assert reassignment.state == ReassignmentState.APPROVED

@@ -21,7 +21,6 @@ from accounts.extranet.models import (
 )
 from accounts.extranet.reassignment import (
     reassignment_apply,
-    reassignment_approve,
     reassignment_cancel,
     reassignment_object,
     reassignment_prepare,
@@ -29,6 +28,7 @@ from accounts.extranet.reassignment import (
     reassignments_apply_due,
 )
 from tests.accounts.helpers import (
+    approve,
     assert_no_missing_variable,
     last_link,
     links_in,
@@ -93,7 +93,7 @@ def prepare(ticket, actor, **overrides):
 def approved(ticket, agent, supervisor, oncommit):
     reassignment = prepare(ticket, agent).reassignment
     with oncommit(execute=True):
-        reassignment_approve(reassignment=reassignment, actor=supervisor)
+        approve(reassignment, supervisor)
     reassignment.refresh_from_db()
     return reassignment
 
@@ -165,7 +165,7 @@ def test_the_preparer_can_never_approve_even_as_supervisor(ticket, supervisor, a
     reassignment = prepare(ticket, supervisor).reassignment
     events_before = ticket.events.count()
     with pytest.raises(ReassignmentForbidden):
-        reassignment_approve(reassignment=reassignment, actor=supervisor)
+        approve(reassignment, supervisor)
     with pytest.raises(ReassignmentForbidden):
         reassignment_reject(reassignment=reassignment, actor=supervisor)
     reassignment.refresh_from_db()
@@ -180,7 +180,7 @@ def test_the_preparer_can_never_approve_even_as_supervisor(ticket, supervisor, a
 def test_an_agent_cannot_approve(ticket, agent, other_agent):
     reassignment = prepare(ticket, agent).reassignment
     with pytest.raises(ReassignmentForbidden):
-        reassignment_approve(reassignment=reassignment, actor=other_agent)
+        approve(reassignment, other_agent)
     reassignment.refresh_from_db()
     assert reassignment.state == ReassignmentState.PREPARED
 
@@ -192,7 +192,7 @@ def test_a_supervisor_rejects(ticket, agent, supervisor):
     assert reassignment.state == ReassignmentState.REJECTED
     assert reassignment.rejected_by == supervisor
     with pytest.raises(ReassignmentRefused):
-        reassignment_approve(reassignment=reassignment, actor=supervisor)
+        approve(reassignment, supervisor)
     assert steps(ticket) == ["prepared", "rejected"]
 
 
@@ -231,12 +231,14 @@ def test_a_second_reassignment_within_90_days_is_flagged(
         record_siret_verification(second_ticket)
         result = prepare(second_ticket, agent, new_holder_email="autre@exemple.fr")
         assert result.repeated_within_window is True
-        approval = reassignment_approve(reassignment=result.reassignment, actor=supervisor)
+        approval = approve(result.reassignment, supervisor)
         assert approval.repeated_within_window is True
         client = Client()
         otp_login(client, other_supervisor)
         page = client.get(f"/backoffice/reattributions/{result.reassignment.pk}/")
-        assert "Réattribution répétée" in page.content.decode()
+        html = page.content.decode()
+        assert "Ce SIRET a fait l'objet d'une autre réattribution" in html
+        assert "Plusieurs demandes sur l&#x27;entreprise" in html
     with freeze_time("2026-09-01 10:00:00"):
         third_ticket = TicketFactory(siret=account.establishment.siret)
         record_siret_verification(third_ticket)
@@ -409,7 +411,8 @@ def test_the_agent_prepares_and_another_supervisor_approves_through_the_pages(
     assert page.status_code == 200
     html = page.content.decode()
     assert 'value="claire.dupont@exemple.fr"' in html and 'value="Claire"' in html
-    assert "Vérification du SIRET : réussie" in html
+    assert "Vérification du SIRET : conforme" in html
+    assert f'href="/backoffice/tickets/{ticket.pk}/"' in html  # back to the ticket
     assert_no_missing_variable(page)
     response = client.post(
         f"/backoffice/demandes/{ticket.reference}/reattribution/",
@@ -418,17 +421,19 @@ def test_the_agent_prepares_and_another_supervisor_approves_through_the_pages(
     reassignment = AccountReassignment.objects.get()
     assert response["Location"] == f"/backoffice/reattributions/{reassignment.pk}/"
     own = client.get(response["Location"])
-    assert "Valider la réattribution" not in own.content.decode()
-    assert client.post(f"/backoffice/reattributions/{reassignment.pk}/valider/").status_code == 403
+    assert "Approuver la réattribution" not in own.content.decode()
+    version = own.context["file_version"]
+    url = f"/backoffice/reattributions/{reassignment.pk}/valider/"
+    assert client.post(url, {"approve-file_version": version}).status_code == 403
     otp_login(client, supervisor)
     queue = client.get("/backoffice/reattributions/")
     assert ticket.reference in queue.content.decode()
     assert_no_missing_variable(queue)
     detail = client.get(f"/backoffice/reattributions/{reassignment.pk}/")
-    assert "Valider la réattribution" in detail.content.decode()
+    assert "Approuver la réattribution" in detail.content.decode()
     assert_no_missing_variable(detail)
     with oncommit(execute=True):
-        client.post(f"/backoffice/reattributions/{reassignment.pk}/valider/")
+        client.post(url, {"approve-file_version": detail.context["file_version"]})
     reassignment.refresh_from_db()
     assert reassignment.state == ReassignmentState.APPROVED
     assert reassignment.approved_by == supervisor

@@ -188,7 +188,11 @@ def test_page_shows_hand_checked_figures(small_fixture, supervisor, verified_cli
     assert agents[1] == ["Alice Agent", "1", "3", "6 h 00 min"]
     # Reassignments: 1 waiting for approval, 1 in its objection period, with the link.
     assert '<strong class="fr-h3">1</strong> réattribution en attente' in html
-    assert "1 validée en attente de la fin du délai d'opposition" in html
+    assert "1 approuvée en attente de la fin du délai d'opposition" in html
+    # Each risk signal counted over the changes awaiting approval, with its explanation.
+    signals = _cell_rows(html, "Signaux de risque des réattributions en attente")
+    assert len(signals) == 1 + 7
+    assert all(row[-1].isdigit() for row in signals[1:])
     assert reverse("backoffice:reassignment_list") in html
 
 

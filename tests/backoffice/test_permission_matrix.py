@@ -103,6 +103,15 @@ NOT_THE_PREPARER_ROLE = {"agent": frozenset({403})}
 # Approving takes the supervisor role itself: an administrator cannot (issue 12, point 9).
 APPROVER_ROLE = {"agent": frozenset({403}), "admin_user": frozenset({403})}
 
+
+def FILE_VERSION(w) -> str:  # noqa: N802 - named like the lambdas above
+    """The version of the reassignment's file the approval page or GET /reassignments/{id}
+    hands out: an approval carries it."""
+    from accounts.extranet.selectors import reassignment_file_version
+
+    return reassignment_file_version(reassignment_id=w.reassignment.pk)
+
+
 # Every route of the ``backoffice`` namespace. The login pages are public by nature and
 # are covered by tests/backoffice/test_auth.py.
 AUTH_ROUTES = {"login", "otp_verify", "otp_enrol", "otp_enrol_link", "logout"}
@@ -183,20 +192,21 @@ ROUTES: dict[str, Case] = {
         "post",
         _ui("reassignment_approve", REASSIGNMENT),
         "queue",
+        data=lambda w: {"approve-file_version": FILE_VERSION(w)},
         refusals=APPROVER_ROLE,
     ),
     "reassignment_reject": Case(
         "post",
         _ui("reassignment_reject", REASSIGNMENT),
         "queue",
-        data=lambda w: {"comment": "Pièces insuffisantes."},
+        data=lambda w: {"reject-comment": "Pièces insuffisantes."},
         refusals=NOT_THE_PREPARER_ROLE,
     ),
     "reassignment_cancel": Case(
         "post",
         _ui("reassignment_cancel", REASSIGNMENT),
         "queue",
-        data=lambda w: {"comment": "Doublon."},
+        data=lambda w: {"cancel-comment": "Doublon."},
         refusals=NOT_THE_PREPARER_ROLE,
     ),
     # Only after the change applied: for everyone who may see it, a refusal message (302).
@@ -281,7 +291,7 @@ OPERATIONS: dict[tuple[str, str], Case] = {
         "post",
         lambda w: f"/api/v1/tickets/{w.ticket.pk}/siret-verification",
         "queue",
-        data=lambda w: {"verdict": "failed", "comment": "Dénomination différente."},
+        data=lambda w: {"verdict": "failed", "comment": "Dénomination non identique."},
         ok=frozenset({201}),
     ),
     ("GET", "/api/v1/reassignments"): Case("get", lambda w: "/api/v1/reassignments", "list"),
@@ -299,12 +309,24 @@ OPERATIONS: dict[tuple[str, str], Case] = {
         # One open reassignment per account: a second preparation is a conflict.
         ok=frozenset({201, 409}),
     ),
+    ("GET", "/api/v1/reassignments/{reassignment_id}"): Case(
+        "get", lambda w: f"/api/v1/reassignments/{w.reassignment.pk}", "queue"
+    ),
     ("POST", "/api/v1/reassignments/{reassignment_id}/approve"): Case(
         "post",
         lambda w: f"/api/v1/reassignments/{w.reassignment.pk}/approve",
         "queue",
+        data=lambda w: {"file_version": FILE_VERSION(w)},
         ok=frozenset({200}),
         refusals=APPROVER_ROLE,
+    ),
+    ("POST", "/api/v1/reassignments/{reassignment_id}/cancel"): Case(
+        "post",
+        lambda w: f"/api/v1/reassignments/{w.reassignment.pk}/cancel",
+        "queue",
+        data=lambda w: {"comment": "Doublon."},
+        ok=frozenset({200}),
+        refusals=NOT_THE_PREPARER_ROLE,
     ),
     ("POST", "/api/v1/reassignments/{reassignment_id}/reject"): Case(
         "post",

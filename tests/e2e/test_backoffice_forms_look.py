@@ -69,3 +69,74 @@ def test_the_prepare_and_schedule_forms_are_laid_out_and_pass_axe(
 
     look.save_report()
     assert look.blocking() == [], "\n".join(look.blocking())
+
+
+@pytest.mark.parametrize("viewport", list(VIEWPORTS))
+def test_the_pending_list_and_approval_page_are_laid_out_and_pass_axe(
+    viewport, live_server, checked_context, output_dir, agent, supervisor
+):
+    """Case 2.1's approval page with everything it can show: a near-miss name with its
+    justification, a document the preparer checked, two risk signals (so two approvers)."""
+    from datetime import date
+
+    from accounts.extranet.reassignment import reassignment_prepare
+    from establishments.models import RegistryEstablishment
+    from tests.support.documents import attach
+    from tickets.verification import ticket_siret_verify
+
+    establishment = EstablishmentFactory(
+        siret="73282932000074", denomination="Boulangerie du Marché",
+        email="contact@boulangerie-marche.fr",
+    )  # fmt: skip
+    ExtranetAccountFactory(establishment=establishment, with_password=True)
+    RegistryEstablishment.objects.create(
+        siret=establishment.siret, siren=establishment.siret[:9], administrative_status="A",
+        denomination="BOULANGERIE DU MARCHE", street_name="RUE DES HALLES",
+        postal_code="69007", city="LYON", started_on=date.today() - timedelta(days=30),
+    )  # fmt: skip
+    ticket = TicketFactory(
+        siret=establishment.siret, establishment=establishment,
+        denomination="Boulangerie du Marché Nord", requester_name="Claire Dupont",
+        email="boulangerie.marche.nord@gmail.com",
+    )  # fmt: skip
+    document = attach(ticket, name="kbis-boulangerie.pdf")
+    ticket_siret_verify(
+        ticket=ticket, actor=agent, verdict="passed", comment="Kbis et appel au standard.",
+        name_justification="Enseigne « Nord » sur la devanture ; le Kbis porte le nom du registre.",
+    )  # fmt: skip
+    reassignment = reassignment_prepare(
+        ticket=ticket, actor=agent, new_holder_last_name="Dupont",
+        new_holder_first_name="Claire", new_holder_email="boulangerie.marche.nord@gmail.com",
+        new_holder_phone="+33102030405",
+        evidence_notes="Appel au standard de l'établissement : la gérante confirme.",
+        checked_documents=[document.pk],
+    ).reassignment  # fmt: skip
+
+    page = checked_context(viewport)
+    client = otp_login(Client(), supervisor)
+    page.context.add_cookies(
+        [
+            {
+                "name": settings.SESSION_COOKIE_NAME,
+                "value": client.cookies[settings.SESSION_COOKIE_NAME].value,
+                "url": live_server.url,
+            }
+        ]
+    )
+    look = Inspector(page, output_dir / "reassignments" / viewport, viewport)
+    width = VIEWPORTS[viewport]["width"]
+
+    page.goto(live_server.url + reverse("backoffice:reassignment_list"))
+    expect(page.get_by_test_id("pending-list")).to_contain_text("Messagerie gratuite")
+    expect(page.get_by_test_id("pending-list")).to_contain_text("Dénomination non identique")
+    look.look("reattributions-en-attente")
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+
+    page.goto(live_server.url + reverse("backoffice:reassignment_detail", args=[reassignment.pk]))
+    expect(page.get_by_test_id("signals")).to_contain_text("Deux superviseurs différents")
+    expect(page.get_by_test_id("siret-checks")).to_contain_text("justification exigée")
+    look.look("approbation")
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+
+    look.save_report()
+    assert look.blocking() == [], "\n".join(look.blocking())

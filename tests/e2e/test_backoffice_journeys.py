@@ -23,6 +23,7 @@ from tests.e2e.conftest import (
     mail_link_path,
     totp_code,
 )
+from tests.e2e.looking import VIEWPORTS
 from tests.factories import (
     EXTRANET_TEST_PASSWORD,
     VALID_SIRETS,
@@ -32,6 +33,7 @@ from tests.factories import (
     TicketFactory,
     TOTPDeviceFactory,
 )
+from tests.support.documents import attach
 from tickets.models import Status, Ticket
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -130,7 +132,7 @@ def test_the_agents_day_login_take_verify_reply_resolve(
 
 
 def test_case_21_from_the_request_to_the_new_holders_first_login(
-    live_server, new_context, page, agent, supervisor, settings, typed_secrets
+    live_server, new_context, page, agent, supervisor, settings, typed_secrets, output_dir
 ):
     typed_secrets.update({AGENT_PASSWORD, NEW_HOLDER_PASSWORD, EXTRANET_TEST_PASSWORD})
     settings.REASSIGNMENT_WAITING_PERIOD_HOURS = 1 / 3600  # one second
@@ -159,7 +161,9 @@ def test_case_21_from_the_request_to_the_new_holders_first_login(
     page.get_by_label("Dénomination établissement").fill("Fournil des Halles")
     page.get_by_label("Nom et prénom").fill("Marie Payet")
     page.get_by_label("N° de téléphone").fill("0692 11 22 33")
-    page.get_by_label("Adresse électronique").fill("marie.payet@fournil.exemple.fr")
+    # A personal webmail address, while the establishment writes from its own domain: a
+    # risk signal the approver must acknowledge in writing.
+    page.get_by_label("Adresse électronique").fill("marie.payet.fournil@gmail.com")
     page.get_by_label("Description de la demande").fill(
         "L'ancien gérant est parti, plus personne ne lit l'adresse déclarée."
     )
@@ -167,7 +171,9 @@ def test_case_21_from_the_request_to_the_new_holders_first_login(
     page.get_by_role("button", name="Envoyer").click()
     expect(page.get_by_role("heading", name="Votre demande a bien été reçue")).to_be_visible()
     # The page shows no reference (the repeat rule must not be an oracle): the e-mail does.
-    ticket = Ticket.objects.get(email="marie.payet@fournil.exemple.fr")
+    ticket = Ticket.objects.get(email="marie.payet.fournil@gmail.com")
+    # The requester sends the Kbis (the requester's side is covered by its own journey).
+    kbis = attach(ticket, name="kbis-fournil.pdf")
 
     # The agent verifies the SIRET and prepares the reassignment from the account panel.
     agent_page = other_browser(new_context)
@@ -179,18 +185,23 @@ def test_case_21_from_the_request_to_the_new_holders_first_login(
     panel = agent_page.locator("#extranet-panel")
     expect(panel).to_contain_text(f"Compte {account.identifiant}")
     panel.get_by_role("link", name="Préparer une réattribution").click()
-    expect(agent_page.get_by_text("Vérification du SIRET : réussie.")).to_be_visible()
+    expect(agent_page.get_by_text("Vérification du SIRET : conforme")).to_be_visible()
+    # Inside the back-office: its menu and a way back to the ticket.
+    expect(agent_page.locator("#backoffice-nav")).to_be_visible()
+    expect(agent_page.get_by_role("link", name=ticket.reference).first).to_be_visible()
     # Prefilled with the requester: checked, not retyped.
     expect(agent_page.get_by_label("Courriel du nouveau titulaire")).to_have_value(
-        "marie.payet@fournil.exemple.fr"
+        "marie.payet.fournil@gmail.com"
     )
     agent_page.get_by_label("Éléments vérifiés").fill(
         "Kbis du 12/11, appel au standard de l'établissement, pièce d'identité."
     )
+    agent_page.locator("label", has_text=kbis.name).click()  # DSFR draws the box on the label
     agent_page.get_by_role("button", name="Préparer la réattribution").click()
-    expect(agent_page.get_by_role("heading", name="Réattribution #")).to_be_visible()
-    expect(agent_page.get_by_text("un autre superviseur doit la valider")).to_be_visible()
-    expect(agent_page.get_by_role("button", name="Valider la réattribution")).to_have_count(0)
+    expect(agent_page.get_by_role("heading", name="Réattribution n°")).to_be_visible()
+    expect(agent_page.get_by_test_id("reassignment-state")).to_have_text("Préparée")
+    expect(agent_page.get_by_text("un autre superviseur doit l'approuver")).to_be_visible()
+    expect(agent_page.get_by_role("button", name="Approuver la réattribution")).to_have_count(0)
     reassignment = AccountReassignment.objects.get(ticket=ticket)
 
     # A different person, a supervisor, approves in another browser.
@@ -202,9 +213,36 @@ def test_case_21_from_the_request_to_the_new_holders_first_login(
         password=AGENT_PASSWORD,
         device=supervisor_device,
     )
-    supervisor_page.goto(f"{live_server.url}/backoffice/reattributions/{reassignment.pk}/")
-    supervisor_page.get_by_role("button", name="Valider la réattribution").click()
-    expect(supervisor_page.get_by_text("Validée par")).to_be_visible()
+    # From the navigation's count to the pending list, then the file.
+    supervisor_page.goto(f"{live_server.url}/backoffice/")
+    expect(supervisor_page.get_by_test_id("nav-reassignments-awaiting")).to_have_text("1")
+    supervisor_page.locator("#backoffice-nav").get_by_role("link", name="Réattributions").click()
+    row = supervisor_page.get_by_test_id("pending-list").get_by_role("row").nth(1)
+    expect(row).to_contain_text(siret)
+    expect(row).to_contain_text("Fournil des Halles")
+    expect(row).to_contain_text("Messagerie gratuite")
+    row.get_by_role("link", name=f"Réattribution n° {reassignment.pk}").click()
+    # The whole file: the SIRET checks and registry, the documents and which the preparer
+    # checked, the risk signals.
+    expect(supervisor_page.get_by_test_id("siret-checks")).to_contain_text("Actif")
+    expect(supervisor_page.get_by_test_id("siret-checks")).to_contain_text("FOURNIL DES HALLES")
+    expect(supervisor_page.get_by_test_id("name-similarity")).to_contain_text("identique")
+    expect(supervisor_page.get_by_test_id("documents")).to_contain_text(kbis.name)
+    expect(supervisor_page.get_by_test_id("documents")).to_contain_text("vérifié par")
+    expect(supervisor_page.get_by_test_id("signals")).to_contain_text("Messagerie gratuite")
+    shots = output_dir / "case-2-1"
+    shots.mkdir(parents=True, exist_ok=True)
+    for name, size in VIEWPORTS.items():
+        supervisor_page.set_viewport_size(size)
+        supervisor_page.screenshot(path=str(shots / f"approbation-{name}.png"), full_page=True)
+    supervisor_page.set_viewport_size(VIEWPORTS["desktop-1366"])
+    approve_form = supervisor_page.get_by_test_id("approve-form")
+    approve_form.get_by_label("Prise en compte : Messagerie gratuite").fill(
+        "Gérante jointe au standard : adresse personnelle le temps de la reprise."
+    )
+    approve_form.get_by_role("button", name="Approuver la réattribution").click()
+    expect(supervisor_page.get_by_test_id("reassignment-state")).to_have_text("Approuvée")
+    expect(supervisor_page.get_by_text("Réattribution approuvée")).to_be_visible()
     notices = [
         m
         for m in mail.outbox
@@ -222,7 +260,7 @@ def test_case_21_from_the_request_to_the_new_holders_first_login(
     [activation] = [
         m
         for m in mail.outbox
-        if m.to == ["marie.payet@fournil.exemple.fr"] and "/compte/activation/" in m.body
+        if m.to == ["marie.payet.fournil@gmail.com"] and "/compte/activation/" in m.body
     ]
     assert mail_identifiant(activation) == account.identifiant
 
@@ -236,7 +274,7 @@ def test_case_21_from_the_request_to_the_new_holders_first_login(
         page, live_server.url, identifiant=account.identifiant, password=NEW_HOLDER_PASSWORD
     )
     expect(page.get_by_role("heading", name="Mon espace", exact=True)).to_be_visible()
-    expect(page.get_by_text("marie.payet@fournil.exemple.fr")).to_be_visible()
+    expect(page.get_by_text("marie.payet.fournil@gmail.com")).to_be_visible()
 
     # The previous holder: the open session is rejected, the old password refused.
     old_page.goto(f"{live_server.url}/espace/")
@@ -252,5 +290,5 @@ def test_case_21_from_the_request_to_the_new_holders_first_login(
     expect(timeline(agent_page)).to_contain_text("Réattribution du compte")
     expect(timeline(agent_page)).to_contain_text("→ Résolu")
     agent_page.goto(f"{live_server.url}/backoffice/reattributions/{reassignment.pk}/")
-    for step in ("prepared", "approved", "applied"):
+    for step in ("Préparée", "Approuvée", "Appliquée"):
         expect(agent_page.get_by_text(f"— {step} —")).to_be_visible()

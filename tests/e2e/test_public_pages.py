@@ -69,8 +69,8 @@ def live_notice(transactional_db, supervisor):
 
 def approved_reassignment_objection_path(agent, supervisor) -> str:
     """An approved case-2.1 reassignment: the path of its objection link (e-mailed)."""
-    from accounts.extranet.reassignment import reassignment_approve, reassignment_prepare
-    from tests.accounts.helpers import record_siret_verification
+    from accounts.extranet.reassignment import reassignment_prepare
+    from tests.accounts.helpers import approve, record_siret_verification
     from tests.factories import TicketFactory
 
     establishment = EstablishmentFactory(siret=VALID_SIRETS[1], email="contact@martin.fr")
@@ -89,7 +89,7 @@ def approved_reassignment_objection_path(agent, supervisor) -> str:
         evidence_notes="Kbis vérifié ; appel au standard.",
     ).reassignment
     before = len(mail.outbox)
-    reassignment_approve(reassignment=reassignment, actor=supervisor)
+    approve(reassignment, supervisor)
     return mail_link_path(mail.outbox[before])
 
 

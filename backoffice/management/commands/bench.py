@@ -12,7 +12,7 @@ import logging
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from backoffice.benchmark import runner, seed
+from backoffice.benchmark import reassignments, runner, seed
 from backoffice.benchmark.scenarios import SCENARIOS
 
 
@@ -22,6 +22,12 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--n", type=int, default=100_000, help="nombre de tickets")
         parser.add_argument("--runs", type=int, default=30, help="mesures par scénario")
+        parser.add_argument(
+            "--reassignments",
+            type=int,
+            default=None,
+            help="nombre de réattributions de comptes (cas 2.1 ; défaut : N/20, au plus 50 000)",
+        )
         parser.add_argument("--warmup", type=int, default=3)
         parser.add_argument("--reseed", action="store_true", help="recréer les tickets de bench")
         parser.add_argument("--no-measure", action="store_true", help="remplir seulement")
@@ -70,6 +76,12 @@ class Command(BaseCommand):
                 f"{result.messages} messages, {result.registry} établissements au registre "
                 f"en {result.seconds:.1f} s ({rate:,.0f} tickets/s), puis ANALYZE."
             )
+        count, reused = reassignments.seed_reassignments(
+            count=options["reassignments"] or reassignments.default_count(options["n"]),
+            log=self.stdout.write,
+        )
+        if reused:
+            self.stdout.write(f"{count} réattributions de bench déjà en place : réutilisées.")
         if options["no_measure"]:
             return
         ctx = runner.context_build(agent=result.agent, supervisor=result.supervisor)
