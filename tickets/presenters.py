@@ -18,6 +18,24 @@ REASSIGNMENT_STEPS = {
 }
 
 
+# The e-mails a timeline mentions, as agents call them (never the template's file name).
+EMAIL_LABELS = {
+    "ticket_acknowledgement": "accusé de réception",
+    "ticket_reply": "réponse de l'agent",
+    "ticket_followup_link": "nouveau lien de suivi",
+    "extranet_account_created": "création de l'espace extranet",
+    "extranet_identifiant_reminder": "rappel de l'identifiant",
+    "extranet_password_changed": "mot de passe modifié",
+    "extranet_password_reset": "lien de réinitialisation du mot de passe",
+    "reassignment_activation": "lien d'activation du nouveau titulaire",
+    "reassignment_done_requester": "réattribution effectuée, au demandeur",
+    "reassignment_notice": "avis de réattribution à l'établissement",
+    "establishment_email_changed": "changement de l'adresse de l'établissement",
+    "staff_enrolment": "lien d'enrôlement du second facteur",
+    "staff_role_changed": "changement de rôle",
+}
+
+
 def describe_event(event: TicketEvent) -> str:
     """One line of the timeline, in French."""
     data = event.data or {}
@@ -31,7 +49,10 @@ def describe_event(event: TicketEvent) -> str:
     if event.kind == EventKind.ASSIGNED:
         return f"Assigné à {data.get('assignee', '?')}"
     if event.kind == EventKind.ROUTED:
-        return f"Routée vers la file « {data.get('queue', '?')} »"
+        # The queue's name as it was (recorded since 2026-12); older events hold its slug.
+        return (
+            f"Routée vers la file «\u00a0{data.get('queue_name') or data.get('queue', '?')}\u00a0»"
+        )
     if event.kind == EventKind.REPLY_SENT:
         return f"Réponse envoyée à {data.get('to', 'demandeur')}"
     if event.kind in (
@@ -65,5 +86,6 @@ def describe_event(event: TicketEvent) -> str:
             line += " (adresse différente de celle de la demande)"
         return line
     if event.kind in (EventKind.EMAIL_SENT, EventKind.EMAIL_FAILED):
-        return f"{event.get_kind_display()} ({data.get('template', '')})"
+        label = EMAIL_LABELS.get(data.get("template", ""), "courriel")
+        return f"{event.get_kind_display()} : {label}"
     return event.get_kind_display()

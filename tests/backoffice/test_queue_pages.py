@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from datetime import timedelta
 
 import openpyxl
@@ -74,6 +75,15 @@ def test_sort_on_priority_descending_and_reference(agent, verified_client):
     # Keyset on a sort with ties: pages still cover every ticket once.
     response = client.get(QUEUE_URL + "?sort=-priority")
     assert len(refs(response)) == 8
+
+
+def test_the_sorted_column_header_says_so_to_screen_readers(agent, verified_client):
+    """aria-sort belongs on the column header, not on its link (axe: critical)."""
+    make_tickets(2)
+    body = verified_client(agent).get(QUEUE_URL + "?sort=-priority").content.decode()
+    headers = re.findall(r"<th [^>]*>", body)
+    assert sum('aria-sort="descending"' in h for h in headers) == 1
+    assert not re.search(r"<a [^>]*aria-sort", body)
 
 
 def test_sort_pages_do_not_skip_on_ties(agent):

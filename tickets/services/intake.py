@@ -330,7 +330,12 @@ def _create_ticket(
             ),
             (
                 EventKind.ROUTED,
-                {"queue": route.queue.slug, "rule_id": route.rule_id, "priority": route.priority},
+                {
+                    "queue": route.queue.slug,
+                    "queue_name": route.queue.name,
+                    "rule_id": route.rule_id,
+                    "priority": route.priority,
+                },
             ),
         ],
     )
