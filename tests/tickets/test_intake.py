@@ -34,7 +34,12 @@ def test_each_motif_is_routed_by_the_rule_table(valid_request_data, motif, queue
     rule = RoutingRule.objects.get(motif=motif)
     assert result.ticket.priority == rule.priority
     routed = result.ticket.events.get(kind=EventKind.ROUTED)
-    assert routed.data == {"queue": queue_slug, "rule_id": rule.pk, "priority": rule.priority}
+    assert routed.data == {
+        "queue": queue_slug,
+        "queue_name": rule.queue.name,
+        "rule_id": rule.pk,
+        "priority": rule.priority,
+    }
 
 
 def test_changing_a_rule_changes_the_routing(valid_request_data):
