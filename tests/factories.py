@@ -10,6 +10,8 @@ from establishments.models import Establishment, RegistryEstablishment
 from tickets.models import Motif, Queue, Source, Status, Ticket
 
 EXTRANET_TEST_PASSWORD = "Un-Mot-de-passe-solide-2026"
+# Every staff user the factories make has this password.
+STAFF_TEST_PASSWORD = "Mot-de-passe-de-test-2026"
 
 # Valid SIRETs (Luhn on SIREN and SIRET), generated once.
 VALID_SIRETS = [
@@ -34,7 +36,7 @@ class UserFactory(factory.django.DjangoModelFactory):
     first_name = factory.Faker("first_name", locale="fr_FR")
     last_name = factory.Faker("last_name", locale="fr_FR")
     role = Role.AGENT
-    password = factory.django.Password("Mot-de-passe-de-test-2026")
+    password = factory.django.Password(STAFF_TEST_PASSWORD)
 
     class Params:
         supervisor = factory.Trait(role=Role.SUPERVISOR)

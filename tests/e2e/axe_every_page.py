@@ -18,6 +18,7 @@ The session's report is ``<output>/axe-every-page.json``.
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,14 +38,10 @@ AXE_RUN = """async (tags) => {
     }));
 }"""
 
-_AXE_SOURCE: str | None = None
 
-
+@functools.cache
 def _axe_source() -> str:
-    global _AXE_SOURCE
-    if _AXE_SOURCE is None:
-        _AXE_SOURCE = AXE.read_text()
-    return _AXE_SOURCE
+    return AXE.read_text()
 
 
 def view_name(url: str) -> str | None:

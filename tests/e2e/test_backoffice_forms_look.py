@@ -14,8 +14,15 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from tests.accounts.helpers import record_siret_verification
+from tests.e2e.conftest import totp_code
 from tests.e2e.looking import VIEWPORTS, Inspector
-from tests.factories import EstablishmentFactory, ExtranetAccountFactory, TicketFactory
+from tests.factories import (
+    STAFF_TEST_PASSWORD,
+    EstablishmentFactory,
+    ExtranetAccountFactory,
+    TicketFactory,
+    TOTPDeviceFactory,
+)
 from tests.support.auth import otp_login
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -144,11 +151,9 @@ def test_the_pending_list_and_approval_page_are_laid_out_and_pass_axe(
 
 @pytest.mark.parametrize("viewport", list(VIEWPORTS))
 def test_the_login_and_second_factor_pages_are_laid_out_and_pass_axe(
-    viewport, live_server, checked_context, output_dir, agent
+    viewport, live_server, checked_context, output_dir, agent, typed_secrets
 ):
-    from tests.e2e.conftest import totp_code
-    from tests.factories import TOTPDeviceFactory
-
+    typed_secrets.add(STAFF_TEST_PASSWORD)
     device = TOTPDeviceFactory(user=agent)
     page = checked_context(viewport)
     look = Inspector(page, output_dir / "backoffice-login" / viewport, viewport)
@@ -156,7 +161,7 @@ def test_the_login_and_second_factor_pages_are_laid_out_and_pass_axe(
     page.goto(live_server.url + reverse("backoffice:login"))
     look.look("connexion")
     page.get_by_label("Adresse électronique").fill(agent.email)
-    page.get_by_label("Mot de passe").fill("Mot-de-passe-de-test-2026")
+    page.get_by_label("Mot de passe").fill(STAFF_TEST_PASSWORD)
     page.get_by_role("button", name="Se connecter").click()
     expect(page.get_by_role("heading", name="Code de vérification")).to_be_visible()
     look.look("code-de-verification")
