@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from urllib.parse import urlencode
 
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse
 from django.shortcuts import render
@@ -27,6 +28,7 @@ from tickets.selectors import queues_for_user
 
 from ..charts import horizontal_bars, vertical_bars
 from ..dashboard import (
+    CACHE_SECONDS,
     Dashboard,
     OldestOpen,
     QueueAttention,
@@ -224,9 +226,7 @@ def _figures(request) -> tuple[DashboardFilterForm, dict, str]:
         period_start=start, period_end=end, queue_ids=[queue.pk] if queue else None
     )
     context = _shape(board, queues)
-    context["reassignments"] = reassignments_open_counts(actor=request.user)
-    # Per risk signal, how many changes awaiting approval carry it (one query, in SQL).
-    counts = reassignment_signal_counts(actor=request.user)
+    context["reassignments"], counts = _reassignment_figures(request.user)
     context["reassignment_signals"] = [
         {"label": s.label, "explanation": s.explanation, "count": counts[s.code]} for s in SIGNALS
     ]
@@ -237,6 +237,23 @@ def _figures(request) -> tuple[DashboardFilterForm, dict, str]:
         else {"date_from": start.isoformat(), "date_to": end.isoformat()}
     )
     return form, context, urlencode(query)
+
+
+def _reassignment_figures(user) -> tuple[dict[str, int], dict[str, int]]:
+    """The reassignments awaiting approval or objection, and per risk signal how many of
+    those awaiting approval carry it: two queries over the reassignments, cached as long
+    as the ticket figures (the page says they are refreshed every minute; the navigation
+    badge, which must follow the supervisor's own decisions, is not cached)."""
+    key = f"dashboard:reassignments:v1:{user.pk}"
+    figures = cache.get(key)
+    if figures is None:
+        figures = (
+            reassignments_open_counts(actor=user),
+            # Per risk signal, how many changes awaiting approval carry it (in SQL).
+            reassignment_signal_counts(actor=user),
+        )
+        cache.set(key, figures, CACHE_SECONDS)
+    return figures
 
 
 def _tiles(board: Dashboard, context: dict, queue) -> list[Tile]:
