@@ -14,12 +14,13 @@ from datetime import date, datetime, timedelta
 
 from django.core.cache import cache
 from django.db import connection
-from django.db.models import Count, F, FloatField, Func, Q, QuerySet
+from django.db.models import Count, Exists, F, FloatField, Func, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from tickets.business_hours import PARIS
-from tickets.models import OPEN_STATUSES, Ticket
+from tickets.models import OPEN_STATUSES, Queue, Ticket
+from tickets.selectors import QUEUE_COUNTS_CACHE_SECONDS, sla_late_q
 
 CACHE_SECONDS = 60
 AGE_BUCKETS = (
@@ -63,6 +64,24 @@ class AgentFigures:
 
 
 @dataclass
+class OldestOpen:
+    """The oldest open ticket of a queue (or of the whole scope)."""
+
+    ticket_id: int
+    reference: str
+    created_at: datetime
+
+
+@dataclass
+class QueueAttention:
+    """Per queue, what needs a supervisor's attention now."""
+
+    unassigned: int = 0
+    late: int = 0  # open tickets past a due date (``sla_late_q``)
+    oldest: OldestOpen | None = None
+
+
+@dataclass
 class Dashboard:
     period_start: date
     period_end: date
@@ -75,7 +94,28 @@ class Dashboard:
     sla_first_response: tuple[int, int] = (0, 0)  # (met, total)
     sla_resolution: tuple[int, int] = (0, 0)
     agents: list[AgentFigures] = field(default_factory=list)
+    # What needs attention now (whatever the period): per queue, and today's flow.
+    attention: dict[int, QueueAttention] = field(default_factory=dict)
+    arrivals_today: int = 0
+    resolved_today: int = 0
     computed_at: datetime | None = None
+
+    @property
+    def open_total(self) -> int:
+        return sum(sum(by_status.values()) for by_status in self.backlog.values())
+
+    @property
+    def late_total(self) -> int:
+        return sum(queue.late for queue in self.attention.values())
+
+    @property
+    def unassigned_total(self) -> int:
+        return sum(queue.unassigned for queue in self.attention.values())
+
+    @property
+    def oldest(self) -> OldestOpen | None:
+        oldest = [q.oldest for q in self.attention.values() if q.oldest is not None]
+        return min(oldest, key=lambda o: (o.created_at, o.ticket_id)) if oldest else None
 
 
 def _bounds(start: date, end: date) -> tuple[datetime, datetime]:
@@ -124,14 +164,17 @@ def dashboard_compute(
     tickets = _scoped(queue_ids)
     board = Dashboard(period_start=period_start, period_end=period_end, queue_ids=queue_ids)
 
-    # 1. Backlog per queue and status (open tickets).
+    # 1. Backlog per queue and status (open tickets), and the unassigned ones: an
+    # index-only scan of the partial (queue, status, assignee) index.
     for row in (
         tickets.filter(status__in=OPEN_STATUSES)
         .values("queue_id", "status")
-        .annotate(n=Count("*"))
+        .annotate(n=Count("*"), unassigned=Count("queue_id", filter=Q(assignee__isnull=True)))
         .order_by()
     ):
         board.backlog.setdefault(row["queue_id"], {})[row["status"]] = row["n"]
+        attention = board.attention.setdefault(row["queue_id"], QueueAttention())
+        attention.unassigned += row["unassigned"]
 
     # 2. Age of the open tickets.
     aggregates = {}
@@ -217,13 +260,53 @@ def dashboard_compute(
         if agent_id in agents:
             agents[agent_id].median_handling = figures.p50
     board.agents = sorted(agents.values(), key=lambda a: a.name)
+
+    _attention(board, tickets, now=now, queue_ids=queue_ids)
     board.computed_at = now
     return board
 
 
+def _attention(
+    board: Dashboard, tickets: QuerySet[Ticket], *, now: datetime, queue_ids: list[int] | None
+) -> None:
+    """What needs attention now: three queries whatever the number of tickets or queues."""
+    # 7. Open tickets past a due date, per queue: the open tickets only (partial indexes).
+    for row in tickets.filter(sla_late_q(now)).values("queue_id").annotate(n=Count("*")).order_by():
+        board.attention.setdefault(row["queue_id"], QueueAttention()).late = row["n"]
+
+    # 8. The oldest open ticket of each queue: one probe of the partial (queue, created_at,
+    # id) index per queue, as subqueries of one query over the (few) queues.
+    oldest = Ticket.objects.filter(queue_id=OuterRef("pk"), status__in=OPEN_STATUSES).order_by(
+        "created_at", "id"
+    )
+    queues = Queue.objects.all() if queue_ids is None else Queue.objects.filter(pk__in=queue_ids)
+    for queue_id, ticket_id, reference, created_at in (
+        queues.annotate(
+            oldest_id=Subquery(oldest.values("id")[:1]),
+            oldest_reference=Subquery(oldest.values("reference")[:1]),
+            oldest_created=Subquery(oldest.values("created_at")[:1]),
+        )
+        .filter(oldest_id__isnull=False)
+        .values_list("pk", "oldest_id", "oldest_reference", "oldest_created")
+    ):
+        board.attention.setdefault(queue_id, QueueAttention()).oldest = OldestOpen(
+            ticket_id=ticket_id, reference=reference, created_at=created_at
+        )
+
+    # 9. Today's arrivals and resolutions (Paris day): two index ranges, one query.
+    today = timezone.localdate(now, PARIS)
+    since, _until = _bounds(today, today)
+    arrived, resolved = Q(created_at__gte=since), Q(resolved_at__gte=since)
+    today_figures = tickets.filter(arrived | resolved).aggregate(
+        arrivals=Count("id", filter=arrived), resolved=Count("id", filter=resolved)
+    )
+    board.arrivals_today = today_figures["arrivals"]
+    board.resolved_today = today_figures["resolved"]
+
+
 def _cache_key(period_start: date, period_end: date, queue_ids: list[int] | None) -> str:
     raw = f"{period_start}:{period_end}:{sorted(queue_ids) if queue_ids is not None else '*'}"
-    return "dashboard:v1:" + hashlib.sha256(raw.encode()).hexdigest()[:24]
+    return "dashboard:v2:" + hashlib.sha256(raw.encode()).hexdigest()[:24]
 
 
 def dashboard_figures(
@@ -250,3 +333,35 @@ def dashboard_refresh() -> None:
     start, end = default_period()
     board = dashboard_compute(period_start=start, period_end=end)
     cache.set(_cache_key(start, end, None), board, CACHE_SECONDS * 2)
+
+
+# --- Queues nobody works on ------------------------------------------------------------
+
+QUEUES_WITHOUT_AGENTS_KEY = "backoffice:queues-without-agents:v1"
+
+
+@dataclass(frozen=True)
+class QueueWithoutAgent:
+    pk: int
+    slug: str
+    name: str
+
+
+def queues_without_agents() -> list[QueueWithoutAgent]:
+    """The queues that hold open tickets and have no active member: nobody sees their
+    tickets in a queue of theirs. One query (an index probe per queue), cached a few
+    seconds: the supervisors' navigation shows it on every page."""
+    found = cache.get(QUEUES_WITHOUT_AGENTS_KEY)
+    if found is None:
+        members = Queue.members.through.objects.filter(
+            queue_id=OuterRef("pk"), user__is_active=True
+        )
+        open_tickets = Ticket.objects.filter(queue_id=OuterRef("pk"), status__in=OPEN_STATUSES)
+        found = [
+            QueueWithoutAgent(pk=pk, slug=slug, name=name)
+            for pk, slug, name in Queue.objects.filter(Exists(open_tickets), ~Exists(members))
+            .order_by("name")
+            .values_list("pk", "slug", "name")
+        ]
+        cache.set(QUEUES_WITHOUT_AGENTS_KEY, found, QUEUE_COUNTS_CACHE_SECONDS)
+    return found

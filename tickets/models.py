@@ -273,6 +273,14 @@ class Ticket(ChoiceLabels):
                 name="ticket_queue_open_upd_idx",
                 condition=models.Q(status__in=OPEN_STATUSES),
             ),
+            # The dashboard's "hors délai" per queue (tickets.selectors.sla_late_q): an
+            # index-only scan of the open tickets, whatever their due dates.
+            models.Index(
+                fields=["queue", "sla_resolution_due"],
+                include=["first_response_at", "sla_first_response_due"],
+                name="ticket_open_sla_queue_idx",
+                condition=models.Q(status__in=OPEN_STATUSES),
+            ),
         ]
         constraints = [
             models.CheckConstraint(

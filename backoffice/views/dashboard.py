@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from urllib.parse import urlencode
 
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse
 from django.shortcuts import render
@@ -26,7 +27,15 @@ from tickets.models import OPEN_STATUSES, Status
 from tickets.selectors import queues_for_user
 
 from ..charts import horizontal_bars, vertical_bars
-from ..dashboard import Dashboard, dashboard_figures, default_period
+from ..dashboard import (
+    CACHE_SECONDS,
+    Dashboard,
+    OldestOpen,
+    QueueAttention,
+    dashboard_figures,
+    default_period,
+    queues_without_agents,
+)
 from ..decorators import backoffice_required
 from ..export import neutralise
 from ..forms import DashboardFilterForm
@@ -56,11 +65,51 @@ def _require_supervisor(request) -> None:
         raise PermissionDenied("Le tableau de bord est réservé aux superviseurs.")
 
 
+def number_fr(n: int) -> str:
+    """ "12 345" with a narrow non-breaking space, as French writes thousands."""
+    return f"{n:,}".replace(",", "\u202f")
+
+
 @dataclass
 class BacklogRow:
     name: str
     by_status: list[int]
     total: int
+    slug: str | None = None
+    unassigned: int = 0
+    late: int = 0
+    oldest: OldestOpen | None = None
+    oldest_age: str = ""
+    without_agent: bool = False
+
+
+@dataclass
+class Tile:
+    """A headline figure: its label, value, a detail line and the list it summarises."""
+
+    key: str
+    label: str
+    value: str
+    detail: str = ""
+    url: str = ""
+    warning: bool = False
+
+
+def age_fr(seconds: float) -> str:
+    """The age of a ticket in its largest unit, in French: "10 jours", "1 jour", "5 h",
+    "45 min"."""
+    minutes = max(int(seconds // 60), 0)
+    if minutes < 60:
+        return f"{minutes}\u00a0min"
+    hours = minutes // 60
+    if hours < 24:
+        return f"{hours}\u00a0h"
+    days = hours // 24
+    return f"{days}\u00a0jour{'s' if days > 1 else ''}"
+
+
+def _age(created_at) -> str:
+    return age_fr((timezone.now() - created_at).total_seconds())
 
 
 @dataclass
@@ -71,6 +120,21 @@ class AgentRow:
     median_handling: str
 
 
+def _backlog_row(queue, name: str, counts: dict, attention: QueueAttention | None) -> BacklogRow:
+    by_status = [counts.get(status, 0) for status in OPEN_STATUSES]
+    attention = attention or QueueAttention()
+    return BacklogRow(
+        name=name,
+        by_status=by_status,
+        total=sum(by_status),
+        slug=queue.slug if queue is not None else None,
+        unassigned=attention.unassigned,
+        late=attention.late,
+        oldest=attention.oldest,
+        oldest_age=_age(attention.oldest.created_at) if attention.oldest else "",
+    )
+
+
 def _shape(board: Dashboard, queues: list) -> dict:
     """The dashboard as the page and the CSV show it."""
     names = {queue.pk: queue.name for queue in queues}
@@ -78,19 +142,17 @@ def _shape(board: Dashboard, queues: list) -> dict:
     backlog = []
     for queue in shown:
         counts = board.backlog.get(queue.pk, {})
-        by_status = [counts.get(status, 0) for status in OPEN_STATUSES]
-        backlog.append(BacklogRow(name=queue.name, by_status=by_status, total=sum(by_status)))
+        backlog.append(_backlog_row(queue, queue.name, counts, board.attention.get(queue.pk)))
     for queue_id, counts in board.backlog.items():  # a queue the actor does not list
         if queue_id not in {queue.pk for queue in shown}:
-            by_status = [counts.get(status, 0) for status in OPEN_STATUSES]
-            backlog.append(
-                BacklogRow(
-                    name=names.get(queue_id, f"File {queue_id}"),
-                    by_status=by_status,
-                    total=sum(by_status),
-                )
-            )
+            name = names.get(queue_id, f"File {queue_id}")
+            backlog.append(_backlog_row(None, name, counts, board.attention.get(queue_id)))
     status_totals = [sum(row.by_status[i] for row in backlog) for i in range(len(OPEN_STATUSES))]
+    without_agent = queues_without_agents()
+    without_agent_ids = {queue.pk for queue in without_agent}
+    by_slug = {queue.slug: queue.pk for queue in shown}
+    for row in backlog:
+        row.without_agent = row.slug is not None and by_slug.get(row.slug) in without_agent_ids
 
     intake_by_day = dict(board.intake_per_day)
     days = []
@@ -107,6 +169,13 @@ def _shape(board: Dashboard, queues: list) -> dict:
         "backlog": backlog,
         "backlog_status_totals": status_totals,
         "backlog_total": sum(status_totals),
+        "backlog_unassigned": sum(row.unassigned for row in backlog),
+        "backlog_late": sum(row.late for row in backlog),
+        "queues_without_agents": [
+            queue
+            for queue in without_agent
+            if board.queue_ids is None or queue.pk in board.queue_ids
+        ],
         "backlog_chart": horizontal_bars(
             "Tickets ouverts par file", [(row.name, row.total) for row in backlog]
         ),
@@ -157,18 +226,92 @@ def _figures(request) -> tuple[DashboardFilterForm, dict, str]:
         period_start=start, period_end=end, queue_ids=[queue.pk] if queue else None
     )
     context = _shape(board, queues)
-    context["reassignments"] = reassignments_open_counts(actor=request.user)
-    # Per risk signal, how many changes awaiting approval carry it (one query, in SQL).
-    counts = reassignment_signal_counts(actor=request.user)
+    context["reassignments"], counts = _reassignment_figures(request.user)
     context["reassignment_signals"] = [
         {"label": s.label, "explanation": s.explanation, "count": counts[s.code]} for s in SIGNALS
     ]
+    context["tiles"] = _tiles(board, context, queue)
     query = (
         {"date_from": start.isoformat(), "date_to": end.isoformat(), "queue": queue.pk}
         if queue
         else {"date_from": start.isoformat(), "date_to": end.isoformat()}
     )
     return form, context, urlencode(query)
+
+
+def _reassignment_figures(user) -> tuple[dict[str, int], dict[str, int]]:
+    """The reassignments awaiting approval or objection, and per risk signal how many of
+    those awaiting approval carry it: two queries over the reassignments, cached as long
+    as the ticket figures (the page says they are refreshed every minute; the navigation
+    badge, which must follow the supervisor's own decisions, is not cached)."""
+    key = f"dashboard:reassignments:v1:{user.pk}"
+    figures = cache.get(key)
+    if figures is None:
+        figures = (
+            reassignments_open_counts(actor=user),
+            # Per risk signal, how many changes awaiting approval carry it (in SQL).
+            reassignment_signal_counts(actor=user),
+        )
+        cache.set(key, figures, CACHE_SECONDS)
+    return figures
+
+
+def _tiles(board: Dashboard, context: dict, queue) -> list[Tile]:
+    """The headline figures, each linked to the list it summarises where one exists (a
+    queue page with its filters when the dashboard shows one queue; else the per-queue
+    table below, whose cells link to each queue's filtered list)."""
+    queue_url = reverse("backoffice:queue", args=[queue.slug]) if queue else ""
+    oldest = board.oldest
+    awaiting = context["reassignments"]["prepared"]
+    unassigned = board.unassigned_total
+    return [
+        Tile(
+            key="open",
+            label="Tickets ouverts",
+            value=number_fr(board.open_total),
+            detail=f"dont {number_fr(unassigned)} non assigné{'s' if unassigned > 1 else ''}",
+            url=queue_url or "#dash-queues",
+        ),
+        Tile(
+            key="oldest",
+            label="Plus ancien ticket ouvert",
+            value=_age(oldest.created_at) if oldest else "—",
+            detail=(
+                f"{oldest.reference}, reçu le {timezone.localtime(oldest.created_at):%d/%m/%Y}"
+                if oldest
+                else "Aucun ticket ouvert"
+            ),
+            url=reverse("backoffice:ticket_detail", args=[oldest.ticket_id]) if oldest else "",
+        ),
+        Tile(
+            key="late",
+            label="Hors délai",
+            value=number_fr(board.late_total),
+            detail="tickets ouverts, échéance dépassée",
+            url=f"{queue_url}?sla=late" if queue_url else "#dash-queues",
+            warning=board.late_total > 0,
+        ),
+        Tile(
+            key="arrivals",
+            label="Reçus aujourd'hui",
+            value=number_fr(board.arrivals_today),
+            detail="demandes arrivées depuis minuit",
+        ),
+        Tile(
+            key="resolved",
+            label="Résolus aujourd'hui",
+            value=number_fr(board.resolved_today),
+            detail="tickets résolus depuis minuit",
+        ),
+        Tile(
+            key="approvals",
+            label="Réattributions à approuver",
+            value=number_fr(awaiting),
+            detail="en attente d'un superviseur",
+            url=reverse("backoffice:reassignment_list"),
+            warning=awaiting > 0,
+        ),
+    ]
 
 
 @require_GET

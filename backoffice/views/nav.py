@@ -9,6 +9,14 @@ from accounts.extranet.selectors import reassignments_awaiting_count
 from tickets.models import OPEN_STATUSES, Status
 from tickets.selectors import format_count, queue_counts, queues_for_user
 
+from ..dashboard import queues_without_agents
+
+# Up to this many queues, each is an item of the menu; beyond, they fold into a "Files"
+# dropdown, so that the menu stays on one line at 1366 px.
+NAV_QUEUES_INLINE = 3
+# The supervisors' pages, grouped in the "Pilotage" dropdown.
+PILOTAGE_PAGES = ("dashboard", "routing", "notices")
+
 
 @dataclass
 class NavQueue:
@@ -37,13 +45,19 @@ def nav_context(request, *, current: str = "") -> dict:
                 ],
             )
         )
+    supervisor = user.is_supervisor
     return {
         "nav_queues": queues,
+        "nav_queues_grouped": len(queues) > NAV_QUEUES_INLINE,
+        "nav_queue_current": current.startswith("queue:"),
+        "nav_pilotage_current": current in PILOTAGE_PAGES,
         "nav_mine": format_count(*counts.mine),
         "nav_unassigned": format_count(*counts.unassigned),
         "nav_current": current,
         # Supervisors decide on reassignments: they see how many await an approval.
         "nav_reassignments_awaiting": (
-            reassignments_awaiting_count(actor=user) if user.is_supervisor else None
+            reassignments_awaiting_count(actor=user) if supervisor else None
         ),
+        # Queues with open tickets and no active agent: nobody works on them (cached).
+        "nav_queues_without_agents": len(queues_without_agents()) if supervisor else None,
     }

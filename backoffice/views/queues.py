@@ -31,6 +31,9 @@ EXPORTS = {"csv": export_csv, "xlsx": export_xlsx}
 @require_GET
 @backoffice_required
 def home(request):
+    # Supervisors land on their dashboard (what needs attention); agents on their work.
+    if request.user.is_supervisor:
+        return redirect("backoffice:dashboard")
     queues = selectors.queues_for_user(request.user)
     if len(queues) == 1:
         return redirect("backoffice:queue", slug=queues[0].slug)

@@ -154,12 +154,15 @@ def test_page_shows_hand_checked_figures(small_fixture, supervisor, verified_cli
     assert 'name="date_from" value="2026-06-01"' in html
     assert 'name="date_to" value="2026-06-30"' in html
     backlog = _cell_rows(html, "Tickets ouverts par file et par statut")
-    by_queue = {row[0]: row[1:] for row in backlog[1:]}
+    # Neither queue has an agent: each name carries the "Aucun agent" badge.
+    by_queue = {row[0].removesuffix(" Aucun agent"): row[1:] for row in backlog[1:]}
     hab, gen = small_fixture["hab"].name, small_fixture["gen"].name
-    # Columns: Nouveau, En cours, En attente, Total.
-    assert by_queue[hab] == ["1", "1", "0", "2"]
-    assert by_queue[gen] == ["0", "0", "1", "1"]
-    assert by_queue["Total"] == ["1", "1", "1", "3"]
+    # Columns: Nouveau, En cours, En attente, Total, Non assignés, Hors délai, Plus ancien.
+    assert by_queue[hab][:6] == ["1", "1", "0", "2", "1", "0"]
+    assert by_queue[gen][:6] == ["0", "0", "1", "1", "1", "0"]
+    assert by_queue["Total"] == ["1", "1", "1", "3", "2", "0", ""]
+    # The oldest open ticket of each queue: its age, linked to the ticket.
+    assert re.match(r"2\sjours", by_queue[hab][6]) and re.match(r"10\sjours", by_queue[gen][6])
     ages = dict(r for r in _cell_rows(html, "Tickets ouverts par ancienneté")[1:])
     assert ages == {
         "Moins d'un jour": "1",
@@ -228,7 +231,7 @@ def test_filters_by_period_and_queue(small_fixture, supervisor, verified_client)
     intake = _cell_rows(html, "Demandes reçues par jour (0 sur la période)")
     assert [row[0] for row in intake[1:-1]] == ["mar 02/06/2026", "mer 03/06/2026"]
     backlog = _cell_rows(html, "Tickets ouverts par file et par statut")
-    assert [row[0] for row in backlog[1:]] == [gen.name, "Total"]
+    assert [row[0].removesuffix(" Aucun agent") for row in backlog[1:]] == [gen.name, "Total"]
     html = client.get(URL, {"date_from": "2026-06-02", "date_to": "2026-06-03"}).content.decode()
     intake = _cell_rows(html, "Demandes reçues par jour (2 sur la période)")
     assert 'name="date_from" value="2026-06-02"' in html
