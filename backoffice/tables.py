@@ -171,7 +171,7 @@ class TicketTable(tables.Table):
         if due < self.now:
             return format_html(
                 '<p class="fr-badge fr-badge--sm fr-badge--error fr-badge--no-icon bo-late">'
-                "En retard {}</p>",
+                "En retard&nbsp;{}</p>",
                 text,
             )
         return text

@@ -360,7 +360,7 @@ def test_the_page_of_a_saved_view_costs_the_queue_page_plus_one_query(agent, ver
     small = _queries(client, view_url(view))
     # The view itself (with its queue and owner) is the one more query.
     assert small == queue_page + 1
-    for i in range(60):
+    for _ in range(60):
         TicketFactory(status=Status.EN_COURS)
     assert _queries(client, view_url(view)) == small
     assert small <= 12
