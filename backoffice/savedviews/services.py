@@ -11,6 +11,7 @@ from accounts.staff.models import User
 from tickets import access
 from tickets.exceptions import TicketError, TicketNotFound
 from tickets.models import Queue
+from worker.text import has_forbidden
 
 from ..filters import TicketFilter
 from .models import SavedView, SavedViewScope
@@ -21,13 +22,20 @@ class SavedViewForbidden(TicketError):
     """The actor sees the view but may not change it (a view shared with their queue)."""
 
 
+# Bounds on what a view keeps (the filters have a few values each, of a few words).
+MAX_VALUES = 20
+MAX_VALUE_LENGTH = 200
+
+
 def saved_view_params(query: QueryDict) -> dict[str, list[str]]:
     """What a view keeps of a list's GET parameters: the filters it knows and the sort,
-    without empty values or page cursors."""
+    without empty values, page cursors, or what the database refuses (a NUL byte)."""
     known = set(TicketFilter.base_filters) | {SORT_PARAM}
     params: dict[str, list[str]] = {}
     for key in sorted(known):
-        values = [v for v in query.getlist(key) if v.strip()]
+        values = [
+            v[:MAX_VALUE_LENGTH] for v in query.getlist(key) if v.strip() and not has_forbidden(v)
+        ][:MAX_VALUES]
         if values:
             params[key] = values
     return params
@@ -58,14 +66,6 @@ def saved_view_rename(*, view: SavedView, actor: User, name: str) -> SavedView:
     _check_owner(view, actor)
     view.name = name
     view.save(update_fields=["name", "updated_at"])
-    saved_views_nav_forget(user=actor)
-    return view
-
-
-def saved_view_update_filters(*, view: SavedView, actor: User, query: QueryDict) -> SavedView:
-    _check_owner(view, actor)
-    view.params = saved_view_params(query)
-    view.save(update_fields=["params", "updated_at"])
     saved_views_nav_forget(user=actor)
     return view
 

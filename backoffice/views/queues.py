@@ -155,7 +155,7 @@ def _render_list(
         "export_xlsx_url": reverse(export_name, args=[*export_args, "xlsx"]),
         "assignees": selectors.assignable_users(user=request.user),
         "statuses": Status.choices,
-        "list_url": request.get_full_path(),
+        "list_url": path + "?" + params.urlencode() if path else request.get_full_path(),
         "clear_url": base_url or path or "?",
         "form_action": path or request.path,
         "view_query": view_query.urlencode(),

@@ -439,3 +439,20 @@ def test_the_list_carries_the_keyboard_script_and_row_links(agent, verified_clie
     assert "/static/js/ticket-list-keys.js" in html
     assert "<table data-keyboard-list" in html
     assert html.count('class="bo-row-link"') == 4  # the open Habilitation tickets
+
+
+def test_a_forged_query_keeps_only_the_known_filters_bounded(agent, verified_client):
+    long_text = "dupont " * 50
+    response = verified_client(agent).post(
+        reverse("backoffice:saved_view_create"),
+        {
+            "name": "Forgée",
+            "scope": "queue",
+            "queue": "habilitation",
+            "query": f"status=en_cours&status=&q=a%00b&siret={long_text}&after=abc&evil=1",
+        },
+    )
+    assert response.status_code == 302
+    view = SavedView.objects.get(owner=agent)
+    assert view.params == {"siret": [long_text[:200]], "status": ["en_cours"]}
+    assert verified_client(agent).get(view_url(view)).status_code == 200
