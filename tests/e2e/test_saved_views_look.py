@@ -117,6 +117,13 @@ def test_save_a_view_open_it_from_the_menu_and_walk_the_rows(
     expect(link).to_be_visible()
     expect(link).to_contain_text(str(len(expected)))
     look.look("menu-mes-vues")
+    # The dropdown opens right under its item.
+    menu_box = page.locator("#nav-saved-views-menu .fr-menu__list").bounding_box()
+    button_box = menu_button.bounding_box()
+    assert 0 <= menu_box["y"] - (button_box["y"] + button_box["height"]) < 16, (
+        menu_box,
+        button_box,
+    )
     link.click()
     expect(page.get_by_role("heading", level=1)).to_contain_text(NAME)
     rows = page.locator("table[data-keyboard-list] tbody a.bo-row-link")
@@ -140,7 +147,9 @@ def test_save_a_view_open_it_from_the_menu_and_walk_the_rows(
     look.look("vue-ligne-choisie")
     page.get_by_role("button", name="Gérer cette vue, enregistrer une vue").click()
     name_box = page.get_by_label("Nom de la nouvelle vue")
-    name_box.focus()
+    expect(name_box).to_be_visible()
+    name_box.click()
+    expect(name_box).to_be_focused()
     page.keyboard.press("j")
     expect(name_box).to_be_focused()
     expect(name_box).to_have_value("j")
