@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
+from tests.e2e.axe_every_page import SESSION_REPORT, AxeWatcher
 from tests.e2e.looking import VIEWPORTS
 
 # The live server runs in a thread beside Playwright's event loop.
@@ -199,8 +200,37 @@ def output_dir(pytestconfig) -> Path:
     return Path(pytestconfig.getoption("--output"))
 
 
+@pytest.fixture(scope="session")
+def axe_session_report(pytestconfig):
+    report = SESSION_REPORT
+    yield report
+    report.save(Path(pytestconfig.getoption("--output")))
+
+
 @pytest.fixture
-def checked_context(browser, browser_context_args):
+def axe_watch(live_server, axe_session_report):
+    """Watches the browser contexts of one journey; before they close, axe checks every
+    page they loaded whose view no journey has checked yet (tests/e2e/axe_every_page.py).
+    The journey fails on a critical or serious violation."""
+    watcher = AxeWatcher(live_server.url, axe_session_report)
+    yield watcher
+    watcher.check()
+    assert not watcher.blocking, "axe, critical or serious:\n" + "\n".join(watcher.blocking)
+
+
+@pytest.fixture
+def new_context(new_context, axe_watch):
+    """pytest-playwright's contexts (hence ``context`` and ``page``), watched by axe."""
+
+    def make(**kwargs):
+        return axe_watch.watch(new_context(**kwargs))
+
+    yield make
+    axe_watch.check()  # before pytest-playwright closes them
+
+
+@pytest.fixture
+def checked_context(browser, browser_context_args, axe_watch):
     """``checked_context(viewport)``: a French browser context of that size in which axe
     can be injected (CSP bypassed)."""
     contexts = []
@@ -209,11 +239,12 @@ def checked_context(browser, browser_context_args):
         context = browser.new_context(
             **{**browser_context_args, "viewport": VIEWPORTS[viewport], "bypass_csp": True}
         )
-        contexts.append(context)
+        contexts.append(axe_watch.watch(context))
         page = context.new_page()
         page.set_default_timeout(8_000)
         return page
 
     yield make
+    axe_watch.check()
     for context in contexts:
         context.close()

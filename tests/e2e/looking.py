@@ -7,9 +7,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-AXE = Path(__file__).resolve().parent / "vendor" / "axe.min.js"
-AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"]
-BLOCKING = {"critical", "serious"}
+from tests.e2e.axe_every_page import AXE, AXE_RUN, AXE_TAGS, BLOCKING, SESSION_REPORT
+
 VIEWPORTS = {
     "desktop-1366": {"width": 1366, "height": 900},
     "mobile-390": {"width": 390, "height": 844},
@@ -30,17 +29,9 @@ class Inspector:
         number = len(self.results) + 1
         page.screenshot(path=str(self.folder / f"{number:02d}-{name}.png"), full_page=True)
         page.add_script_tag(path=str(AXE))
-        found = page.evaluate(
-            """async (tags) => {
-                const result = await axe.run(document, {runOnly: {type: "tag", values: tags}});
-                return result.violations.map(v => ({
-                    id: v.id, impact: v.impact, help: v.help,
-                    targets: v.nodes.map(n => n.target.join(" ")).slice(0, 5),
-                }));
-            }""",
-            AXE_TAGS,
-        )
+        found = page.evaluate(AXE_RUN, AXE_TAGS)
         self.results[name] = found
+        SESSION_REPORT.note(page.url, found)
 
     def blocking(self) -> list[str]:
         return [

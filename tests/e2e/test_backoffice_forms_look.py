@@ -140,3 +140,34 @@ def test_the_pending_list_and_approval_page_are_laid_out_and_pass_axe(
 
     look.save_report()
     assert look.blocking() == [], "\n".join(look.blocking())
+
+
+@pytest.mark.parametrize("viewport", list(VIEWPORTS))
+def test_the_login_and_second_factor_pages_are_laid_out_and_pass_axe(
+    viewport, live_server, checked_context, output_dir, agent
+):
+    from tests.e2e.conftest import totp_code
+    from tests.factories import TOTPDeviceFactory
+
+    device = TOTPDeviceFactory(user=agent)
+    page = checked_context(viewport)
+    look = Inspector(page, output_dir / "backoffice-login" / viewport, viewport)
+
+    page.goto(live_server.url + reverse("backoffice:login"))
+    look.look("connexion")
+    page.get_by_label("Adresse électronique").fill(agent.email)
+    page.get_by_label("Mot de passe").fill("Mot-de-passe-de-test-2026")
+    page.get_by_role("button", name="Se connecter").click()
+    expect(page.get_by_role("heading", name="Code de vérification")).to_be_visible()
+    look.look("code-de-verification")
+    wrong = "000000" if totp_code(device) != "000000" else "111111"
+    page.get_by_label("Code à 6 chiffres").fill(wrong)
+    page.get_by_role("button", name="Valider").click()
+    expect(page.get_by_role("heading", name="Code de vérification")).to_be_visible()
+    look.look("code-de-verification-erreur")
+    page.get_by_label("Code à 6 chiffres").fill(totp_code(device))
+    page.get_by_role("button", name="Valider").click()
+    expect(page.get_by_role("link", name="Mes tickets")).to_be_visible()
+
+    look.save_report()
+    assert look.blocking() == [], "\n".join(look.blocking())
