@@ -2,3 +2,4 @@
 ``backoffice.notices``."""
 
 from .notices.models import IncidentNotice, NoticeEvent  # noqa: F401
+from .savedviews.models import SavedView  # noqa: E402, F401

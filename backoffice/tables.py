@@ -17,6 +17,34 @@ def short_datetime(value) -> str:
     return timezone.localtime(value).strftime("%d/%m/%Y %H:%M")
 
 
+def compact_datetime(value, now) -> str:
+    """A date that fits a narrow column: "02/12 14:05" this year, "02/12/2025" before, the
+    full date and time in a tooltip and in ``datetime`` for assistive technologies."""
+    local = timezone.localtime(value)
+    text = (
+        local.strftime("%d/%m %H:%M")
+        if local.year == timezone.localtime(now).year
+        else local.strftime("%d/%m/%Y")
+    )
+    return format_html(
+        '<time datetime="{}" title="{}">{}</time>', local.isoformat(), short_datetime(value), text
+    )
+
+
+# The columns an agent may hide (the selection box, the reference and the status stay).
+OPTIONAL_COLUMNS = {
+    "priority": "Priorité",
+    "motif": "Motif",
+    "requester_name": "Demandeur",
+    "siret": "SIRET",
+    "queue": "File",
+    "assignee": "Assigné à",
+    "created_at": "Reçu le",
+    "updated_at": "Modifié le",
+    "sla": "Échéance",
+}
+
+
 # Column → sort key of tickets.selectors.SORTS (the sortable columns).
 SORTABLE_COLUMNS = {
     "reference": "reference",
@@ -88,7 +116,10 @@ class TicketTable(tables.Table):
 
     def render_reference(self, record):
         link = format_html(
-            '<a href="{}{}/">{}</a>', self.detail_url_prefix, record.pk, record.reference
+            '<a class="bo-row-link" href="{}{}/">{}</a>',
+            self.detail_url_prefix,
+            record.pk,
+            record.reference,
         )
         if record.requester_unread_at is None:
             return link
@@ -123,10 +154,10 @@ class TicketTable(tables.Table):
         return record.queue.name
 
     def render_created_at(self, record):
-        return short_datetime(record.created_at)
+        return compact_datetime(record.created_at, self.now)
 
     def render_updated_at(self, record):
-        return short_datetime(record.updated_at)
+        return compact_datetime(record.updated_at, self.now)
 
     def render_sla(self, record):
         due = None
@@ -136,9 +167,11 @@ class TicketTable(tables.Table):
             due = record.sla_resolution_due
         if due is None or not record.is_open:
             return "—"
-        text = short_datetime(due)
+        text = compact_datetime(due, self.now)
         if due < self.now:
             return format_html(
-                '<p class="fr-badge fr-badge--sm fr-badge--error">En retard ({})</p>', text
+                '<p class="fr-badge fr-badge--sm fr-badge--error fr-badge--no-icon bo-late">'
+                "En retard&nbsp;{}</p>",
+                text,
             )
         return text

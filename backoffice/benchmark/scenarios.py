@@ -35,6 +35,8 @@ from django.urls import reverse
 from accounts.staff.models import User
 from backoffice.dashboard import dashboard_compute, dashboard_refresh, default_period
 from backoffice.ops.metrics import metrics_rollup_refresh
+from backoffice.savedviews.models import SavedView
+from backoffice.savedviews.selectors import saved_views_nav_forget
 from tickets.followup import followup_link_for_email, followup_link_issue
 from tickets.models import OPEN_STATUSES, Motif, Queue, Status, Ticket
 from tickets.selectors import _encode_cursor, queue_counts, queue_counts_forget
@@ -373,6 +375,45 @@ def page_queue_counts(ctx: BenchContext):
     def run(i: int):
         queue_counts_forget(user=ctx.agent)
         return queue_counts(user=ctx.agent)
+
+    return run
+
+
+# Issue 13: saved views. A view of the agent's queue with two filters and a sort.
+SAVED_VIEW_NAME = "Bench : nouveaux et en cours d'habilitation, par priorité"
+
+
+def _saved_view(ctx: BenchContext) -> SavedView:
+    view, _created = SavedView.objects.update_or_create(
+        owner=ctx.agent,
+        name=SAVED_VIEW_NAME,
+        defaults={
+            "scope": "queue",
+            "queue": ctx.queue,
+            "params": {
+                "status": [Status.NOUVEAU, Status.EN_COURS],
+                "motif": [Motif.HABILITATION_EXTRANET],
+                "sort": ["-priority"],
+            },
+        },
+    )
+    return view
+
+
+@scenario("page_saved_view", "Page : vue enregistrée (statut + motif, triée sur la priorité)")
+def page_saved_view(ctx: BenchContext):
+    url = reverse("backoffice:saved_view", args=[_saved_view(ctx).pk])
+    return lambda i: ctx.get(url)
+
+
+@scenario("page_saved_views_menu", "Menu « Mes vues » et ses compteurs (sans cache)")
+def page_saved_views_menu(ctx: BenchContext):
+    _saved_view(ctx)
+    url = reverse("backoffice:saved_views")
+
+    def run(i: int):
+        saved_views_nav_forget(user=ctx.agent)
+        return ctx.get(url, HTTP_HX_REQUEST="true")
 
     return run
 

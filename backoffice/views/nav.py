@@ -5,11 +5,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.shortcuts import render
+from django.utils.cache import patch_vary_headers
+from django.views.decorators.http import require_GET
+
 from accounts.extranet.selectors import reassignments_awaiting_count
 from tickets.models import OPEN_STATUSES, Status
 from tickets.selectors import format_count, queue_counts, queues_for_user
 
 from ..dashboard import queues_without_agents
+from ..decorators import backoffice_required
+from ..savedviews.selectors import saved_views_nav
 
 # Up to this many queues, each is an item of the menu; beyond, they fold into a "Files"
 # dropdown, so that the menu stays on one line at 1366 px.
@@ -60,4 +66,36 @@ def nav_context(request, *, current: str = "") -> dict:
         ),
         # Queues with open tickets and no active agent: nobody works on them (cached).
         "nav_queues_without_agents": len(queues_without_agents()) if supervisor else None,
+        # Saved views ("Mes vues"): one menu item whose list and counts load when it is
+        # opened (``saved_views_menu``), so no page pays for them.
+        "nav_current_view": (
+            int(current[5:]) if current.startswith("view:") and current[5:].isdigit() else None
+        ),
     }
+
+
+@require_GET
+@backoffice_required
+def saved_views_menu(request):
+    """The saved views the user may open, with their counts (capped like the queues'):
+    the content of the menu's "Mes vues" item, loaded by htmx when it is opened; without
+    JavaScript, the same list as a page."""
+    views = saved_views_nav(user=request.user)
+    if request.htmx:
+        current = request.GET.get("courante", "")
+        response = render(
+            request,
+            "backoffice/queues/_saved_views_menu.html",
+            {
+                "nav_saved_views": views,
+                "nav_current_view": int(current) if current.isdigit() else None,
+            },
+        )
+    else:
+        response = render(
+            request,
+            "backoffice/queues/saved_views.html",
+            {**nav_context(request, current="views"), "views": views},
+        )
+    patch_vary_headers(response, ("HX-Request",))
+    return response

@@ -4,7 +4,7 @@ actions; "prendre le ticket suivant"."""
 from __future__ import annotations
 
 from django.contrib import messages
-from django.http import Http404
+from django.http import Http404, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -22,10 +22,21 @@ from ..decorators import backoffice_required
 from ..export import export_csv, export_xlsx
 from ..filters import TicketFilter, filter_fields
 from ..forms import BulkForm
-from ..tables import SORTABLE_COLUMNS, TicketTable
+from ..savedviews.forms import SavedViewNameForm
+from ..tables import OPTIONAL_COLUMNS, SORTABLE_COLUMNS, TicketTable
 from .nav import nav_context
 
 EXPORTS = {"csv": export_csv, "xlsx": export_xlsx}
+# The optional columns the agent hid, kept in their session (no query to read them).
+HIDDEN_COLUMNS_SESSION_KEY = "backoffice:hidden-columns"
+DEFAULT_HIDDEN_COLUMNS = ("updated_at",)
+
+
+def hidden_columns(request) -> set[str]:
+    hidden = request.session.get(HIDDEN_COLUMNS_SESSION_KEY)
+    if not isinstance(hidden, list):
+        hidden = list(DEFAULT_HIDDEN_COLUMNS)
+    return {name for name in hidden if name in OPTIONAL_COLUMNS}
 
 
 @require_GET
@@ -40,9 +51,12 @@ def home(request):
     return redirect("backoffice:my_tickets")
 
 
-def _list_context(request, *, scope: str, queue=None) -> tuple[TicketFilter, object]:
+def _list_context(
+    request, *, scope: str, queue=None, params: QueryDict | None = None
+) -> tuple[TicketFilter, object]:
+    params = request.GET if params is None else params
     base = selectors.ticket_list_qs(user=request.user, scope=scope, queue=queue)
-    filterset = TicketFilter(request.GET or None, queryset=base, request=request)
+    filterset = TicketFilter(params or None, queryset=base, request=request)
     # An invalid filter value shows the form error and the unfiltered list.
     qs = filterset.qs if filterset.is_bound and filterset.is_valid() else filterset.queryset
     if not filterset.is_bound or not filterset.is_valid():
@@ -50,74 +64,129 @@ def _list_context(request, *, scope: str, queue=None) -> tuple[TicketFilter, obj
     return filterset, qs
 
 
-def _sort_links(request, current: str, descending: bool) -> dict[str, dict]:
+def _sort_links(params: QueryDict, current: str, descending: bool, path: str) -> dict[str, dict]:
     links = {}
     for column, key in SORTABLE_COLUMNS.items():
-        params = request.GET.copy()
+        query = params.copy()
         for name in ("after", "before"):
-            params.pop(name, None)
+            query.pop(name, None)
         active = key == current
-        params["sort"] = ("" if active and descending else "-") + key if active else key
+        query["sort"] = ("" if active and descending else "-") + key if active else key
         links[column] = {
-            "url": "?" + params.urlencode(),
+            "url": path + "?" + query.urlencode(),
             "active": active,
             "descending": active and descending,
         }
     return links
 
 
-def _page_link(request, name: str, cursor: str | None) -> str | None:
+def _page_link(params: QueryDict, name: str, cursor: str | None, path: str) -> str | None:
     if cursor is None:
         return None
-    params = request.GET.copy()
+    query = params.copy()
     for key in ("after", "before"):
-        params.pop(key, None)
-    params[name] = cursor
-    return "?" + params.urlencode()
+        query.pop(key, None)
+    query[name] = cursor
+    return path + "?" + query.urlencode()
+
+
+def _without_cursors(params: QueryDict) -> QueryDict:
+    query = params.copy()
+    for key in ("after", "before"):
+        query.pop(key, None)
+    return query
 
 
 def _render_list(
-    request, *, scope: str, title: str, current: str, export: tuple[str, list], queue=None
+    request,
+    *,
+    scope: str,
+    title: str,
+    current: str,
+    export: tuple[str, list],
+    queue=None,
+    params: QueryDict | None = None,
+    base_url: str | None = None,
+    path: str | None = None,
+    saved_view=None,
+    save_form=None,
+    rename_form=None,
 ):
-    filterset, qs = _list_context(request, scope=scope, queue=queue)
+    params = request.GET if params is None else params
+    # Links are relative ("?…") unless the page answers a POST (then to the list's URL).
+    path = "" if path is None else path
+    filterset, qs = _list_context(request, scope=scope, queue=queue, params=params)
     page = selectors.ticket_page(
         qs,
-        sort=request.GET.get("sort"),
-        after=request.GET.get("after"),
-        before=request.GET.get("before"),
+        sort=params.get("sort"),
+        after=params.get("after"),
+        before=params.get("before"),
     )
     count, more = selectors.capped_count(qs, sort=page.sort_param)
-    table = TicketTable(
-        page.rows,
-        now=timezone.now(),
-        exclude=("queue",) if scope == selectors.SCOPE_QUEUE else (),
-    )
-    sort_links = _sort_links(request, page.sort, page.descending)
-    headers = [(column.header, sort_links.get(column.name)) for column in table.columns]
+    hidden = hidden_columns(request)
+    exclude = {name for name in hidden if name in OPTIONAL_COLUMNS}
+    if scope == selectors.SCOPE_QUEUE:
+        exclude.add("queue")
+    table = TicketTable(page.rows, now=timezone.now(), exclude=tuple(sorted(exclude)))
+    sort_links = _sort_links(params, page.sort, page.descending, path)
+    headers = [
+        (column.header, sort_links.get(column.name), column.name) for column in table.columns
+    ]
     export_name, export_args = export
-    first_params = request.GET.copy()
-    for key in ("after", "before"):
-        first_params.pop(key, None)
+    first_params = _without_cursors(params)
+    view_query = _without_cursors(params)
+    if "sort" not in view_query:
+        view_query["sort"] = page.sort_param
     context = {
         **nav_context(request, current=current),
         "title": title,
         "queue": queue,
+        "scope": scope,
         "filter": filterset,
         "table": table,
         "rows": table.fast_rows(),
         "filter_fields": filter_fields(filterset.form),
+        "filter_errors": bool(filterset.is_bound and filterset.form.errors),
         "page": page,
         "count": selectors.format_count(count, more),
         "headers": headers,
-        "next_url": _page_link(request, "after", page.next_cursor),
-        "previous_url": _page_link(request, "before", page.previous_cursor),
-        "first_url": "?" + first_params.urlencode() if page.previous_cursor else None,
-        "export_query": request.GET.urlencode(),
+        "next_url": _page_link(params, "after", page.next_cursor, path),
+        "previous_url": _page_link(params, "before", page.previous_cursor, path),
+        "first_url": path + "?" + first_params.urlencode() if page.previous_cursor else None,
+        "export_query": params.urlencode(),
         "export_csv_url": reverse(export_name, args=[*export_args, "csv"]),
         "export_xlsx_url": reverse(export_name, args=[*export_args, "xlsx"]),
         "assignees": selectors.assignable_users(user=request.user),
         "statuses": Status.choices,
-        "list_url": request.get_full_path(),
+        "list_url": path + "?" + params.urlencode() if path else request.get_full_path(),
+        "clear_url": base_url or path or "?",
+        "form_action": path or request.path,
+        "view_query": view_query.urlencode(),
+        "saved_view": saved_view,
+        "save_form": save_form or SavedViewNameForm(owner=request.user, auto_id="save-view-%s"),
+        "rename_form": rename_form
+        or (
+            SavedViewNameForm(
+                owner=request.user,
+                instance=saved_view,
+                initial={"name": saved_view.name},
+                auto_id="rename-view-%s",
+            )
+            if saved_view is not None and saved_view.owner_id == request.user.pk
+            else None
+        ),
+        "share_queues": (
+            selectors.queues_for_user(request.user)
+            if saved_view is not None
+            and saved_view.owner_id == request.user.pk
+            and request.user.is_supervisor
+            else None
+        ),
+        "columns": [
+            (name, label, name not in hidden)
+            for name, label in OPTIONAL_COLUMNS.items()
+            if not (name == "queue" and scope == selectors.SCOPE_QUEUE)
+        ],
     }
     return render(request, "backoffice/queues/list.html", context)
 
@@ -243,4 +312,26 @@ def tickets_bulk(request):
         return redirect(back)
     selectors.queue_counts_forget(user=request.user)
     messages.success(request, _("%(count)s ticket(s) mis à jour.") % {"count": len(done)})
+    return redirect(back)
+
+
+@require_POST
+@backoffice_required
+def list_columns(request):
+    """The columns the agent shows: the optional columns not ticked are hidden, on every
+    list, for the rest of the session."""
+    shown = set(request.POST.getlist("columns"))
+    # A queue page has no "File" column to offer: keep that choice as it was.
+    keep = set(request.POST.getlist("keep"))
+    previous = hidden_columns(request)
+    hidden = [
+        name
+        for name in OPTIONAL_COLUMNS
+        if (name in keep and name in previous) or (name not in keep and name not in shown)
+    ]
+    request.session[HIDDEN_COLUMNS_SESSION_KEY] = hidden
+    messages.success(request, _("Colonnes affichées enregistrées."))
+    back = request.POST.get("next") or ""
+    if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}):
+        back = reverse("backoffice:home")
     return redirect(back)

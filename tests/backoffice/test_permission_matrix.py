@@ -104,6 +104,32 @@ NOT_THE_PREPARER_ROLE = {"agent": frozenset({403})}
 APPROVER_ROLE = {"agent": frozenset({403}), "admin_user": frozenset({403})}
 
 
+def SAVED_VIEW(w) -> int:  # noqa: N802 - named like the lambdas above
+    """A saved view of the Habilitation queue shared with it, owned by the supervisor
+    persona when that is who calls (the owner may change it), else by another supervisor."""
+    from accounts.staff.models import Role
+    from backoffice.savedviews.models import SavedView
+    from tickets.models import Queue
+
+    if w.user is not None and w.user.role == Role.SUPERVISOR:
+        owner = w.user
+    else:
+        owner = UserFactory(supervisor=True)
+    queue = Queue.objects.get(slug="habilitation")
+    view = SavedView.objects.create(
+        owner=owner,
+        name="Vue partagée",
+        scope="queue",
+        queue=queue,
+        params={"status": ["nouveau"]},
+        shared_with=queue,
+    )
+    return view.pk
+
+
+NOT_THE_VIEWS_OWNER = {"agent": frozenset({403}), "admin_user": frozenset({403})}
+
+
 def FILE_VERSION(w) -> str:  # noqa: N802 - named like the lambdas above
     """The version of the reassignment's file the approval page or GET /reassignments/{id}
     hands out: an approval carries it."""
@@ -238,6 +264,34 @@ ROUTES: dict[str, Case] = {
     "tokens": Case("get", _ui("tokens"), "list"),
     # A token is its owner's: anybody else's revocation finds nothing (a message).
     "token_revoke": Case("post", _ui("token_revoke", lambda w: w.token.pk), "staff"),
+    # Saved views (issue 13): a supervisor's view of the Habilitation queue, shared with it.
+    # Its members open it (read-only: changing it is the owner's, 403); outsiders get 404.
+    "saved_views": Case("get", _ui("saved_views"), "list"),
+    "saved_view_create": Case(
+        "post",
+        _ui("saved_view_create"),
+        "queue",
+        data=lambda w: {"name": "Ma vue", "scope": "queue", "queue": "habilitation"},
+    ),
+    "saved_view": Case("get", _ui("saved_view", SAVED_VIEW), "queue"),
+    "saved_view_rename": Case(
+        "post",
+        _ui("saved_view_rename", SAVED_VIEW),
+        "queue",
+        data=lambda w: {"name": "Renommée"},
+        refusals=NOT_THE_VIEWS_OWNER,
+    ),
+    "saved_view_delete": Case(
+        "post", _ui("saved_view_delete", SAVED_VIEW), "queue", refusals=NOT_THE_VIEWS_OWNER
+    ),
+    "saved_view_share": Case(
+        "post",
+        _ui("saved_view_share", SAVED_VIEW),
+        "queue",
+        data=lambda w: {"queue": "habilitation"},
+        refusals=NOT_THE_VIEWS_OWNER,
+    ),
+    "list_columns": Case("post", _ui("list_columns"), "staff", data=lambda w: {"columns": []}),
 }
 
 # Every operation of the OpenAPI schema, by (method, path template).

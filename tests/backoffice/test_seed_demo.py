@@ -76,3 +76,19 @@ def test_the_hints_name_the_right_password_and_address(settings):
 def test_it_fills_the_towns_of_the_postal_codes():
     seed()
     assert postal_code_towns(postal_code="69007") == ["LYON"]
+
+
+def test_it_adds_two_saved_views_one_shared_with_habilitation(verified_client):
+    from accounts.staff.models import User
+    from backoffice.savedviews.models import SavedView
+
+    seed()
+    seed()  # idempotent
+    assert SavedView.objects.count() == 2
+    shared = SavedView.objects.get(shared_with__slug="habilitation")
+    assert shared.owner.email == "superviseur@demo.asp.fr"
+    # Bruno (Habilitation) sees the shared view, not Alice's own.
+    bruno = verified_client(User.objects.get(email="agent2@demo.asp.fr"))
+    menu = bruno.get("/backoffice/vues/", HTTP_HX_REQUEST="true").content.decode()
+    assert "Nouveaux non assignés" in menu and "urgentes d&#x27;abord" not in menu
+    assert bruno.get(reverse("backoffice:saved_view", args=[shared.pk])).status_code == 200

@@ -11,12 +11,15 @@ from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
+from django.http import QueryDict
 from django.utils import timezone
 
 from accounts.extranet.models import ExtranetAccount
 from accounts.extranet.spaces import extranet_identifiant_generate
 from accounts.staff.models import ApiKey, Role, User
 from accounts.staff.services import api_key_create, totp_device_set_demo
+from backoffice.savedviews.models import SavedView
+from backoffice.savedviews.services import saved_view_create, saved_view_share
 from establishments.models import Establishment, RegistryEstablishment
 from establishments.services import registry_import, sirene_file_open
 from establishments.towns import postal_code_towns_rebuild
@@ -60,6 +63,22 @@ def demo_totp_key(email: str) -> str:
     demo can be logged into with ``manage.py demo_totp EMAIL`` or any authenticator app."""
     return hashlib.sha1(f"apsupport-demo-totp:{email}".encode()).hexdigest()
 
+
+# (owner, name, the list's parameters, shared with the Habilitation queue)
+DEMO_SAVED_VIEWS = [
+    (
+        "agent@demo.asp.fr",
+        "Habilitation en cours, urgentes d'abord",
+        "status=nouveau&status=en_cours&motif=habilitation_extranet&sort=-priority",
+        False,
+    ),
+    (
+        "superviseur@demo.asp.fr",
+        "Nouveaux non assignés",
+        "status=nouveau&assignee=none&sort=created_at",
+        True,
+    ),
+]
 
 DEMO_API_KEY = "demo0000.extranet-demo-key-not-for-production"
 
@@ -198,6 +217,7 @@ class Command(BaseCommand):
             self._api_key()
             self._establishments()
             self._tickets(users)
+            self._saved_views(users)
             self._extranet_passwords()
             self._verified_habilitation_ticket(users)
             notice = self._incident_notice(users)
@@ -281,6 +301,24 @@ class Command(BaseCommand):
             ticket = assistance_request_submit(data=form.cleaned_data, source=Source.FORM).ticket
             for step in PATHS[status]:
                 ticket = ticket_change_status(ticket=ticket, actor=actor, new_status=step)
+
+    def _saved_views(self, users: dict[str, User]) -> None:
+        """Two saved views (issue 13): Alice's own, and the supervisor's shared with the
+        Habilitation queue (Alice and Bruno see it in "Mes vues", read-only)."""
+        habilitation = Queue.objects.get(slug="habilitation")
+        for email, name, query, shared in DEMO_SAVED_VIEWS:
+            owner = users[email]
+            if SavedView.objects.filter(owner=owner, name=name).exists():
+                continue
+            view = saved_view_create(
+                owner=owner,
+                name=name,
+                scope="queue",
+                queue=habilitation,
+                query=QueryDict(query),
+            )
+            if shared:
+                saved_view_share(view=view, actor=owner, queue=habilitation)
 
     def _demo_accounts(self):
         """The seeded accounts still held by their demo holder (not reassigned, not
