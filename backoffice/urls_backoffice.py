@@ -4,6 +4,7 @@ from django.urls import path
 
 from .views import (
     auth,
+    canned_replies,
     dashboard,
     documents,
     notices,
@@ -132,5 +133,19 @@ urlpatterns = [
         "demandes/<str:reference>/reattribution/",
         reassignments.reassignment_prepare_view,
         name="reassignment_prepare",
+    ),
+    path("reponses-types/", canned_replies.canned_reply_list, name="canned_replies"),
+    path(
+        "reponses-types/nouvelle/",
+        canned_replies.canned_reply_create_view,
+        name="canned_reply_create",
+    ),
+    path(
+        "reponses-types/<int:pk>/", canned_replies.canned_reply_edit_view, name="canned_reply_edit"
+    ),
+    path(
+        "reponses-types/<int:pk>/desactiver/",
+        canned_replies.canned_reply_deactivate_view,
+        name="canned_reply_deactivate",
     ),
 ]
