@@ -89,7 +89,8 @@ def _reply_box(request, canned, reply_form) -> dict:
     box = {"body": "", "canned_reply": "", "error": "", "then": ""}
     if reply_form is not None:
         box["body"] = reply_form.data.get("reply-body", "")
-        box["canned_reply"] = reply_form.data.get("reply-canned_reply", "")
+        raw = reply_form.data.get("reply-canned_reply", "")
+        box["canned_reply"] = int(raw) if raw.isdigit() else ""
         box["then"] = reply_form.data.get("reply-then", "")
         return box
     raw = request.GET.get(CANNED_REPLY_PARAM, "")
