@@ -60,6 +60,10 @@ class VersionedForm(BackofficeForm):
 
 class StatusForm(VersionedForm):
     status = forms.ChoiceField(label="Nouveau statut", choices=Status.choices)
+    # Applies when the new status is "Résolu" (remembered for the session).
+    take_next = forms.BooleanField(
+        label="Puis prendre le ticket suivant de la file", required=False
+    )
 
 
 class AssignForm(VersionedForm):
@@ -70,6 +74,76 @@ class AssignForm(VersionedForm):
 class MessageForm(BackofficeForm):
     body = forms.CharField(label="Message", widget=forms.Textarea(attrs={"rows": 5}))
     version = forms.IntegerField(widget=forms.HiddenInput, min_value=1, required=False)
+
+
+class ReplyForm(MessageForm):
+    """The ticket page's reply box: the text, the canned reply it was built from (counted
+    when sent), and what to do with the ticket at the same time (the submit button
+    pressed: ``then``), then maybe take the next ticket of the queue."""
+
+    THEN = [
+        ("", "Envoyer la réponse"),
+        (Status.EN_ATTENTE, "Répondre et mettre en attente"),
+        (Status.RESOLU, "Répondre et résoudre"),
+    ]
+
+    body = forms.CharField(
+        label="Répondre au demandeur",
+        error_messages={"required": "Écrivez la réponse avant de l'envoyer."},
+        widget=forms.Textarea(attrs={"rows": 6}),
+    )
+    canned_reply = forms.IntegerField(widget=forms.HiddenInput, min_value=1, required=False)
+    then = forms.ChoiceField(choices=THEN, required=False)
+    take_next = forms.BooleanField(
+        label="Puis prendre le ticket suivant de la file", required=False
+    )
+
+
+class CannedReplyForm(BackofficeForm):
+    """A canned reply's values; ``tickets.services.canned`` checks them again (placeholders
+    included) and saves."""
+
+    queue = forms.ModelChoiceField(
+        label="File",
+        queryset=None,
+        empty_label=None,
+        error_messages={
+            "invalid_choice": "Choisissez une file de la liste.",
+            "required": "Choisissez une file.",
+        },
+    )
+    motif = forms.ChoiceField(
+        label="Motif",
+        required=False,
+        help_text="La réponse type n'est proposée que sur les tickets de ce motif.",
+        error_messages={"invalid_choice": "Choisissez un motif de la liste."},
+    )
+    title = forms.CharField(
+        label="Titre (ce que l'agent choisit dans la liste)",
+        max_length=120,
+        error_messages={"required": "Donnez un titre à la réponse type."},
+    )
+    body = forms.CharField(
+        label="Texte",
+        max_length=5000,
+        help_text=(
+            "Champs remplis pour chaque ticket : {reference}, {denomination}, {demandeur}, "
+            "{lien_de_suivi} (le lien de suivi personnel, ajouté au courriel envoyé)."
+        ),
+        error_messages={"required": "Le texte de la réponse type est vide."},
+        widget=forms.Textarea(attrs={"rows": 12}),
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["queue"].queryset = Queue.objects.order_by("name")
+        self.fields["motif"].choices = [("", "Tous les motifs de la file"), *Motif.choices]
+
+
+class CannedReplyEditForm(CannedReplyForm):
+    is_active = forms.BooleanField(
+        label="Active (proposée aux agents sur les tickets)", required=False
+    )
 
 
 class BulkForm(BackofficeForm):

@@ -4,6 +4,7 @@ from django.urls import path
 
 from .views import (
     auth,
+    canned_replies,
     dashboard,
     documents,
     nav,
@@ -143,4 +144,18 @@ urlpatterns = [
     path("vues/<int:pk>/supprimer/", saved_views.saved_view_delete_view, name="saved_view_delete"),
     path("vues/<int:pk>/partager/", saved_views.saved_view_share_view, name="saved_view_share"),
     path("colonnes/", queues.list_columns, name="list_columns"),
+    path("reponses-types/", canned_replies.canned_reply_list, name="canned_replies"),
+    path(
+        "reponses-types/nouvelle/",
+        canned_replies.canned_reply_create_view,
+        name="canned_reply_create",
+    ),
+    path(
+        "reponses-types/<int:pk>/", canned_replies.canned_reply_edit_view, name="canned_reply_edit"
+    ),
+    path(
+        "reponses-types/<int:pk>/desactiver/",
+        canned_replies.canned_reply_deactivate_view,
+        name="canned_reply_deactivate",
+    ),
 ]

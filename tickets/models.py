@@ -695,3 +695,56 @@ class TicketDocument(ChoiceLabels):
         return {"application/pdf": "PDF", "image/jpeg": "JPEG", "image/png": "PNG"}.get(
             self.content_type, self.content_type
         )
+
+
+class CannedReply(models.Model):
+    """A "réponse type": a reply text that supervisors prepare for one queue (and one
+    motif, or every motif of the queue when ``motif`` is blank), which agents insert into
+    the reply box of a ticket, edit and send. Its placeholders (``tickets.canned``) are
+    filled with the ticket's values when it is inserted."""
+
+    queue = models.ForeignKey(
+        Queue, on_delete=models.PROTECT, related_name="canned_replies", verbose_name=_("file")
+    )
+    motif = models.CharField(
+        _("motif"),
+        max_length=40,
+        choices=Motif.choices,
+        blank=True,
+        help_text=_("Vide : tous les motifs de la file."),
+    )
+    title = models.CharField(_("titre"), max_length=120)
+    body = models.TextField(_("texte"))
+    is_active = models.BooleanField(_("active"), default=True)
+    # Incremented (F()) when a reply built from this one is sent.
+    usage_count = models.PositiveIntegerField(_("utilisations"), default=0)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("créée par"),
+    )
+    created_at = models.DateTimeField(_("créée le"))
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("modifiée par"),
+    )
+    updated_at = models.DateTimeField(_("modifiée le"))
+
+    class Meta:
+        verbose_name = _("réponse type")
+        verbose_name_plural = _("réponses types")
+        ordering = ["title", "id"]
+        indexes = [
+            # The ticket page: the active replies of one queue, for one motif or all.
+            models.Index(fields=["queue", "is_active", "motif"], name="canned_reply_queue_idx")
+        ]
+
+    def __str__(self) -> str:
+        return self.title

@@ -27,9 +27,11 @@ from accounts.staff.models import User
 from worker.text import has_forbidden
 
 from . import access
+from .canned import canned_reply_fill
 from .exceptions import TicketNotFound
 from .models import (
     OPEN_STATUSES,
+    CannedReply,
     FollowUpLink,
     Queue,
     Ticket,
@@ -469,3 +471,55 @@ def open_ticket_figures() -> list[OpenTicketFigures]:
                 )
             )
     return figures
+
+
+# --- Canned replies ("réponses types") -------------------------------------------------------
+
+CANNED_REPLIES_OFFERED_MAX = 50
+
+
+@dataclass
+class OfferedCannedReply:
+    pk: int
+    title: str
+    motif_label: str
+    text: str
+
+
+def canned_replies_for_ticket(*, ticket: Ticket) -> list[OfferedCannedReply]:
+    """The canned replies an agent may insert on ``ticket`` (already read through the
+    access rule): the active ones of its queue, of its motif or of every motif, with their
+    placeholders filled with the ticket's values. One query."""
+    rows = (
+        CannedReply.objects.filter(
+            queue_id=ticket.queue_id, is_active=True, motif__in=["", ticket.motif]
+        )
+        .only("pk", "title", "motif", "body")
+        .order_by("title", "id")[:CANNED_REPLIES_OFFERED_MAX]
+    )
+    return [
+        OfferedCannedReply(
+            pk=row.pk,
+            title=row.title,
+            motif_label=str(row.get_motif_display()) if row.motif else "",
+            text=canned_reply_fill(row.body, ticket=ticket),
+        )
+        for row in rows
+    ]
+
+
+def canned_replies_for_management(
+    *, queue_id: int | None = None, motif: str | None = None, include_inactive: bool = True
+) -> QuerySet[CannedReply]:
+    """The supervisors' list: every canned reply, or those of one queue and/or one motif
+    (``motif=""``: those for every motif of their queue)."""
+    qs = CannedReply.objects.select_related("queue", "updated_by").order_by(
+        "queue__name", "motif", "title", "id"
+    )
+    if queue_id is not None:
+        qs = qs.filter(queue_id=queue_id)
+    if motif is not None:
+        qs = qs.filter(motif=motif)
+    if not include_inactive:
+        qs = qs.filter(is_active=True)
+    return qs

@@ -21,7 +21,7 @@ from ..savedviews.selectors import saved_views_nav
 # dropdown, so that the menu stays on one line at 1366 px.
 NAV_QUEUES_INLINE = 3
 # The supervisors' pages, grouped in the "Pilotage" dropdown.
-PILOTAGE_PAGES = ("dashboard", "routing", "notices")
+PILOTAGE_PAGES = ("dashboard", "routing", "canned_replies", "notices")
 
 
 @dataclass

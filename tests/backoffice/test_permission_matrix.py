@@ -40,7 +40,7 @@ from tests.factories import (
     UserFactory,
 )
 from tests.support.documents import attach
-from tickets.models import Motif, RoutingRule
+from tickets.models import CannedReply, Motif, RoutingRule
 
 pytestmark = pytest.mark.django_db
 
@@ -60,6 +60,7 @@ class World:
     rule: RoutingRule
     document: object = None
     user: object = None
+    canned_reply: object = None
 
 
 @dataclass(frozen=True)
@@ -185,7 +186,11 @@ ROUTES: dict[str, Case] = {
         "post",
         _ui("ticket_reply", TICKET),
         "queue",
-        data=lambda w: {"reply-body": "Bonjour.", "reply-version": 1},
+        # The ticket's current version: a stale one is refused on the page itself (409).
+        data=lambda w: {
+            "reply-body": "Bonjour.",
+            "reply-version": type(w.ticket).objects.get(pk=w.ticket.pk).version,
+        },
     ),
     "ticket_siret_verify": Case("get", _ui("ticket_siret_verify", TICKET), "queue"),
     # The requester's documents: each download and preview is a timeline event for those
@@ -292,6 +297,15 @@ ROUTES: dict[str, Case] = {
         refusals=NOT_THE_VIEWS_OWNER,
     ),
     "list_columns": Case("post", _ui("list_columns"), "staff", data=lambda w: {"columns": []}),
+    # Canned replies: managed by supervisors only (agents insert them on the ticket page).
+    "canned_replies": Case("get", _ui("canned_replies"), "supervisor"),
+    "canned_reply_create": Case("get", _ui("canned_reply_create"), "supervisor"),
+    "canned_reply_edit": Case(
+        "get", _ui("canned_reply_edit", lambda w: w.canned_reply.pk), "supervisor"
+    ),
+    "canned_reply_deactivate": Case(
+        "post", _ui("canned_reply_deactivate", lambda w: w.canned_reply.pk), "supervisor"
+    ),
 }
 
 # Every operation of the OpenAPI schema, by (method, path template).
@@ -470,6 +484,13 @@ def world(agent, habilitation_queue):
         notice=notice,
         token=token,
         rule=RoutingRule.objects.get(motif=Motif.HABILITATION_EXTRANET),
+        canned_reply=CannedReply.objects.create(
+            queue=habilitation_queue,
+            title="Réattribution",
+            body="Bonjour {demandeur},",
+            created_at=timezone.now(),
+            updated_at=timezone.now(),
+        ),
     )
 
 

@@ -16,7 +16,7 @@ from accounts.extranet.models import ExtranetAccount
 from backoffice.notices.models import IncidentNotice, NoticeState
 from backoffice.notices.services import notices_sweep
 from establishments.towns import postal_code_towns
-from tests.factories import EstablishmentFactory, ExtranetAccountFactory
+from tests.factories import EstablishmentFactory, ExtranetAccountFactory, TicketFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -92,3 +92,20 @@ def test_it_adds_two_saved_views_one_shared_with_habilitation(verified_client):
     menu = bruno.get("/backoffice/vues/", HTTP_HX_REQUEST="true").content.decode()
     assert "Nouveaux non assignés" in menu and "urgentes d&#x27;abord" not in menu
     assert bruno.get(reverse("backoffice:saved_view", args=[shared.pk])).status_code == 200
+
+
+def test_the_demo_has_four_habilitation_canned_replies_that_fill(settings):
+    from tickets.canned import canned_reply_fill, placeholders_unknown
+    from tickets.models import CannedReply, Motif
+
+    seed()
+    seed()  # idempotent
+    replies = list(CannedReply.objects.filter(queue__slug="habilitation", is_active=True))
+    assert len(replies) == 4
+    assert {r.motif for r in replies} == {Motif.HABILITATION_EXTRANET}
+    for reply in replies:
+        assert placeholders_unknown(reply.body) == []
+        assert "{demandeur}" in reply.body
+    ticket = TicketFactory(requester_name="Claire Dupont", reference="AP-2026-000042")
+    filled = canned_reply_fill(replies[0].body, ticket=ticket)
+    assert "Claire Dupont" in filled and "{demandeur}" not in filled

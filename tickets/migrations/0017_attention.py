@@ -6,7 +6,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("tickets", "0015_siret_verification_name_justification"),
+        ("tickets", "0016_canned_replies"),
     ]
 
     operations = [

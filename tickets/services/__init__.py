@@ -6,12 +6,14 @@ transaction, records its timeline events in that transaction, and fires side eff
 * ``intake``: a new request becomes a ticket (routing, repeat rule, acknowledgement);
 * ``work``: status machine, assignment, notes, replies, bulk actions;
 * ``sla``: the SLA clock's pauses and the breach sweep;
+* ``canned``: canned replies (supervisors), inserted by agents on the ticket page;
 * ``routing``: routing rules and queue membership (supervisors);
 * ``retention``: erasure of personal data past the retention period;
 * ``requester``: what the requester sends from the follow-up page or through the API
   (answers and documents).
 """
 
+from .canned import canned_reply_create, canned_reply_set_active, canned_reply_update
 from .events import ticket_event_record
 from .intake import IntakeResult, Route, assistance_request_submit, route_for_motif
 from .retention import ANONYMIZED, tickets_anonymize_expired
@@ -39,6 +41,9 @@ __all__ = [
     "IntakeResult",
     "Route",
     "assistance_request_submit",
+    "canned_reply_create",
+    "canned_reply_set_active",
+    "canned_reply_update",
     "queue_members_set",
     "route_for_motif",
     "routing_rule_update",

@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from django.db import connection, transaction
+from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -20,6 +21,7 @@ from worker.services import email_queue
 from worker.transitions import transition
 
 from .. import access
+from ..canned import followup_placeholder_split
 from ..exceptions import (
     ActionNotAllowed,
     InvalidTransition,
@@ -31,6 +33,7 @@ from ..followup import followup_link_for_email
 from ..models import (
     OPEN_STATUSES,
     STATUS_TRANSITIONS,
+    CannedReply,
     DocumentKind,
     EventKind,
     MessageKind,
@@ -291,15 +294,17 @@ def _reply(
     locked: Ticket, *, actor: User, body: str, requested_documents: list[str] | None = None
 ) -> TicketMessage:
     """Store a reply on a locked ticket, stamp the first response, bump the version, queue
-    the e-mail (with a new follow-up link) and record the event."""
+    the e-mail (with a new follow-up link) and record the event. A ``{lien_de_suivi}`` in
+    ``body`` becomes the requester's link in the e-mail (``tickets.canned``)."""
     if locked.status == Status.CLOS:
         raise ActionNotAllowed(_("Ce ticket est clos : il n'est plus possible d'y répondre."))
     now = timezone.now()
+    stored, body_parts = followup_placeholder_split(body)
     message = TicketMessage.objects.create(
         ticket=locked,
         kind=MessageKind.REPLY,
         author=actor,
-        body=body,
+        body=stored,
         created_at=now,
         requested_documents=requested_documents or None,
     )
@@ -316,7 +321,9 @@ def _reply(
         context={
             "reference": locked.reference,
             "requester_name": locked.requester_name,
-            "body": body,
+            "body": stored,
+            # The e-mail's text around {lien_de_suivi}, when the reply names it.
+            "body_parts": body_parts,
             "requested_documents": [
                 str(DocumentKind(kind).label) for kind in requested_documents or ()
             ],
@@ -332,19 +339,59 @@ def _reply(
     return message
 
 
+# What "Répondre et …" may set with the reply (``ticket_reply``'s ``then_status``).
+REPLY_THEN_STATUSES = (Status.EN_ATTENTE, Status.RESOLU)
+
+
+def _canned_reply_used(locked: Ticket, canned_reply_id: int) -> None:
+    """Count a use of the canned reply the agent inserted: one of the ticket's queue (and
+    of its motif, or of every motif), else the whole reply is refused."""
+    offered = CannedReply.objects.filter(
+        pk=canned_reply_id, queue_id=locked.queue_id, motif__in=["", locked.motif]
+    )
+    if not offered.update(usage_count=F("usage_count") + 1):
+        raise ActionNotAllowed(
+            _(
+                "Cette réponse type n'est pas proposée pour ce ticket (autre file ou autre "
+                "motif) : votre texte est conservé, envoyez-le sans elle."
+            ),
+            field="canned_reply",
+        )
+
+
 def ticket_reply(
-    *, ticket: Ticket, actor: User, body: str, expected_version: int | None = None
+    *,
+    ticket: Ticket,
+    actor: User,
+    body: str,
+    expected_version: int | None = None,
+    then_status: str | None = None,
+    canned_reply_id: int | None = None,
 ) -> TicketMessage:
     """A reply to the requester: stored, put on the timeline, and e-mailed by the worker
     once the transaction commits (the reference is in the subject, and a personal
-    follow-up link in the body). The first reply stamps the first-response time."""
+    follow-up link in the body). The first reply stamps the first-response time.
+
+    ``then_status`` ("Répondre et mettre en attente", "Répondre et résoudre"): the ticket
+    moves to that status in the same transaction; a move the state machine refuses
+    refuses the reply too (nothing saved, nothing sent). A ticket already there stays.
+    ``canned_reply_id``: the canned reply the text was built from, counted."""
     body = (body or "").strip()
     if not body:
-        raise ActionNotAllowed(_("La réponse est vide."))
+        raise ActionNotAllowed(_("La réponse est vide."), field="body")
+    if then_status is not None and then_status not in REPLY_THEN_STATUSES:
+        raise InvalidTransition(_("Statut inconnu."))
     with transaction.atomic():
         locked = access.ticket_lock_for(actor, pk=ticket.pk)
         _check_version(locked, expected_version)
+        if then_status is not None and then_status != locked.status:
+            if then_status not in STATUS_TRANSITIONS[locked.status]:
+                raise _refused(locked.reference)(locked.status, then_status)
+        if canned_reply_id is not None:
+            _canned_reply_used(locked, canned_reply_id)
         message = _reply(locked, actor=actor, body=body)
+        if then_status is not None and then_status != locked.status:
+            ticket_status_move(locked, new_status=then_status, actor=actor)
     return message
 
 

@@ -24,8 +24,12 @@ from establishments.models import Establishment, RegistryEstablishment
 from establishments.services import registry_import, sirene_file_open
 from establishments.towns import postal_code_towns_rebuild
 from tickets.forms import AssistanceRequestForm
-from tickets.models import Motif, Queue, SiretVerdict, Source, Status, Ticket
-from tickets.services import assistance_request_submit, ticket_change_status
+from tickets.models import CannedReply, Motif, Queue, SiretVerdict, Source, Status, Ticket
+from tickets.services import (
+    assistance_request_submit,
+    canned_reply_create,
+    ticket_change_status,
+)
 from tickets.verification import ticket_siret_verify
 
 # Demo only: these logins are printed by `make run` and must never exist in production.
@@ -197,6 +201,56 @@ DEMO_TICKETS = [
     ),
 ]
 
+# The demo's canned replies ("réponses types") of the Habilitation queue: the four answers
+# most Habilitation requests get. (title, motif, body)
+DEMO_CANNED_REPLIES = [
+    (
+        "Mot de passe oublié",
+        Motif.HABILITATION_EXTRANET,
+        "Bonjour {demandeur},\n\n"
+        "Nous avons bien reçu votre demande {reference} concernant l'accès de l'établissement "
+        "{denomination} à l'extranet activité partielle.\n\n"
+        "Pour choisir un nouveau mot de passe, utilisez « J'ai oublié mon mot de passe » sur la "
+        "page d'accueil de l'extranet et saisissez votre identifiant (jamais votre adresse de "
+        "messagerie). Un lien de réinitialisation est envoyé à l'adresse électronique du "
+        "compte ; pensez à vérifier vos courriers indésirables.\n\n"
+        "Si cette adresse n'est plus la vôtre, dites-le-nous depuis votre espace de suivi : "
+        "{lien_de_suivi}",
+    ),
+    (
+        "Identifiant oublié",
+        Motif.HABILITATION_EXTRANET,
+        "Bonjour {demandeur},\n\n"
+        "Votre identifiant de l'extranet activité partielle figure dans le courriel reçu à la "
+        "création du compte de {denomination}. Pour le recevoir à nouveau, utilisez « J'ai "
+        "oublié mon identifiant » sur la page d'accueil de l'extranet et saisissez le SIRET de "
+        "l'établissement : il est envoyé à l'adresse électronique du compte.\n\n"
+        "Nous restons disponibles pour la suite de votre demande {reference}.",
+    ),
+    (
+        "Réattribution : pièces à fournir",
+        Motif.HABILITATION_EXTRANET,
+        "Bonjour {demandeur},\n\n"
+        "Le compte extranet de {denomination} est rattaché à son titulaire actuel. Pour le "
+        "réattribuer à une autre personne, nous avons besoin des pièces suivantes :\n"
+        "- un extrait Kbis de moins de trois mois ;\n"
+        "- le mandat du représentant légal désignant le nouvel utilisateur ;\n"
+        "- la pièce d'identité du nouvel utilisateur.\n\n"
+        "Déposez-les (PDF, JPEG ou PNG) depuis votre espace de suivi : {lien_de_suivi}\n\n"
+        "Votre demande {reference} reste en attente de ces documents.",
+    ),
+    (
+        "Réattribution effectuée",
+        Motif.HABILITATION_EXTRANET,
+        "Bonjour {demandeur},\n\n"
+        "La réattribution du compte extranet de {denomination} est effectuée. Le nouvel "
+        "utilisateur a reçu par courriel son identifiant et un lien pour activer le compte et "
+        "choisir son mot de passe. L'ancien titulaire a été informé du changement.\n\n"
+        "Nous clôturons votre demande {reference}. Si besoin, vous pouvez encore nous écrire "
+        "depuis votre espace de suivi : {lien_de_suivi}",
+    ),
+]
+
 PATHS = {
     Status.NOUVEAU: [],
     Status.EN_COURS: [Status.EN_COURS],
@@ -220,6 +274,7 @@ class Command(BaseCommand):
             self._saved_views(users)
             self._extranet_passwords()
             self._verified_habilitation_ticket(users)
+            self._canned_replies(users)
             notice = self._incident_notice(users)
         self._print_logins()
         self._print_notice(notice)
@@ -350,6 +405,20 @@ class Command(BaseCommand):
             comment="Démonstration : SIRET actif au registre, dénomination conforme, "
             "Kbis et pièce d'identité vérifiés.",
         )
+
+    def _canned_replies(self, users: dict[str, User]) -> None:
+        queue = Queue.objects.filter(slug="habilitation").first()
+        if queue is None:  # pragma: no cover - created by the migrations
+            return
+        for title, motif, body in DEMO_CANNED_REPLIES:
+            if not CannedReply.objects.filter(queue=queue, title=title).exists():
+                canned_reply_create(
+                    actor=users["superviseur@demo.asp.fr"],
+                    queue=queue,
+                    motif=motif,
+                    title=title,
+                    body=body,
+                )
 
     def _incident_notice(self, users: dict[str, User]):
         from backoffice.notices.models import IncidentNotice, NoticeState
