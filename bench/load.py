@@ -492,7 +492,8 @@ def table(results: list[Result], args) -> str:
         f"{'checked':>8} {'wrong':>6} {'vs bare':>8}"
     )
     lines = [
-        f"\nLoad test: gunicorn {args.workers} workers × {getattr(args, 'gunicorn_threads', 1)} threads on "
+        f"\nLoad test: gunicorn {args.workers} workers × "
+        f"{getattr(args, 'gunicorn_threads', 1)} threads on "
         f"127.0.0.1, wrk {args.threads} "
         f"threads × {args.connections} connections, {args.duration} s per scenario; every "
         "answer checked (status and a marker of the page)",
