@@ -85,8 +85,9 @@ def second_factor_forget() -> None:
 
 
 def _remember_loaded(sender: Any, instance: Device, **kwargs: Any) -> None:
-    # Only for rows read from the database (``pk`` set): a new device is a change anyway.
-    if instance.pk is not None:
+    # Only for whole rows read from the database: a new device is a change anyway, and a
+    # partly loaded one (``only()``) is taken as changed when saved (no query here).
+    if instance.pk is not None and not instance.get_deferred_fields():
         setattr(instance, _LOADED_FINGERPRINT, device_fingerprint(instance))
 
 
