@@ -11,7 +11,10 @@ the user agent. Every record the master writes is redacted too (``secret_urls.in
 
 Without ``--bind``/``--workers`` on the command line: ``HOST``:``PORT`` (127.0.0.1:8000),
 ``WEB_CONCURRENCY`` worker processes (1: ``make run``'s memory cache is per process) with
-``GUNICORN_THREADS`` threads each (1; the Procfile asks for 4).
+``GUNICORN_THREADS`` threads each (4: gunicorn's gthread worker). A request here spends much
+of its time waiting for PostgreSQL and Redis (intake: eight statements and a publish); a
+synchronous worker sits idle meanwhile, a threaded one serves another request (README.md,
+"Production: several machines").
 
 Prometheus' multiprocess mode: each worker process writes its request latencies to files in
 ``PROMETHEUS_MULTIPROC_DIR``, and ``/metrics``, whichever worker answers, sums them all.
@@ -37,7 +40,7 @@ errorlog = os.environ.get("GUNICORN_ERROR_LOG", "-")
 access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms'
 bind = [f"{os.environ.get('HOST') or '127.0.0.1'}:{os.environ.get('PORT') or '8000'}"]
 workers = int(os.environ.get("WEB_CONCURRENCY") or 1)
-threads = int(os.environ.get("GUNICORN_THREADS") or 1)
+threads = int(os.environ.get("GUNICORN_THREADS") or 4)
 
 _own_folder = not os.environ.get("PROMETHEUS_MULTIPROC_DIR")
 if _own_folder:

@@ -46,6 +46,10 @@ class AccountsConfig(AppConfig):
             sent=staff_services.staff_enrolment_link_sent,
         )
         staff_receivers.connect()
+        # A change to a second-factor device reaches every session's next request.
+        from .staff import second_factor
+
+        second_factor.connect()
         # import_sirene closing an establishment flags the reassignments in progress on
         # it (establishments, below us, only sends the signal).
         from establishments.signals import registry_closed

@@ -9,14 +9,26 @@ through pages does not cost a database write per request.
 
 from __future__ import annotations
 
+import functools
 import time
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
+from django.contrib.auth.models import AnonymousUser
 from django.contrib.auth.signals import user_logged_in
 from django.dispatch import receiver
+from django.utils.functional import SimpleLazyObject
 from django.utils.translation import gettext as _
+from django_otp import DEVICE_ID_SESSION_KEY
+from django_otp import login as django_otp_login
+from django_otp.middleware import OTPMiddleware
+
+from accounts.staff.second_factor import (
+    FINGERPRINT_SESSION_KEY,
+    device_fingerprint,
+    second_factor_valid,
+)
 
 LOGIN_AT_KEY = "backoffice_login_at"
 SEEN_AT_KEY = "backoffice_seen_at"
@@ -78,3 +90,57 @@ class CacheUnavailableMiddleware:
         if isinstance(exception, CacheUnavailable):
             return render(request, "errors/503.html", status=503)
         return None
+
+
+def second_factor_login(request, device) -> None:
+    """The code was right: the session is verified with ``device`` (django-otp's device id)
+    and remembers its fingerprint, which every later request checks without SQL."""
+    django_otp_login(request, device)
+    request.session[FINGERPRINT_SESSION_KEY] = device_fingerprint(device)
+
+
+class SecondFactorMiddleware(OTPMiddleware):
+    """django-otp's middleware (``request.user.is_verified()``, ``otp_device``), with the
+    device checked once per session instead of loaded on every request
+    (``accounts.staff.second_factor``). A session whose device was deleted, reset or
+    unconfirmed since its code is ended at its next request (flushed: back to the
+    password); a deactivated user is refused by Django's own session check."""
+
+    def _verify_user_sync(self, request, user):
+        self._init_user_fields(user)
+        if not user.is_authenticated:
+            return user
+        session = request.session
+        persistent_id = session.get(DEVICE_ID_SESSION_KEY)
+        if not persistent_id:
+            return user  # password only: not verified
+        fingerprint = session.get(FINGERPRINT_SESSION_KEY)
+        if fingerprint is None:
+            # A session verified before fingerprints (or built by hand): django-otp's
+            # check once, then the fingerprint of the device it found.
+            device = self._finalize_device(
+                request, user, self._device_from_persistent_id(persistent_id)
+            )
+            if device is not None:
+                session[FINGERPRINT_SESSION_KEY] = device_fingerprint(device)
+            user.otp_device = device
+            return user
+        if second_factor_valid(
+            user_id=user.pk, persistent_id=persistent_id, fingerprint=fingerprint
+        ):
+            # Verified; the device row itself is read only if someone asks for it.
+            user.otp_device = SimpleLazyObject(
+                functools.partial(self._device_from_persistent_id, persistent_id)
+            )
+            return user
+        # The device changed since the code was typed: the session ends here.
+        session.flush()
+        if hasattr(request, "_messages"):
+            messages.warning(
+                request,
+                _("Votre second facteur a changé : reconnectez-vous."),
+                fail_silently=True,
+            )
+        anonymous = AnonymousUser()
+        self._init_user_fields(anonymous)
+        return anonymous

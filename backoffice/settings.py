@@ -148,7 +148,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django_otp.middleware.OTPMiddleware",
+    # django-otp's, with the second factor checked once per session (not a query a page).
+    "backoffice.middleware.SecondFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "backoffice.middleware.SessionExpiryMiddleware",
     # A cache counter nobody handled (the cache is down): a 503 page, not a 500.

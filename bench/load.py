@@ -405,7 +405,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
+    parser.add_argument(
+        "--gunicorn-threads",
+        type=int,
+        default=int(os.environ.get("GUNICORN_THREADS") or 4),
+        help="threads per gunicorn worker (gunicorn.conf.py's GUNICORN_THREADS; 4, the "
+        "Procfile's; 1 is the sync worker)",
+    )
     parser.add_argument("--uploads", type=int, default=20, help="2 MB document uploads")
+    parser.add_argument(
+        "--only",
+        default="",
+        help="comma-separated words: run only the rows whose name holds one (the bare view "
+        "always runs, and the uploads only when 'upload' is asked)",
+    )
     args = parser.parse_args(argv)
     if not 1 <= args.duration <= 120:
         parser.error("--duration is bounded to 1..120 seconds")
@@ -430,7 +443,8 @@ def main(argv: list[str] | None = None) -> int:
     base = f"http://127.0.0.1:{port}"
     server = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "backoffice.wsgi", "--bind", f"127.0.0.1:{port}",
-         "--workers", str(args.workers), "--access-logfile", "-", "--log-level", "warning"],
+         "--workers", str(args.workers), "--threads", str(args.gunicorn_threads),
+         "--access-logfile", "-", "--log-level", "warning"],
         cwd=ROOT,
         env={**os.environ, "DEBUG": "false"},
         stdout=subprocess.DEVNULL,
@@ -444,11 +458,17 @@ def main(argv: list[str] | None = None) -> int:
             LoadScenario("bare JSON view (/healthz)", ("/healthz",), 200, '"status": "ok"'),
             *load_scenarios(base, raw_key),
         ]
+        only = [word.strip() for word in args.only.split(",") if word.strip()]
+        if only:
+            scenarios = scenarios[:1] + [
+                s for s in scenarios[1:] if any(word in s.name for word in only)
+            ]
         for scenario in scenarios:
             preflight(base, scenario)
         for scenario in scenarios:
             results.append(run_wrk(base, scenario, **common))
-        results.append(upload_documents(base, raw_key, count=args.uploads))
+        if not only or "upload" in only:
+            results.append(upload_documents(base, raw_key, count=args.uploads))
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -472,7 +492,9 @@ def table(results: list[Result], args) -> str:
         f"{'checked':>8} {'wrong':>6} {'vs bare':>8}"
     )
     lines = [
-        f"\nLoad test: gunicorn {args.workers} workers on 127.0.0.1, wrk {args.threads} "
+        f"\nLoad test: gunicorn {args.workers} workers × "
+        f"{getattr(args, 'gunicorn_threads', 1)} threads on "
+        f"127.0.0.1, wrk {args.threads} "
         f"threads × {args.connections} connections, {args.duration} s per scenario; every "
         "answer checked (status and a marker of the page)",
         header,

@@ -157,6 +157,7 @@ def verified_client(db):
     from django.test import Client
     from django_otp import DEVICE_ID_SESSION_KEY
 
+    from accounts.staff.second_factor import FINGERPRINT_SESSION_KEY, device_fingerprint
     from tests.factories import TOTPDeviceFactory
 
     def make(user):
@@ -165,6 +166,7 @@ def verified_client(db):
         client.force_login(user)
         session = client.session
         session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+        session[FINGERPRINT_SESSION_KEY] = device_fingerprint(device)
         session.save()
         return client
 

@@ -8,9 +8,10 @@ The text decides the kind of search, so the agent never picks a field first:
 - an e-mail address the requester's address; a phone number (French or overseas, as
   typed) the requester's number, compared in E.164 as intake stores it;
 - anything else is text: the dénomination, the requester's name and the description, with
-  PostgreSQL's French full-text search (stemmed, accents ignored through ``unaccent``, a
-  GIN index on the same expression: ``tickets/migrations/0012_search.py``); elsewhere
-  (SQLite, ``make run``) every word must appear in one of those fields.
+  PostgreSQL's French full-text search (stemmed, accents ignored through ``unaccent``),
+  matched against the ``search_document`` column PostgreSQL stores with each ticket, GIN
+  indexed (``tickets/migrations/0018_perf.py``); elsewhere (SQLite, ``make run``) every
+  word must appear in one of those fields.
 
 Results are the tickets the agent may see (``tickets.access``), newest first, by keyset
 pages of ``PAGE_SIZE`` (a cursor, never an offset), each with why it matched.
@@ -44,13 +45,12 @@ PHONE = re.compile(r"\+?[\d\s.\-()]{8,20}")
 _SEPARATORS = re.compile(r"[\s.\u00a0\u202f]+")
 _WORDS = re.compile(r"\w+", re.UNICODE)
 
-# The document searched, as the GIN index states it (the two must stay identical for the
-# planner to use the index). ``apsupport_unaccent`` is ``unaccent`` declared IMMUTABLE.
-DOCUMENT_SQL = (
-    "to_tsvector('french'::regconfig, apsupport_unaccent("
-    '"tickets_ticket"."denomination" || \' \' || "tickets_ticket"."requester_name"'
-    ' || \' \' || "tickets_ticket"."description"))'
-)
+# The document searched: a stored, generated column (``search_document``, GIN indexed) of
+# this expression, which PostgreSQL computes at each insert and update. Matching the stored
+# value, a search for a common word walks the newest tickets at the cost of a tsvector
+# match per row instead of parsing each description again (``tickets/migrations/
+# 0018_perf.py``). ``apsupport_unaccent`` is ``unaccent`` declared IMMUTABLE.
+DOCUMENT_SQL = '"tickets_ticket"."search_document"'
 INDEX_DOCUMENT_SQL = (
     "to_tsvector('french'::regconfig, apsupport_unaccent("
     "denomination || ' ' || requester_name || ' ' || description))"

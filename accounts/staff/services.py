@@ -16,6 +16,7 @@ from worker.services import email_queue
 from worker.text import has_forbidden
 
 from .models import ApiKey, PersonalToken, StaffEnrolmentLink, User, secret_digest
+from .second_factor import second_factor_forget
 
 # The secret-link kind of the outbox (worker.hooks) for the second factor's enrolment.
 ENROLMENT_LINK_KIND = "staff_enrolment"
@@ -154,6 +155,8 @@ def totp_enrolment_confirm(
     with transaction.atomic():
         type(device).objects.filter(pk=device.pk).update(confirmed=True)
         type(device).objects.filter(user=user, confirmed=False).exclude(pk=device.pk).delete()
+        # A new confirmed device (QuerySet.update sends no signal): sessions read it.
+        second_factor_forget()
     device.confirmed = True
     return True
 

@@ -99,8 +99,11 @@ def session_login(client: Client, user: User) -> None:
         device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
         if device is None:
             device = TOTPDevice.objects.create(user=user, name="bench", confirmed=True)
+        from accounts.staff.second_factor import FINGERPRINT_SESSION_KEY, device_fingerprint
+
         session = client.session
         session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+        session[FINGERPRINT_SESSION_KEY] = device_fingerprint(device)
         session.save()
 
 

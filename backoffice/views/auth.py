@@ -20,7 +20,6 @@ from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
 from django_otp import devices_for_user, user_has_device
-from django_otp import login as otp_login
 
 from accounts.staff.services import (
     staff_enrolment_granted,
@@ -32,6 +31,7 @@ from accounts.staff.services import (
 from worker.cache import CacheUnavailable, cache_available
 
 from ..forms import LoginForm, OTPTokenForm
+from ..middleware import second_factor_login
 
 OTP_FAILURES_KEY = "backoffice_otp_failures"
 # The enrolment link this session opened (its id, never its token).
@@ -129,7 +129,7 @@ def otp_verify(request):
         with transaction.atomic():
             for device in devices_for_user(request.user, confirmed=True, for_verify=True):
                 if device.verify_token(token):
-                    otp_login(request, device)
+                    second_factor_login(request, device)
                     request.session.pop(OTP_FAILURES_KEY, None)
                     return redirect(next_url)
         if _count_otp_failure(request):
@@ -178,7 +178,7 @@ def otp_enrol(request):
             user=request.user, device=device, token=token, enrolment_link_id=grant
         ):
             request.session.pop(ENROLMENT_GRANT_KEY, None)
-            otp_login(request, device)
+            second_factor_login(request, device)
             messages.success(request, _("Votre application d'authentification est enregistrée."))
             return redirect(next_url)
         if _count_otp_failure(request):

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from django_otp import DEVICE_ID_SESSION_KEY
 
+from accounts.staff.second_factor import FINGERPRINT_SESSION_KEY, device_fingerprint
+
 
 def otp_login(client, user):
     """Log ``client`` in as ``user`` as after the code page: password and TOTP verified."""
@@ -13,5 +15,6 @@ def otp_login(client, user):
     client.force_login(user)
     session = client.session
     session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session[FINGERPRINT_SESSION_KEY] = device_fingerprint(device)
     session.save()
     return client
