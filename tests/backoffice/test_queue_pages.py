@@ -289,10 +289,11 @@ def test_pages_run_the_same_queries_with_10_and_200_tickets(
         ticket_note_add(ticket=target, actor=agent, body="encore")
     large = {url: _count_queries(client, url) for url in [*urls, deep]}
     assert large == small
-    # The ticket page: 13, one query more for the canned replies of its reply box (issue 13).
+    # The ticket page: 13, one query more for the canned replies of its reply box (issue 13);
+    # the other pages 11, one fewer since the second factor is checked once per session.
     ticket_url = reverse("backoffice:ticket_detail", args=[target.pk])
     assert small[ticket_url] <= 13, small
-    assert max(n for url, n in small.items() if url != ticket_url) <= 12, small
+    assert max(n for url, n in small.items() if url != ticket_url) <= 11, small
 
 
 def test_nav_shows_queue_counts(agent, verified_client):

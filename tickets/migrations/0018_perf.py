@@ -42,7 +42,7 @@ def _run(statements):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("tickets", "0015_siret_verification_name_justification"),
+        ("tickets", "0017_attention"),
     ]
 
     operations = [migrations.RunPython(_run(FORWARD), _run(BACKWARD))]
