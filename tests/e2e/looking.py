@@ -7,12 +7,29 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
+
 from tests.e2e.axe_every_page import AXE, AXE_RUN, AXE_TAGS, BLOCKING, SESSION_REPORT
 
 VIEWPORTS = {
     "desktop-1366": {"width": 1366, "height": 900},
     "mobile-390": {"width": 390, "height": 844},
 }
+
+
+# DSFR's script opens the expanded accordions after the load event, with a transition: a
+# screenshot taken during it shows the first row of an accordion cut off.
+SETTLED = """() => document.documentElement.dataset.frJs === "true"
+    && document.getAnimations().every((a) => a.playState !== "running")"""
+
+
+def settled(page) -> None:
+    """Wait until DSFR has started and no CSS transition or animation runs (at most 3 s:
+    a page without DSFR's script still gets looked at)."""
+    try:
+        page.wait_for_function(SETTLED, timeout=3_000)
+    except PlaywrightTimeoutError:
+        pass
 
 
 class Inspector:
@@ -26,6 +43,7 @@ class Inspector:
     def look(self, name: str) -> None:
         page = self.page
         page.wait_for_load_state("load")
+        settled(page)
         number = len(self.results) + 1
         page.screenshot(path=str(self.folder / f"{number:02d}-{name}.png"), full_page=True)
         page.add_script_tag(path=str(AXE))

@@ -1,10 +1,14 @@
 """The agent's day and case 2.1 end to end, in a real browser: login with the second factor,
-the Habilitation queue, take, verify the SIRET (htmx panel), reply, resolve; then an
+the Habilitation queue, a SIRET searched from the header's box, the ticket, a canned reply,
+"Répondre et résoudre" and the next ticket in three page loads; the supervisor's landing
+on the dashboard; then an
 account reassignment prepared by an agent, approved by a different supervisor, applied
 after the waiting period, and the new holder's first login."""
 
 from __future__ import annotations
 
+import json
+import re
 import time
 from datetime import timedelta
 
@@ -21,9 +25,8 @@ from tests.e2e.conftest import (
     extranet_sign_in,
     mail_identifiant,
     mail_link_path,
-    totp_code,
 )
-from tests.e2e.looking import VIEWPORTS
+from tests.e2e.looking import VIEWPORTS, Inspector
 from tests.factories import (
     EXTRANET_TEST_PASSWORD,
     VALID_SIRETS,
@@ -34,7 +37,7 @@ from tests.factories import (
     TOTPDeviceFactory,
 )
 from tests.support.documents import attach
-from tickets.models import Status, Ticket
+from tickets.models import CannedReply, Motif, Queue, Status, Ticket
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -67,68 +70,157 @@ def record_passed_verdict(page, siret: str, comment: str) -> None:
     expect(page.get_by_text("Verdicts enregistrés")).to_be_visible()
 
 
-def test_the_agents_day_login_take_verify_reply_resolve(
-    live_server, page, agent, console_errors, typed_secrets
+AGENTS_DAY_REPLY = (
+    "Bonjour {demandeur},\n\nPour réattribuer le compte extranet de {denomination}, "
+    "déposez le Kbis et le justificatif de départ depuis votre espace de suivi : "
+    "{lien_de_suivi}\n\nVotre demande {reference} est résolue de notre côté."
+)
+
+
+class Steps:
+    """The agent's gestures (clicks, a key, a choice in a list) and the full page loads of
+    one browser tab, counted from ``start()``."""
+
+    def __init__(self, page):
+        self.page, self.gestures, self.loads, self.counting = page, [], [], False
+        page.on("load", lambda p: self.loads.append(p.url) if self.counting else None)
+
+    def start(self) -> None:
+        self.counting = True
+
+    def do(self, what: str, action) -> None:
+        self.gestures.append(what)
+        action()
+
+
+def test_the_agents_day_search_open_insert_reply_resolve_next(
+    live_server, checked_context, output_dir, agent, supervisor, typed_secrets
 ):
+    """Alice signs in with her code, looks at her queue, is asked about a SIRET: she types
+    it in the search box, opens the ticket, inserts the canned reply, "Répondre et
+    résoudre" with "then the next ticket", and is on the next ticket. From the search box
+    to the next ticket: three full page loads (results, ticket, next ticket). Then the
+    supervisor signs in and lands on the dashboard. Screenshots at 1366×900 in
+    test-results/agents-day/ (queue page, search results, ticket, next ticket, dashboard);
+    axe-core checks each page."""
     typed_secrets.add(AGENT_PASSWORD)
-    device = TOTPDeviceFactory(user=agent)
+    queue = Queue.objects.get(slug="habilitation")
     siret = VALID_SIRETS[1]
     RegistryEstablishmentFactory(siret=siret, denomination="BOULANGERIE DU MARCHE")
     now = timezone.now()
     ticket = TicketFactory(
         siret=siret,
+        denomination="Boulangerie du Marché",
+        requester_name="Claire Dupont",
         email="claire.dupont@boulangerie.exemple.fr",
-        created_at=now - timedelta(hours=3),
+        assignee=agent,
+        status=Status.EN_COURS,
+        created_at=now - timedelta(hours=5),
     )
-    other = TicketFactory(siret=VALID_SIRETS[2], created_at=now - timedelta(hours=1))
+    following = TicketFactory(siret=VALID_SIRETS[2], created_at=now - timedelta(hours=3))
+    later = TicketFactory(siret=VALID_SIRETS[3], created_at=now - timedelta(hours=1))
+    canned = CannedReply.objects.create(
+        queue=queue,
+        motif=Motif.HABILITATION_EXTRANET,
+        title="Réattribution : pièces à fournir",
+        body=AGENTS_DAY_REPLY,
+        created_at=now,
+        updated_at=now,
+    )
+    page = checked_context("desktop-1366")
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    look = Inspector(page, output_dir / "agents-day", "desktop-1366")
 
-    # The password alone opens nothing: every page asks for the code first.
-    page.goto(f"{live_server.url}/backoffice/")
-    page.get_by_label("Adresse électronique").fill(agent.email)
-    page.get_by_label("Mot de passe").fill(AGENT_PASSWORD)
-    page.get_by_role("button", name="Se connecter").click()
-    expect(page.get_by_role("heading", name="Code de vérification")).to_be_visible()
-    page.goto(f"{live_server.url}/backoffice/files/habilitation/")
-    expect(page.get_by_role("heading", name="Code de vérification")).to_be_visible()
-    page.get_by_label("Code à 6 chiffres").fill(totp_code(device))
-    page.get_by_role("button", name="Valider").click()
-    expect(page.get_by_role("link", name="Mes tickets")).to_be_visible()
-
-    # The Habilitation queue, filtered on a SIRET.
+    # The password alone opens nothing: the code is asked before any page.
+    backoffice_sign_in(
+        page,
+        live_server.url,
+        email=agent.email,
+        password=AGENT_PASSWORD,
+        device=TOTPDeviceFactory(user=agent),
+    )
     page.get_by_role("navigation").get_by_role("link", name="Habilitation à l'extranet").click()
     expect(page.get_by_role("heading", name="Habilitation à l'extranet")).to_be_visible()
-    expect(row(page, ticket.reference)).to_have_count(1)
-    expect(row(page, other.reference)).to_have_count(1)
-    page.get_by_label("N° de SIRET").fill(siret)
-    page.get_by_role("button", name="Filtrer").click()
-    expect(row(page, ticket.reference)).to_have_count(1)
-    expect(row(page, other.reference)).to_have_count(0)
+    for reference in (ticket.reference, following.reference, later.reference):
+        expect(row(page, reference)).to_have_count(1)
+    look.look("file-habilitation")
 
-    # Take the next ticket: the oldest of the queue.
-    page.get_by_role("button", name="Prendre le ticket suivant").click()
-    expect(page.get_by_text(f"Le ticket {ticket.reference} vous est assigné.")).to_be_visible()
+    steps = Steps(page)
+    steps.start()
+    # 1: the SIRET typed in the search box of the header, Enter: the results.
+    box = page.get_by_role("search", name="Recherche de tickets").get_by_role("searchbox")
+    box.fill(siret)
+    steps.do("Entrée dans la recherche", lambda: box.press("Enter"))
+    results = page.get_by_test_id("search-results")
+    expect(results.locator("tbody tr")).to_have_count(1)
+    expect(results).to_contain_text("Boulangerie du Marché")
+    expect(page.get_by_text("Recherche par SIRET,", exact=False)).to_be_visible()
+    look.look("recherche-siret")
+
+    # 2: the ticket, its reply box on the first screen.
+    steps.do("la référence", lambda: results.get_by_role("link", name=ticket.reference).click())
     expect(page.get_by_role("heading", name=ticket.reference)).to_be_visible()
-    expect(timeline(page)).to_contain_text("Assigné à")
+    reply = page.get_by_label("Répondre au demandeur")
+    assert reply.bounding_box()["y"] + 100 < VIEWPORTS["desktop-1366"]["height"]
+    look.look("ticket")
 
-    record_passed_verdict(page, siret, "Kbis reçu, dénomination conforme au registre.")
-    expect(timeline(page)).to_contain_text("SIRET vérifié")
-
-    page.get_by_label("Répondre au demandeur").fill(
-        "Bonjour, votre SIRET est vérifié : nous traitons votre demande."
+    # The canned reply, inserted in place and filled; then one sentence of her own.
+    label = f"{canned.title} (Habilitation à l'extranet)"
+    steps.do(
+        "la réponse type",
+        lambda: page.get_by_label("Réponse type", exact=True).select_option(label=label),
     )
-    page.get_by_role("button", name="Envoyer la réponse").click()
-    expect(timeline(page)).to_contain_text("Réponse envoyée")
-    [reply] = [
-        m for m in mail.outbox if m.to == [ticket.email] and "votre SIRET est vérifié" in m.body
-    ]
-    assert ticket.reference in reply.subject or ticket.reference in reply.body
+    steps.do("Insérer", lambda: page.get_by_role("button", name="Insérer").click())
+    expect(reply).to_have_value(re.compile(r"^Bonjour Claire Dupont,"))
+    assert "compte extranet de Boulangerie du Marché" in reply.input_value()
+    reply.press("End")
+    reply.type("\n\nCordialement.")
+    steps.do("prendre le suivant", lambda: page.locator("label[for=reply-take-next]").click())
 
-    page.get_by_label("Changer le statut").select_option(label="Résolu")
-    page.get_by_role("button", name="Appliquer").click()
-    expect(timeline(page)).to_contain_text("→ Résolu")
+    # 3: "Répondre et résoudre": the next ticket of the queue, hers.
+    steps.do(
+        "Répondre et résoudre",
+        lambda: page.get_by_role("button", name="Répondre et résoudre").click(),
+    )
+    expect(page.get_by_role("heading", name=following.reference)).to_be_visible()
+    expect(
+        page.get_by_text(f"Ticket suivant : {following.reference} vous est assigné.")
+    ).to_be_visible()
+    look.look("ticket-suivant")
+
+    assert len(steps.loads) == 3, steps.loads
+    assert len(steps.gestures) == 6, steps.gestures
+    (look.folder / "steps.json").write_text(
+        json.dumps({"page_loads": steps.loads, "gestures": steps.gestures}, indent=2)
+    )
     ticket.refresh_from_db()
+    following.refresh_from_db()
     assert ticket.status == Status.RESOLU and ticket.assignee == agent
-    assert console_errors == []
+    assert following.assignee == agent and following.status == Status.EN_COURS
+    assert Ticket.objects.get(pk=later.pk).assignee is None
+    [sent] = [m for m in mail.outbox if m.to == [ticket.email]]
+    assert sent.body.startswith("Bonjour Claire Dupont,")
+    assert "{lien_de_suivi}" not in sent.body and "/suivi/" in sent.body
+    assert errors == []
+
+    # The supervisor signs in and lands on the dashboard, its headline figures first.
+    boss = checked_context("desktop-1366")
+    backoffice_sign_in(
+        boss,
+        live_server.url,
+        email=supervisor.email,
+        password=AGENT_PASSWORD,
+        device=TOTPDeviceFactory(user=supervisor),
+    )
+    expect(boss).to_have_url(re.compile(r"/backoffice/tableau-de-bord/"))
+    expect(boss.get_by_role("heading", level=1)).to_contain_text("Tableau de bord")
+    boss_look = Inspector(boss, look.folder, "desktop-1366")
+    boss_look.results = look.results  # one report and one numbering for the journey
+    boss_look.look("tableau-de-bord")
+    look.save_report()
+    assert look.blocking() == [], "\n".join(look.blocking())
 
 
 def test_case_21_from_the_request_to_the_new_holders_first_login(
