@@ -219,12 +219,15 @@ class Ticket(ChoiceLabels):
             # Dashboard periods (backoffice.dashboard): intake per day, first-response and
             # resolution times, SLA attainment over a date range.
             models.Index(fields=["created_at"], name="ticket_created_idx"),
-            # Backlog per queue and status, open tickets per agent: index-only scans of a
-            # small index (with COUNT(*), so no column outside it is read).
+            # Backlog per queue and status, open tickets per agent, and the capped counts
+            # of the lists and saved views (their motif filter read from the INCLUDE):
+            # index-only scans of a small index (with COUNT(*), so no column outside it
+            # is read).
             models.Index(
                 fields=["queue", "status", "assignee"],
                 name="ticket_open_queue_status_idx",
                 condition=models.Q(status__in=OPEN_STATUSES),
+                include=["motif"],
             ),
             models.Index(
                 fields=["first_response_at"],

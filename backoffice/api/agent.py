@@ -166,7 +166,7 @@ def tickets_list(request, params: Query[TicketListParams]):
         )
     qs = filterset.qs
     page = selectors.ticket_page(qs, sort=params.sort, after=params.after, before=params.before)
-    count, more = selectors.capped_count(qs, sort=page.sort_param)
+    count, more = selectors.capped_count(qs)
     return {
         "items": [ticket_out(t) for t in page.rows],
         "count": count,

@@ -131,9 +131,8 @@ def _saved_views_nav_rows(user: User) -> list[tuple[int, str, int, bool, int]]:
     for view in views:
         query = saved_view_query(view)
         qs = saved_view_filtered_qs(user=user, scope=view.scope, queue=view.queue, query=query)
-        name, descending = ticket_selectors.parse_sort(query.get(SORT_PARAM))
-        order = [("-" if descending else "") + f for f in ticket_selectors.SORTS[name]]
-        sql, sql_params = qs.order_by(*order).values("pk")[:limit].query.sql_with_params()
+        # Unordered, like ``tickets.selectors.capped_count``: no sort before the cap.
+        sql, sql_params = qs.order_by().values("pk")[:limit].query.sql_with_params()
         arms.append(f"SELECT %s, (SELECT COUNT(*) FROM ({sql}) t)")
         params += [view.pk, *sql_params]
     with connection.cursor() as cursor:

@@ -122,7 +122,7 @@ def _render_list(
         after=params.get("after"),
         before=params.get("before"),
     )
-    count, more = selectors.capped_count(qs, sort=page.sort_param)
+    count, more = selectors.capped_count(qs)
     hidden = hidden_columns(request)
     exclude = {name for name in hidden if name in OPTIONAL_COLUMNS}
     if scope == selectors.SCOPE_QUEUE:
