@@ -6,6 +6,7 @@ from __future__ import annotations
 from functools import wraps
 from urllib.parse import urlencode
 
+from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect
 from django.urls import reverse
 from django_otp import user_has_device
@@ -30,3 +31,11 @@ def backoffice_required(view):
         return view(request, *args, **kwargs)
 
     return wrapper
+
+
+def require_supervisor(request, why: str) -> None:
+    """The supervisors' pages (dashboard, routing, canned replies, approvals): anybody
+    else gets a 403 that says ``why``. The services check the role again for their
+    writes."""
+    if not request.user.is_supervisor:
+        raise PermissionDenied(why)

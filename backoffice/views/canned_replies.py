@@ -22,16 +22,14 @@ from tickets.services import (
     canned_reply_update,
 )
 
-from ..decorators import backoffice_required
+from ..decorators import backoffice_required, require_supervisor
 from ..forms import CannedReplyEditForm, CannedReplyForm
 from .nav import nav_context
 
+SUPERVISORS_ONLY = "Les réponses types sont gérées par les superviseurs."
+
+
 NAV = "canned_replies"
-
-
-def _require_supervisor(request) -> None:
-    if not request.user.is_supervisor:
-        raise PermissionDenied("Les réponses types sont gérées par les superviseurs.")
 
 
 def _canned_reply_or_404(pk) -> CannedReply:
@@ -44,7 +42,7 @@ def _canned_reply_or_404(pk) -> CannedReply:
 @require_GET
 @backoffice_required
 def canned_reply_list(request):
-    _require_supervisor(request)
+    require_supervisor(request, SUPERVISORS_ONLY)
     queues = list(Queue.objects.order_by("name"))
     slug = request.GET.get("file", "")
     queue = next((q for q in queues if q.slug == slug), None)
@@ -93,7 +91,7 @@ def _values(form) -> dict:
 @require_http_methods(["GET", "POST"])
 @backoffice_required
 def canned_reply_create_view(request):
-    _require_supervisor(request)
+    require_supervisor(request, SUPERVISORS_ONLY)
     if request.method == "POST":
         form = CannedReplyForm(request.POST)
         if form.is_valid():
@@ -125,7 +123,7 @@ def _list_url(canned: CannedReply) -> str:
 @require_http_methods(["GET", "POST"])
 @backoffice_required
 def canned_reply_edit_view(request, pk):
-    _require_supervisor(request)
+    require_supervisor(request, SUPERVISORS_ONLY)
     canned = _canned_reply_or_404(pk)
     if request.method == "POST":
         form = CannedReplyEditForm(request.POST)
@@ -163,7 +161,7 @@ def canned_reply_edit_view(request, pk):
 @require_POST
 @backoffice_required
 def canned_reply_deactivate_view(request, pk):
-    _require_supervisor(request)
+    require_supervisor(request, SUPERVISORS_ONLY)
     canned = _canned_reply_or_404(pk)
     try:
         canned_reply_set_active(canned_reply=canned, actor=request.user, is_active=False)

@@ -13,7 +13,6 @@ from datetime import date, timedelta
 from urllib.parse import urlencode
 
 from django.core.cache import cache
-from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
@@ -36,10 +35,12 @@ from ..dashboard import (
     default_period,
     queues_without_agents,
 )
-from ..decorators import backoffice_required
+from ..decorators import backoffice_required, require_supervisor
 from ..export import neutralise
 from ..forms import DashboardFilterForm
 from .nav import nav_context
+
+SUPERVISORS_ONLY = "Le tableau de bord est réservé aux superviseurs."
 
 
 def duration_fr(seconds: float | None) -> str:
@@ -58,11 +59,6 @@ def percent_fr(met: int, total: int) -> str:
     if not total:
         return "—"
     return f"{met * 100 / total:.1f}".replace(".", ",") + "\u00a0%"
-
-
-def _require_supervisor(request) -> None:
-    if not request.user.is_supervisor:
-        raise PermissionDenied("Le tableau de bord est réservé aux superviseurs.")
 
 
 def number_fr(n: int) -> str:
@@ -317,7 +313,7 @@ def _tiles(board: Dashboard, context: dict, queue) -> list[Tile]:
 @require_GET
 @backoffice_required
 def dashboard(request):
-    _require_supervisor(request)
+    require_supervisor(request, SUPERVISORS_ONLY)
     form, context, query = _figures(request)
     context.update(
         form=form,
@@ -378,7 +374,7 @@ def _csv_rows(context: dict, start: date, end: date) -> list[list]:
 @require_GET
 @backoffice_required
 def dashboard_export(request):
-    _require_supervisor(request)
+    require_supervisor(request, SUPERVISORS_ONLY)
     form, context, _query = _figures(request)
     board = context["board"]
     buffer = io.StringIO()

@@ -35,7 +35,7 @@ from accounts.extranet.reassignment import (
     reassignment_reject,
 )
 from accounts.extranet.risk import SIGNAL_CODES, signal, signals_of
-from backoffice.decorators import backoffice_required
+from backoffice.decorators import backoffice_required, require_supervisor
 from establishments.models import RegistryEstablishment
 from establishments.selectors import denomination_compare
 from tickets import access
@@ -292,8 +292,7 @@ def _refusal(request, exc) -> None:
 @require_POST
 def reassignment_approve_view(request, pk):
     reassignment = _file_or_404(request, pk)
-    if not request.user.is_supervisor:
-        raise PermissionDenied(_("Seul un superviseur peut approuver ou refuser."))
+    require_supervisor(request, _("Seul un superviseur peut approuver ou refuser."))
     form = ReassignmentApproveForm(
         data=request.POST, prefix="approve", signals=signals_of(reassignment)
     )

@@ -32,16 +32,12 @@ from tickets.models import (
 )
 from tickets.services import queue_members_set, route_for_motif, routing_rule_update
 
-from ..decorators import backoffice_required
+from ..decorators import backoffice_required, require_supervisor
 from ..forms import QueueMembersForm, RoutingPreviewForm, RoutingRuleForm
 from .nav import nav_context
 
+SUPERVISORS_ONLY = "Le routage est réservé aux superviseurs."
 HISTORY_SHOWN = 30
-
-
-def _require_supervisor(request) -> None:
-    if not request.user.is_supervisor:
-        raise PermissionDenied("Le routage est réservé aux superviseurs.")
 
 
 @dataclass
@@ -159,14 +155,14 @@ def _render_home(request, *, preview_form, preview=None):
 @require_GET
 @backoffice_required
 def routing_home(request):
-    _require_supervisor(request)
+    require_supervisor(request, SUPERVISORS_ONLY)
     return _render_home(request, preview_form=RoutingPreviewForm())
 
 
 @require_GET
 @backoffice_required
 def routing_preview(request):
-    _require_supervisor(request)
+    require_supervisor(request, SUPERVISORS_ONLY)
     form = RoutingPreviewForm(request.GET)
     preview = None
     if form.is_valid():
@@ -177,7 +173,7 @@ def routing_preview(request):
 @require_http_methods(["GET", "POST"])
 @backoffice_required
 def routing_rule_edit(request, pk):
-    _require_supervisor(request)
+    require_supervisor(request, SUPERVISORS_ONLY)
     rule = RoutingRule.objects.select_related("queue").filter(pk=pk).first()
     if rule is None:
         raise Http404("Règle de routage introuvable.")
@@ -216,7 +212,7 @@ def routing_rule_edit(request, pk):
 @require_http_methods(["GET", "POST"])
 @backoffice_required
 def routing_queue_members(request, slug):
-    _require_supervisor(request)
+    require_supervisor(request, SUPERVISORS_ONLY)
     queue = Queue.objects.filter(slug=slug).first()
     if queue is None:
         raise Http404("File introuvable.")
