@@ -110,6 +110,27 @@ def backoffice_sign_in(page, base_url: str, *, email: str, password: str, device
     expect(page.get_by_role("link", name="Mes tickets")).to_be_visible()
 
 
+def backoffice_session(page, base_url: str, user) -> None:
+    """Open ``page``'s browser context on the back-office as ``user``, second factor
+    verified, without typing the login (a session built by ``tests.support.auth.otp_login``).
+    Journeys that are about the login itself use ``backoffice_sign_in``."""
+    from django.conf import settings
+    from django.test import Client
+
+    from tests.support.auth import otp_login
+
+    client = otp_login(Client(), user)
+    page.context.add_cookies(
+        [
+            {
+                "name": settings.SESSION_COOKIE_NAME,
+                "value": client.cookies[settings.SESSION_COOKIE_NAME].value,
+                "url": base_url,
+            }
+        ]
+    )
+
+
 def extranet_sign_in(page, base_url: str, *, identifiant: str, password: str) -> None:
     page.goto(f"{base_url}/")
     page.get_by_label("Identifiant").fill(identifiant)

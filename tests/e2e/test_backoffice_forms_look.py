@@ -7,14 +7,12 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from django.conf import settings
-from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 from playwright.sync_api import expect
 
 from tests.accounts.helpers import record_siret_verification
-from tests.e2e.conftest import totp_code
+from tests.e2e.conftest import backoffice_session, totp_code
 from tests.e2e.looking import VIEWPORTS, Inspector
 from tests.factories import (
     STAFF_TEST_PASSWORD,
@@ -23,7 +21,6 @@ from tests.factories import (
     TicketFactory,
     TOTPDeviceFactory,
 )
-from tests.support.auth import otp_login
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -47,16 +44,7 @@ def test_the_prepare_and_schedule_forms_are_laid_out_and_pass_axe(
     )
 
     page = checked_context(viewport)
-    client = otp_login(Client(), agent)
-    page.context.add_cookies(
-        [
-            {
-                "name": settings.SESSION_COOKIE_NAME,
-                "value": client.cookies[settings.SESSION_COOKIE_NAME].value,
-                "url": live_server.url,
-            }
-        ]
-    )
+    backoffice_session(page, live_server.url, agent)
     look = Inspector(page, output_dir / "backoffice-forms" / viewport, viewport)
 
     page.goto(live_server.url + reverse("backoffice:reassignment_prepare", args=[ticket.reference]))
@@ -120,16 +108,7 @@ def test_the_pending_list_and_approval_page_are_laid_out_and_pass_axe(
     ).reassignment  # fmt: skip
 
     page = checked_context(viewport)
-    client = otp_login(Client(), supervisor)
-    page.context.add_cookies(
-        [
-            {
-                "name": settings.SESSION_COOKIE_NAME,
-                "value": client.cookies[settings.SESSION_COOKIE_NAME].value,
-                "url": live_server.url,
-            }
-        ]
-    )
+    backoffice_session(page, live_server.url, supervisor)
     look = Inspector(page, output_dir / "reassignments" / viewport, viewport)
     width = VIEWPORTS[viewport]["width"]
 

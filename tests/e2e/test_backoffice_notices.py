@@ -4,12 +4,10 @@ CSP) shows the public banner with the text escaped, then the notice is created."
 from __future__ import annotations
 
 import pytest
-from django.conf import settings
-from django.test import Client
 from playwright.sync_api import expect
 
 from backoffice.notices.models import IncidentNotice
-from tests.support.auth import otp_login
+from tests.e2e.conftest import backoffice_session
 
 HEADER_LINKS_ERROR = "Cannot read properties of null (reading 'innerHTML')"
 
@@ -17,16 +15,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 
 def test_the_notice_form_previews_the_banner_live(live_server, page, console_errors, agent):
-    client = otp_login(Client(), agent)
-    page.context.add_cookies(
-        [
-            {
-                "name": settings.SESSION_COOKIE_NAME,
-                "value": client.cookies[settings.SESSION_COOKIE_NAME].value,
-                "url": live_server.url,
-            }
-        ]
-    )
+    backoffice_session(page, live_server.url, agent)
     page.goto(f"{live_server.url}/backoffice/bandeaux/nouveau/")
     expect(page.get_by_role("heading", name="Nouveau bandeau d'incident")).to_be_visible()
     page.get_by_label("Titre").fill("Incident <i>extranet</i>")

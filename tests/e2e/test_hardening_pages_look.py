@@ -6,32 +6,18 @@ second-factor page of a new staff account (a link was e-mailed; no QR code yet).
 from __future__ import annotations
 
 import pytest
-from django.conf import settings
-from django.test import Client
 from django.urls import reverse
 from playwright.sync_api import expect
 
+from tests.e2e.conftest import backoffice_session
 from tests.e2e.looking import VIEWPORTS, Inspector
 from tests.factories import UserFactory
-from tests.support.auth import otp_login
 from tests.support.intake import submit
 from tickets.models import Ticket
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 PASSWORD = "Mot-de-passe-de-test-2026"
-
-
-def _share_session(page, live_server, client) -> None:
-    page.context.add_cookies(
-        [
-            {
-                "name": settings.SESSION_COOKIE_NAME,
-                "value": client.cookies[settings.SESSION_COOKIE_NAME].value,
-                "url": live_server.url,
-            }
-        ]
-    )
 
 
 @pytest.mark.parametrize("viewport", list(VIEWPORTS))
@@ -45,7 +31,7 @@ def test_a_repeated_request_and_the_enrolment_page_look_right(
     look = Inspector(
         page := checked_context(viewport), output_dir / "hardening" / viewport, viewport
     )
-    _share_session(page, live_server, otp_login(Client(), agent))
+    backoffice_session(page, live_server.url, agent)
     page.goto(live_server.url + reverse("backoffice:ticket_detail", args=[ticket.pk]))
     expect(page.get_by_test_id("repeated-request")).to_be_visible()
     expect(page.get_by_test_id("address-differs")).to_be_visible()

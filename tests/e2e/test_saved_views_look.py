@@ -8,16 +8,14 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from django.conf import settings
-from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 from playwright.sync_api import expect
 
 from backoffice.savedviews.models import SavedView
+from tests.e2e.conftest import backoffice_session
 from tests.e2e.looking import VIEWPORTS, Inspector
 from tests.factories import TicketFactory, UserFactory
-from tests.support.auth import otp_login
 from tickets.models import Motif, Priority, Status
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -60,16 +58,7 @@ def test_save_a_view_open_it_from_the_menu_and_walk_the_rows(
             )
         )
     page = checked_context(viewport)
-    client = otp_login(Client(), agent)
-    page.context.add_cookies(
-        [
-            {
-                "name": settings.SESSION_COOKIE_NAME,
-                "value": client.cookies[settings.SESSION_COOKIE_NAME].value,
-                "url": live_server.url,
-            }
-        ]
-    )
+    backoffice_session(page, live_server.url, agent)
     look = Inspector(page, output_dir / "saved-views" / viewport, viewport)
     queue_url = live_server.url + reverse("backoffice:queue", args=["habilitation"])
     page.goto(queue_url)

@@ -5,14 +5,12 @@ the ticket. Looked at 1366×900 and 390×844 and checked by axe-core."""
 from __future__ import annotations
 
 import pytest
-from django.conf import settings
-from django.test import Client
 from django.urls import reverse
 from playwright.sync_api import expect
 
+from tests.e2e.conftest import backoffice_session
 from tests.e2e.looking import VIEWPORTS, Inspector
 from tests.factories import TicketFactory
-from tests.support.auth import otp_login
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -23,16 +21,7 @@ def test_search_from_the_header(viewport, live_server, checked_context, output_d
         TicketFactory(siret="73282932000074", email=f"demandeur{i}@exemple.fr") for i in range(3)
     ]
     page = checked_context(viewport)
-    client = otp_login(Client(), agent)
-    page.context.add_cookies(
-        [
-            {
-                "name": settings.SESSION_COOKIE_NAME,
-                "value": client.cookies[settings.SESSION_COOKIE_NAME].value,
-                "url": live_server.url,
-            }
-        ]
-    )
+    backoffice_session(page, live_server.url, agent)
     look = Inspector(page, output_dir / "search" / viewport, viewport)
     page.goto(live_server.url + reverse("backoffice:my_tickets"))
     box = page.get_by_role("searchbox", name="Rechercher un ticket")

@@ -11,16 +11,14 @@ import re
 from datetime import timedelta
 
 import pytest
-from django.conf import settings
 from django.core import mail
-from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 from playwright.sync_api import expect
 
+from tests.e2e.conftest import backoffice_session
 from tests.e2e.looking import VIEWPORTS, Inspector
 from tests.factories import TicketFactory
-from tests.support.auth import otp_login
 from tickets.models import CannedReply, Motif, Queue, Status, Ticket
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -30,19 +28,6 @@ CANNED_BODY = (
     "titulaire actuel. Déposez les pièces depuis votre espace de suivi : {lien_de_suivi}\n\n"
     "Votre demande {reference} reste en attente de ces documents."
 )
-
-
-def signed_in(page, live_server, user) -> None:
-    client = otp_login(Client(), user)
-    page.context.add_cookies(
-        [
-            {
-                "name": settings.SESSION_COOKIE_NAME,
-                "value": client.cookies[settings.SESSION_COOKIE_NAME].value,
-                "url": live_server.url,
-            }
-        ]
-    )
 
 
 @pytest.mark.parametrize("viewport", list(VIEWPORTS))
@@ -77,7 +62,7 @@ def test_search_open_insert_reply_resolve_and_next(
     )  # fmt: skip
 
     page = checked_context(viewport)
-    signed_in(page, live_server, agent)
+    backoffice_session(page, live_server.url, agent)
     look = Inspector(page, output_dir / "ticket-page" / viewport, viewport)
     loads: list[str] = []
     page.on("load", lambda p: loads.append(p.url))
@@ -141,7 +126,7 @@ def test_search_open_insert_reply_resolve_and_next(
 
     # The supervisors' pages.
     page.context.clear_cookies()
-    signed_in(page, live_server, supervisor)
+    backoffice_session(page, live_server.url, supervisor)
     page.goto(live_server.url + reverse("backoffice:canned_replies"))
     expect(page.get_by_test_id("canned-replies-table")).to_contain_text(canned.title)
     look.look("reponses-types")
