@@ -263,3 +263,31 @@ def test_the_supervisor_creates_edits_and_deactivates(supervisor, verified_clien
     assert not reply.is_active
     html = client.get(reverse("backoffice:canned_replies")).content.decode()
     assert "Inactive" in html and "Réactiver" in html
+
+
+def test_the_supervisors_list_costs_the_same_queries_with_2_and_20_replies(
+    supervisor, verified_client
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client = verified_client(supervisor)
+    url = reverse("backoffice:canned_replies")
+    queues = list(Queue.objects.order_by("pk")[:2])
+
+    def queries() -> tuple[int, str]:
+        client.get(url)  # warm the per-session and per-process caches
+        with CaptureQueriesContext(connection) as ctx:
+            response = client.get(url)
+        assert response.status_code == 200
+        return len(ctx.captured_queries), response.content.decode()
+
+    for i in range(2):
+        canned(queues[i % 2], title=f"Réponse {i:02d}")
+    few, html = queries()
+    assert "Réponse 01" in html
+    for i in range(2, 20):
+        canned(queues[i % 2], title=f"Réponse {i:02d}", active=i % 3 != 0)
+    many, html = queries()
+    assert all(f"Réponse {i:02d}" in html for i in range(20))
+    assert many == few
