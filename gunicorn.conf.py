@@ -12,7 +12,7 @@ the user agent. Every record the master writes is redacted too (``secret_urls.in
 Without ``--bind``/``--workers`` on the command line: ``HOST``:``PORT`` (127.0.0.1:8000),
 ``WEB_CONCURRENCY`` worker processes (1: ``make run``'s memory cache is per process) with
 ``GUNICORN_THREADS`` threads each (4: gunicorn's gthread worker). A request here spends much
-of its time waiting for PostgreSQL and Redis (intake: eight statements and a publish); a
+of its time waiting for PostgreSQL and Redis (intake: five statements and a publish); a
 synchronous worker sits idle meanwhile, a threaded one serves another request (README.md,
 "Production: several machines").
 

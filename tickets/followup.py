@@ -85,7 +85,13 @@ def followup_link_for_email(*, ticket: Ticket, actor: User | None = None) -> dic
     """A new link row for an e-mail about to be queued for ``ticket``; returns the
     ``secret_link`` spec to put in the e-mail's context. The token is drawn at send time."""
     link = FollowUpLink.objects.create(ticket=ticket, created_at=timezone.now(), created_by=actor)
-    return {"kind": LINK_KIND, "id": link.pk}
+    return followup_link_spec(link.pk)
+
+
+def followup_link_spec(link_id: int) -> dict:
+    """The ``secret_link`` spec of an e-mail carrying the link row ``link_id`` (a row
+    written by ``followup_link_for_email``, or by intake's single statement)."""
+    return {"kind": LINK_KIND, "id": link_id}
 
 
 # --- Hooks called by the worker when it sends an e-mail that carries a follow-up link ---
