@@ -1,11 +1,14 @@
-"""Per-process memos of small, rarely changed tables (API keys, routing rules), kept honest
-by a version stamp in the shared cache.
+"""Per-process memos of small, rarely changed tables (API keys, routing rules, second-factor
+devices), kept honest by one version stamp in the shared cache.
 
-Each web process keeps what it read; before using it, it reads the memo's version stamp from
-the cache (one cache GET, no SQL) and reads the database again when the stamp changed or the
-entry is older than ``max_age``. Whoever changes the rows calls ``invalidate()`` (services,
-and receivers of the models' save/delete signals, so the admin is covered too): the change
-reaches every process of every node at its next request.
+Each web process keeps what it read; before using it, it reads the version stamp from the
+cache (one cache GET, no SQL; once per web request, whatever the number of memos the request
+consults) and reads the database again when the stamp changed or the entry is older than
+``max_age``. Whoever changes the rows calls ``invalidate()`` (services, and receivers of the
+models' save/delete signals, so the admin is covered too): the change reaches every process
+of every node at its next request. The memos share the stamp: a change to any of them makes
+every process read all of them again, a few small SELECTs a few times a year, for one round
+trip per request instead of one per memo.
 
 When the cache cannot be reached, the memo is not trusted: every call reads the database
 (a warning is logged once per interval), so a revocation is never missed because the cache
@@ -20,6 +23,7 @@ import secrets
 import threading
 import time
 from collections.abc import Callable, Hashable
+from contextvars import ContextVar
 from typing import Any
 
 from django.core.cache import cache
@@ -27,6 +31,22 @@ from django.core.cache import cache
 logger = logging.getLogger(__name__)
 
 _WARN_EVERY_SECONDS = 60.0
+
+STAMP_KEY = "memo:version"
+
+# The stamp as read by the current web request (``request_begin`` / ``request_end``,
+# connected to Django's request signals in ``WorkerConfig.ready``). Outside a request (a
+# task, a command) the stamp is read on every call.
+_OUTSIDE, _UNREAD = object(), object()
+_request_stamp: ContextVar[object] = ContextVar("memo_request_stamp", default=_OUTSIDE)
+
+
+def request_begin(**_: Any) -> None:
+    _request_stamp.set(_UNREAD)
+
+
+def request_end(**_: Any) -> None:
+    _request_stamp.set(_OUTSIDE)
 
 
 class Memo:
@@ -37,17 +57,18 @@ class Memo:
         self._lock = threading.Lock()
         self._warned_at = 0.0
 
-    @property
-    def _stamp_key(self) -> str:
-        return f"memo:{self.name}:version"
-
     def _version(self) -> str | None:
         """The shared stamp, or None when the cache cannot be reached."""
+        seen = _request_stamp.get()
+        if isinstance(seen, str):
+            return seen
         try:
-            version = cache.get(self._stamp_key)
+            version = cache.get(STAMP_KEY)
             if version is None:
-                cache.add(self._stamp_key, secrets.token_hex(8), timeout=None)
-                version = cache.get(self._stamp_key)
+                cache.add(STAMP_KEY, secrets.token_hex(8), timeout=None)
+                version = cache.get(STAMP_KEY)
+            if seen is _UNREAD and isinstance(version, str):
+                _request_stamp.set(version)
             return version
         except Exception as exc:  # noqa: BLE001 - any cache failure: read the database
             now = time.monotonic()
@@ -78,8 +99,10 @@ class Memo:
         """The rows changed: every process reads them again at its next call."""
         with self._lock:
             self._entries.clear()
+        if _request_stamp.get() is not _OUTSIDE:
+            _request_stamp.set(_UNREAD)  # this request reads the new stamp
         try:
-            cache.set(self._stamp_key, secrets.token_hex(8), timeout=None)
+            cache.set(STAMP_KEY, secrets.token_hex(8), timeout=None)
         except Exception as exc:  # noqa: BLE001
             # Other processes keep their entries until max_age: say so loudly.
             logger.error(

@@ -13,6 +13,7 @@ from django.test.utils import CaptureQueriesContext
 from accounts.staff.second_factor import FINGERPRINT_SESSION_KEY, SECOND_FACTORS
 from tests.backoffice.test_auth import code_of, password_step
 from tests.factories import TOTPDeviceFactory
+from worker.memo import STAMP_KEY
 
 pytestmark = pytest.mark.django_db
 
@@ -76,10 +77,10 @@ def test_a_page_costs_one_query_less_than_with_django_otp(agent, settings):
 def test_a_code_entry_elsewhere_does_not_make_sessions_read_again(agent):
     client, device = _logged_in(agent)
     client.get(PAGE)
-    stamp = cache.get("memo:second_factors:version")
+    stamp = cache.get(STAMP_KEY)
     device.refresh_from_db()
     assert device.verify_token("000000") in (True, False)  # saves counters / throttling
-    assert cache.get("memo:second_factors:version") == stamp
+    assert cache.get(STAMP_KEY) == stamp
     assert not [q for q in _page_queries(client) if DEVICE_TABLE in q]
 
 

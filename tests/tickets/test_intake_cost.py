@@ -10,6 +10,7 @@ from unittest import mock
 
 import phonenumbers
 import pytest
+from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -20,6 +21,7 @@ from tickets.forms import PHONE_REGIONS, clean_french_phone
 from tickets.models import Queue, RoutingRule, Ticket
 from tickets.services import routing_rule_update
 from tickets.services.intake import ROUTES
+from worker.memo import STAMP_KEY
 
 URL = "/api/v1/assistance-requests"
 
@@ -110,6 +112,24 @@ def test_a_routing_change_applies_to_the_next_request(client, django_capture_on_
         )
     second = _post(client, raw, "b@exemple.fr", motif="autres")
     assert second.json()["queue"] == "indemnisation"
+
+
+@pytest.mark.django_db
+def test_a_request_reads_the_memos_stamp_once(client):
+    """The API key and the routing rule come from two memos; one cache read of the stamp
+    serves both, in a request. Outside a request, each call reads it."""
+    raw = api_key_create(name="tampon")[1]
+    assert _post(client, raw, "a@exemple.fr").status_code == 201  # both memos filled
+    spy = mock.Mock(wraps=cache)
+    with mock.patch("worker.memo.cache", spy):
+        assert _post(client, raw, "b@exemple.fr").status_code == 201
+        in_request = [c for c in spy.get.call_args_list if c.args[0] == STAMP_KEY]
+        spy.reset_mock()
+        ROUTES.get("x", lambda: "v")
+        ROUTES.get("x", lambda: "v")
+        outside = [c for c in spy.get.call_args_list if c.args[0] == STAMP_KEY]
+    assert len(in_request) == 1
+    assert len(outside) == 2
 
 
 def test_memos_forget_everything_when_their_stamp_changes():
