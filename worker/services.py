@@ -30,7 +30,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.mail import EmailMessage
-from django.db import DatabaseError, transaction
+from django.db import DatabaseError, connection, transaction
 from django.db.models import F, Q
 from django.template.loader import render_to_string
 from django.utils import timezone
@@ -38,6 +38,7 @@ from django.utils import timezone
 from . import context as log_context
 from . import hooks, metrics
 from .models import EMAIL, EmailStatus, OutboundEmail, OutboxJob
+from .rows import row_insert
 
 logger = logging.getLogger(__name__)
 
@@ -127,19 +128,28 @@ def job_queue(*, kind: str, payload: dict, ticket_id: int | None = None) -> Outb
 def email_queue(
     *, template: str, to_email: str, context: dict, ticket_id: int | None = None
 ) -> OutboundEmail:
-    """Record an e-mail to send once the current transaction commits."""
+    """Record an e-mail to send once the current transaction commits; returns its outbox
+    row (as stored).
+
+    One precompiled INSERT (``worker.rows``): every new request, reply and link queues
+    one, and the ORM's ``create`` cost more CPU than the statement. Stamped as handed over
+    already: the hand-over happens on commit. If the process dies between commit and
+    publish, the sweep hands it over after OUTBOX_REENQUEUE_AFTER_SECONDS."""
     now = timezone.now()
-    # Stamped as handed over already: the hand-over happens on commit. If the process
-    # dies between commit and publish, the sweep hands it over after OUTBOX_REENQUEUE_AFTER_SECONDS.
-    email = OutboundEmail.objects.create(
-        template=template,
-        to_email=to_email,
-        context=context,
-        ticket_id=ticket_id,
-        next_attempt_at=now,
-        enqueued_at=now,
-        request_id=log_context.request_id() or "",
-    )
+    values = {
+        "kind": EMAIL,
+        "template": template,
+        "to_email": to_email,
+        "context": context,
+        "ticket_id": ticket_id,
+        "next_attempt_at": now,
+        "enqueued_at": now,
+        "created_at": now,
+        "request_id": log_context.request_id() or "",
+    }
+    email = OutboundEmail(id=row_insert(OutboxJob, values), **values)
+    email._state.adding = False
+    email._state.db = connection.alias
     transaction.on_commit(lambda: _enqueue(email.pk, EMAIL))
     return email
 
