@@ -66,6 +66,37 @@ def test_a_new_request_costs_five_statements_on_postgresql(client):
     assert again.status_code == 200 and again.json()["reference"] == ticket.reference
 
 
+@pytest.mark.services
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_the_prepared_lookup_survives_a_lost_statement_and_a_new_connection(client):
+    """The lookups are prepared once per connection. A server that forgot them (DISCARD
+    ALL, DEALLOCATE) costs one retry; a new connection prepares them again."""
+    key = api_key_create(name="prepare")[1]
+    assert _post(client, key, "un@exemple.fr").status_code == 201
+    with CaptureQueriesContext(connection) as captured:
+        assert _post(client, key, "deux@exemple.fr").status_code == 201
+    assert not [q for q in captured.captured_queries if q["sql"].startswith("PREPARE")]
+    assert [q for q in captured.captured_queries if q["sql"].startswith("EXECUTE intake")]
+
+    with connection.cursor() as cursor:
+        cursor.execute("DEALLOCATE ALL")
+    lost = _post(client, key, "trois@exemple.fr")
+    assert lost.status_code == 201
+
+    connection.close()
+    with CaptureQueriesContext(connection) as captured:
+        fresh = _post(client, key, "quatre@exemple.fr")
+    assert fresh.status_code == 201
+    assert [q for q in captured.captured_queries if q["sql"].startswith("PREPARE")]
+
+    references = {r.json()["reference"] for r in (lost, fresh)}
+    stored = Ticket.objects.filter(email__in=["trois@exemple.fr", "quatre@exemple.fr"])
+    assert set(stored.values_list("reference", flat=True)) == references
+    # The repeat rule, through the prepared statement.
+    again = _post(client, key, "trois@exemple.fr")
+    assert again.status_code == 200 and again.json()["reference"] == lost.json()["reference"]
+
+
 @pytest.mark.django_db
 def test_a_revoked_key_is_refused_at_the_next_request(client, django_capture_on_commit_callbacks):
     key, raw = api_key_create(name="revocation")
