@@ -259,7 +259,8 @@ def _execute_prepared(name: str, sql: str, params: list[Any]) -> tuple:
     Prepared statements belong to a server session: behind a pooler in transaction mode
     (PgBouncer's ``pool_mode=transaction``), use session mode for this service. A statement
     the server no longer has (``DISCARD ALL``) fails the transaction once: intake's retry
-    forgets what this connection prepared (``_forget_prepared``) and prepares it again."""
+    forgets what this connection prepared (``_forget_prepared``), reads what the server
+    has, and prepares what it lacks."""
     raw = connection.connection
     known = getattr(connection, "_intake_prepared", None)
     if known is None or known[0]() is not raw:
@@ -267,6 +268,10 @@ def _execute_prepared(name: str, sql: str, params: list[Any]) -> tuple:
         known = (weakref.ref(raw), names)
         connection._intake_prepared = known  # type: ignore[attr-defined]
     with connection.cursor() as cursor:
+        if name not in known[1]:
+            # What the server has: after a retry, this process's record may be behind it.
+            cursor.execute("SELECT name FROM pg_prepared_statements")
+            known[1].update(row[0] for row in cursor.fetchall())
         if name not in known[1]:
             numbered = sql.replace("%s", "{}").format(*(f"${i + 1}" for i in range(len(params))))
             cursor.execute(f"PREPARE {name} AS {numbered}")
@@ -333,7 +338,8 @@ def assistance_request_submit(*, data: dict, source: str) -> IntakeResult:
             # The year's sequence this process knew is gone (its creation was rolled back,
             # or the database was restored), or the server lost this connection's prepared
             # statement: forget both; the next attempt creates them again.
-            if attempt == 3 or not (_KNOWN_SEQUENCES or _forget_prepared()):
+            had_prepared = _forget_prepared()
+            if attempt == 3 or not (_KNOWN_SEQUENCES or had_prepared):
                 raise
             _KNOWN_SEQUENCES.clear()
     logger.info("Ticket %s created (%s) in queue %s.", ticket.reference, source, ticket.queue.slug)
@@ -458,9 +464,7 @@ def _create_ticket_pg(
     for kind, data in events:
         params += [kind, data_field.get_db_prep_save(data, connection)]
     params.append(now)
-    with connection.cursor() as cursor:
-        cursor.execute(_CREATE_TICKET_SQL, params)
-        ticket_id, link_id = cursor.fetchone()
+    ticket_id, link_id = _execute_prepared("intake_create_ticket", _CREATE_TICKET_SQL, params)
     ticket = Ticket(id=ticket_id, **fields)
     ticket._state.adding = False
     ticket._state.db = connection.alias
