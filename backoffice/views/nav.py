@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.shortcuts import render
+from django.urls import reverse
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET
 
@@ -30,12 +31,22 @@ class NavQueue:
     name: str
     total: str
     by_status: list[tuple[str, str]]
+    url: str = ""
+
+    @property
+    def title(self) -> str:
+        """The counts by status, the link's tooltip ("Nouveau : 3 · En cours : 1 · …"),
+        built here rather than by a loop inside an attribute of every menu link. Not
+        marked safe: the template escapes it."""
+        return " · ".join(f"{label} : {count}" for label, count in self.by_status)
 
 
 def nav_context(request, *, current: str = "") -> dict:
     user = request.user
     counts = queue_counts(user=user)
     queues = []
+    # One reverse() for the menu instead of one per queue ("0" stands for the slug).
+    url_prefix = reverse("backoffice:queue", args=["0"])[: -len("0/")]
     for queue in queues_for_user(user):
         queues.append(
             NavQueue(
@@ -49,6 +60,7 @@ def nav_context(request, *, current: str = "") -> dict:
                     )
                     for status in OPEN_STATUSES
                 ],
+                url=f"{url_prefix}{queue.slug}/",
             )
         )
     supervisor = user.is_supervisor

@@ -144,7 +144,7 @@ def _render_list(
         "scope": scope,
         "filter": filterset,
         "table": table,
-        "rows": table.fast_rows(),
+        "rows": table.rows_html(),
         "filter_fields": filter_fields(filterset.form),
         "filter_errors": bool(filterset.is_bound and filterset.form.errors),
         "page": page,
