@@ -122,7 +122,6 @@ INSTALLED_APPS = [
     "dsfr",
     "widget_tweaks",  # django-dsfr's radio and checkbox templates load it
     "captcha",
-    "django_tables2",
     "django_filters",
     "django_htmx",
     "ninja",
@@ -621,9 +620,6 @@ CAPTCHA_LENGTH = 6
 CAPTCHA_TIMEOUT = 10
 CAPTCHA_IMAGE_SIZE = (160, 50)
 CAPTCHA_FONT_SIZE = 32
-
-# --- django-tables2 ---------------------------------------------------------------------
-DJANGO_TABLES2_TEMPLATE = "django_tables2/bootstrap5.html"
 
 # --- Security ---------------------------------------------------------------------------
 SECURE_CONTENT_TYPE_NOSNIFF = True
