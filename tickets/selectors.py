@@ -17,8 +17,14 @@ from datetime import datetime, timedelta
 
 from django.core.cache import cache
 from django.db import connection
-from django.db.models import Count, Max, OuterRef, Q, QuerySet, Subquery
-from django.db.models.expressions import F
+from django.db.models import (
+    Count,
+    DateTimeField,
+    IntegerField,
+    Q,
+    QuerySet,
+)
+from django.db.models.expressions import F, RawSQL
 from django.db.models.fields.tuple_lookups import Tuple, TupleGreaterThan, TupleLessThan
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -68,27 +74,49 @@ def ticket_get_for_user(*, user: User, ticket_id: int) -> Ticket:
     return access.ticket_for(user, pk=ticket_id)
 
 
+def _ticket_page_aggregates() -> dict[str, RawSQL]:
+    """The ticket page's figures on its follow-up links and documents, as correlated
+    scalar subqueries written once in SQL (portable: SQLite and PostgreSQL). Built with
+    ``Subquery(...annotate(Max(...)))`` the ORM spent about 2 ms of CPU composing and
+    compiling the four inner queries on every page; the database runs the same plans (the
+    ``ticket_id`` indexes)."""
+    ticket = f"{Ticket._meta.db_table}.{Ticket._meta.pk.column}"
+    links = FollowUpLink._meta.db_table
+    documents = TicketDocument._meta.db_table
+    return {
+        "followup_last_sent": RawSQL(
+            f"SELECT MAX(sent_at) FROM {links} WHERE ticket_id = {ticket}",
+            (),
+            output_field=DateTimeField(),
+        ),
+        "followup_last_used": RawSQL(
+            f"SELECT MAX(last_used_at) FROM {links} WHERE ticket_id = {ticket}",
+            (),
+            output_field=DateTimeField(),
+        ),
+        "followup_link_count": RawSQL(
+            f"SELECT COUNT(*) FROM {links} WHERE ticket_id = {ticket}",
+            (),
+            output_field=IntegerField(),
+        ),
+        "document_count": RawSQL(
+            f"SELECT COUNT(*) FROM {documents} WHERE ticket_id = {ticket} AND erased_at IS NULL",
+            (),
+            output_field=IntegerField(),
+        ),
+    }
+
+
 def ticket_page_get(*, user: User, ticket_id: int) -> Ticket:
     """The ticket of the ticket page, through the access rule, with what the page shows of
     its follow-up links folded into the same query (``followup_last_sent``,
-    ``followup_last_used``, ``followup_link_count``: the number of links), and its number of
-    documents (``document_count``: most tickets have none, and then the page does not ask
-    for them)."""
-    links = FollowUpLink.objects.filter(ticket_id=OuterRef("pk")).order_by().values("ticket_id")
-    documents = (
-        TicketDocument.objects.filter(ticket_id=OuterRef("pk"), erased_at__isnull=True)
-        .order_by()
-        .values("ticket_id")
-    )
+    ``followup_last_used``, ``followup_link_count``: the number of links, 0 without any),
+    and its number of documents (``document_count``: most tickets have none, and then the
+    page does not ask for them)."""
     ticket = (
         access.tickets_for(user)
         .select_related("queue", "assignee", "establishment")
-        .annotate(
-            followup_last_sent=Subquery(links.annotate(v=Max("sent_at")).values("v")[:1]),
-            followup_last_used=Subquery(links.annotate(v=Max("last_used_at")).values("v")[:1]),
-            followup_link_count=Subquery(links.annotate(v=Count("id")).values("v")[:1]),
-            document_count=Subquery(documents.annotate(v=Count("id")).values("v")[:1]),
-        )
+        .annotate(**_ticket_page_aggregates())
         .filter(pk=ticket_id)
         .first()
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.http import Http404
+from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -32,6 +33,7 @@ from tickets.services import (
 from ..decorators import backoffice_required
 from ..forms import AssignForm, MessageForm, ReplyForm, StatusForm
 from .nav import nav_context
+from .ticket_presenters import documents_html, messages_html, timeline_html
 
 
 def _ticket_or_404(request, pk: int):
@@ -67,6 +69,7 @@ def _requester_side(request, ticket, ticket_messages) -> dict:
     received = {d.kind for d in documents if d.status == DocumentStatus.RECEIVED}
     return {
         "documents": documents,
+        "documents_html": documents_html(ticket, documents, get_token(request)),
         "expected_documents": [
             (DocumentKind(kind).label, kind in received) for kind in expected_kinds(ticket_messages)
         ],
@@ -112,12 +115,16 @@ def _ticket_page(request, ticket, *, reply_form=None, reply_error: str = "", sta
     reply_box = _reply_box(request, canned, reply_form)
     if reply_error:
         reply_box["error"] = reply_error
+    timeline = [(event, describe_event(event)) for event in events]
+    requester_side = _requester_side(request, ticket, ticket_messages)  # sets message.attached
     context = {
         **nav_context(request, current=f"queue:{ticket.queue.slug}"),
         "ticket": ticket,
         "card": establishment_card(user=request.user, ticket=ticket),
-        "timeline": [(event, describe_event(event)) for event in events],
+        "timeline": timeline,
+        "timeline_html": timeline_html(timeline),
         "ticket_messages": ticket_messages,
+        "messages_html": messages_html(ticket, ticket_messages),
         "last_requester_message": next(
             (
                 m
@@ -127,7 +134,7 @@ def _ticket_page(request, ticket, *, reply_form=None, reply_error: str = "", sta
             None,
         ),
         "unread_since": unread_since,
-        **_requester_side(request, ticket, ticket_messages),
+        **requester_side,
         "transitions": [
             (value, Status(value).label)
             for value in Status.values
