@@ -56,7 +56,7 @@ from .models import (
     RecoveryLink,
 )
 from .risk import RiskSignal, contact_values, reassignment_signals_live
-from .selectors import reassignment_file_version
+from .selectors import reassignment_file_version, reassignments_awaiting_changed
 
 if TYPE_CHECKING:
     from accounts.staff.models import User
@@ -246,6 +246,7 @@ def _move(reassignment: AccountReassignment, *, to: str, **fields: Any) -> None:
         raise ReassignmentRefused(
             _("Cette réattribution a été modifiée entre-temps : rechargez la page.")
         ) from exc
+    reassignments_awaiting_changed()
 
 
 def reassignment_prepare(
@@ -325,6 +326,7 @@ def _prepare(
         recent = _recent_count(establishment_id=account.establishment_id)
         try:
             with transaction.atomic():
+                reassignments_awaiting_changed()
                 reassignment = AccountReassignment.objects.create(
                     ticket=ticket,
                     account=account,
@@ -491,6 +493,7 @@ def _approve(
             acknowledgements=written,
             file_version=current,
         )
+        reassignments_awaiting_changed()
         required = 2 if len(signals) >= settings.REASSIGNMENT_TWO_APPROVERS_FROM_SIGNALS else 1
         given = ReassignmentApproval.objects.filter(reassignment=reassignment).count()
         recent = _recent_count(

@@ -8,12 +8,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from django.db import transaction
 from django.db.models import Count, IntegerField, Model, OuterRef, Q, QuerySet, Subquery
 from django.db.models.expressions import RawSQL
 
 from establishments.models import Establishment, RegistryEstablishment
 from tickets import access
 from tickets.models import SiretVerification, Ticket, TicketDocument, TicketMessage
+from worker.memo import Memo
 
 from .models import (
     OPEN_REASSIGNMENT_STATES,
@@ -272,16 +274,33 @@ def reassignments_awaiting_page(
     return rows, cursor
 
 
+# The navigation badge of every supervisor page, by supervisor: read once, then kept by
+# each process until a reassignment is prepared, approved or moves on (the services
+# invalidate it: ``reassignments_awaiting_changed``), or for a minute (a change of queue
+# membership, which changes what a supervisor sees).
+AWAITING_COUNTS = Memo("reassignments_awaiting", max_age=60)
+
+
 def reassignments_awaiting_count(*, actor: User) -> int:
     """How many reassignments wait for this supervisor's approval (the navigation badge):
-    prepared, not by them, and not already approved by them. One query."""
-    return (
-        reassignments_visible(actor=actor)
-        .filter(state=ReassignmentState.PREPARED)
-        .exclude(prepared_by_id=actor.pk)
-        .exclude(approvals__approver_id=actor.pk)
-        .count()
+    prepared, not by them, and not already approved by them. One query, when the memo
+    does not have it."""
+    return AWAITING_COUNTS.get(
+        actor.pk,
+        lambda: (
+            reassignments_visible(actor=actor)
+            .filter(state=ReassignmentState.PREPARED)
+            .exclude(prepared_by_id=actor.pk)
+            .exclude(approvals__approver_id=actor.pk)
+            .count()
+        ),
     )
+
+
+def reassignments_awaiting_changed() -> None:
+    """A reassignment was prepared, approved or changed state: the badges are read again
+    (on every node) once the current transaction commits."""
+    transaction.on_commit(AWAITING_COUNTS.invalidate)
 
 
 def reassignments_waiting_objection(*, actor: User, limit: int = 10) -> list[AccountReassignment]:
