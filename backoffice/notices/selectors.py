@@ -4,12 +4,12 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from django.core.cache import cache
 from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from tickets import access
 from tickets.models import OPEN_STATUSES, Ticket
+from worker.memo import Memo
 
 from .models import IncidentNotice, NoticeEvent, NoticeState
 
@@ -17,10 +17,12 @@ if TYPE_CHECKING:
     from accounts.staff.models import User
 
 
-LIVE_NOTICES_CACHE_KEY = "notices:live:v1"
-# Every page shows the live notices: read them at most once per this many seconds per
-# cache; publishing or withdrawing clears the entry on commit.
-LIVE_NOTICES_CACHE_SECONDS = 15
+# Every page (and every new request) reads the live notices: each process keeps them
+# (worker.memo: no round trip beyond the request's one read of the memos' stamp) for at
+# most this many seconds; publishing, withdrawing, and beat's sweep that publishes or
+# expires notices invalidate them on every node (``notices_live_changed``).
+LIVE_NOTICES_SECONDS = 15
+LIVE_NOTICES = Memo("notices_live", max_age=LIVE_NOTICES_SECONDS)
 
 
 def notices_live_queryset(*, now: datetime | None = None) -> QuerySet[IncidentNotice]:
@@ -35,12 +37,16 @@ def notices_live_queryset(*, now: datetime | None = None) -> QuerySet[IncidentNo
 
 
 def notices_live() -> list[dict]:
-    """The live notices as plain data, cached briefly (they are on every page)."""
-    cached = cache.get(LIVE_NOTICES_CACHE_KEY)
-    if cached is not None:
-        now = timezone.now()
-        return [n for n in cached if n["ends_at"] is None or n["ends_at"] > now]
-    notices = [
+    """The live notices as plain data (they are on every page)."""
+    now = timezone.now()
+    return [
+        n for n in LIVE_NOTICES.get("live", _notices_live_read)
+        if n["ends_at"] is None or n["ends_at"] > now
+    ]  # fmt: skip
+
+
+def _notices_live_read() -> list[dict]:
+    return [
         {
             "id": n.pk,
             "title": n.title,
@@ -53,8 +59,11 @@ def notices_live() -> list[dict]:
         }
         for n in notices_live_queryset()
     ]
-    cache.set(LIVE_NOTICES_CACHE_KEY, notices, LIVE_NOTICES_CACHE_SECONDS)
-    return notices
+
+
+def notices_live_changed() -> None:
+    """Notices were published, withdrawn or expired: every process reads them again."""
+    LIVE_NOTICES.invalidate()
 
 
 def notice_ids_live_for_motif(*, motif: str) -> list[int]:

@@ -1,5 +1,5 @@
 """Writes on incident notices. Each function runs in one transaction, records who did what
-(NoticeEvent) and clears the live-notices cache on commit."""
+(NoticeEvent) and invalidates every process's live notices on commit."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from django.core.cache import cache
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -21,7 +20,7 @@ from worker.transitions import sources_of, transition, transition_rows
 
 from .exceptions import NoticeError
 from .models import NOTICE_TRANSITIONS, IncidentNotice, NoticeEvent, NoticeLevel, NoticeState
-from .selectors import LIVE_NOTICES_CACHE_KEY, notice_ids_live_for_motif
+from .selectors import notice_ids_live_for_motif, notices_live_changed
 
 if TYPE_CHECKING:
     from accounts.staff.models import User
@@ -33,7 +32,7 @@ NOTICE_FIELDS = ("title", "text", "link", "level", "starts_at", "ends_at", "affe
 
 
 def _live_cache_clear() -> None:
-    transaction.on_commit(lambda: cache.delete(LIVE_NOTICES_CACHE_KEY))
+    transaction.on_commit(notices_live_changed)
 
 
 def _check_values(
@@ -254,7 +253,7 @@ def notices_sweep(*, now: datetime | None = None) -> dict[str, int]:
                 )
                 counts["published"] += 1
     if counts["published"] or counts["expired"]:
-        cache.delete(LIVE_NOTICES_CACHE_KEY)
+        notices_live_changed()
         logger.info("Notices sweep: %(published)s published, %(expired)s expired.", counts)
     return counts
 

@@ -23,7 +23,6 @@ import pytest
 from django.core.cache import cache
 
 from accounts.staff.services import api_key_create
-from backoffice.notices.selectors import LIVE_NOTICES_CACHE_KEY
 from backoffice.public import ratelimit
 from tests.accounts.helpers import with_captcha
 from tests.backoffice.test_notice_pages import make_notice
@@ -31,6 +30,7 @@ from tests.factories import EXTRANET_TEST_PASSWORD, ExtranetAccountFactory, User
 from tests.support.services import RedisProcess, free_port, wait_for
 from tickets.models import Ticket
 from worker import cache as resilient
+from worker.memo import STAMP_KEY
 
 TIMEOUT = 0.5
 RETRY = 1.0
@@ -248,20 +248,21 @@ def test_a_real_redis_stopped_then_restarted(
     try:
         point_cache_at(redis.url)
         caplog.set_level(logging.WARNING, logger="worker.cache")
-        # Up: the banner is cached in Redis, the back-office login is checked by axes.
+        # Up: the memos' stamp (banner, API keys) is in Redis, the back-office login is
+        # checked by axes.
         assert client.get("/").status_code == 200
-        assert cache.get(LIVE_NOTICES_CACHE_KEY) is not None
+        assert cache.get(STAMP_KEY) is not None
         # Down.
         redis.stop()
         times = exercise(client, verified_client, supervisor, world, settings)
         assert max(times.values()) < 2.0, times
         assert len([m for m in warnings_of(caplog) if "unreachable" in m]) == 1
         # Back, on the same port (empty: no persistence). After the retry delay the
-        # cache is used again: the banner is stored, the back-office login works.
+        # cache is used again: the memos' stamp is stored again, the back-office login works.
         redis.start()
         time.sleep(RETRY + 0.1)
         assert client.get("/").status_code == 200
-        assert wait_for(lambda: cache.get(LIVE_NOTICES_CACHE_KEY) is not None, timeout=5)
+        assert wait_for(lambda: cache.get(STAMP_KEY) is not None, timeout=5)
         assert "Cache reachable again." in warnings_of(caplog)
         user = UserFactory(email="retour@asp.example")
         user.set_password(EXTRANET_TEST_PASSWORD)
