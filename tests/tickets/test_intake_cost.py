@@ -208,3 +208,33 @@ def test_the_metropolitan_fast_path_answers_what_the_full_search_answers():
                 assert fast == _full_search(typed), typed
                 checked += 1
     assert checked == 1200
+
+
+@pytest.mark.services
+@pytest.mark.django_db
+def test_a_sequence_learnt_by_another_thread_during_the_lookup_changes_nothing(
+    valid_request_data, monkeypatch
+):
+    """Threads of one process share what it knows of the year's sequence: one may learn it
+    while another's lookup runs. The lookup reads the row as it asked for it (a load test
+    once saw IndexError there)."""
+    from tests.support.intake import cleaned
+    from tickets.services import intake
+
+    name = intake._sequence_name(timezone.localtime().year)
+    known_before = set(intake._KNOWN_SEQUENCES)
+    intake._KNOWN_SEQUENCES.discard(name)
+    real = intake._execute_prepared
+
+    def learnt_meanwhile(*args, **kwargs):
+        row = real(*args, **kwargs)
+        intake._KNOWN_SEQUENCES.add(name)
+        return row
+
+    monkeypatch.setattr(intake, "_execute_prepared", learnt_meanwhile)
+    try:
+        found = intake._intake_lookups(cleaned(valid_request_data), timezone.now())
+    finally:
+        intake._KNOWN_SEQUENCES.clear()
+        intake._KNOWN_SEQUENCES.update(known_before)
+    assert found.number is None and found.duplicate_id is None

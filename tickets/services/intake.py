@@ -239,13 +239,15 @@ def _intake_lookups(data: dict, now: datetime) -> _Lookups:
             row = cursor.fetchone()
         return _Lookups(number=None, duplicate_id=row[0], establishment_id=row[1])
     sequence = _sequence_name(timezone.localtime(now).year)
-    if sequence in _KNOWN_SEQUENCES:
+    # Read once: another thread of this process may learn the sequence meanwhile.
+    draw = sequence in _KNOWN_SEQUENCES
+    if draw:
         name = f"intake_lookups_{sequence}"
         sql = _LOOKUPS_SQL.format(nextval=f"nextval('{sequence}'), ", dup=_DUPLICATE_SQL)
     else:
         name, sql = "intake_lookups", _LOOKUPS_SQL.format(nextval="", dup=_DUPLICATE_SQL)
     row = _execute_prepared(name, sql, params)
-    if sequence in _KNOWN_SEQUENCES:
+    if draw:
         return _Lookups(number=row[0], duplicate_id=row[1], establishment_id=row[2])
     return _Lookups(number=None, duplicate_id=row[0], establishment_id=row[1])
 
