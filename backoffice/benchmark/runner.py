@@ -39,6 +39,33 @@ TARGET_MEDIAN_MS = 100
 TARGET_QUERIES = 12
 # Runs of each scenario whose statements are counted (not timed).
 COUNTED_RUNS = 10
+# Issue 15: every page under 25 ms median at 1,000,000 tickets; intake at most 8
+# statements and 5 ms of process CPU.
+PAGE_TARGET_MS = 25.0
+INTAKE_SCENARIO = "api_intake"
+INTAKE_MAX_STATEMENTS = 8
+INTAKE_MAX_CPU_MS = 5.0
+
+
+def cpu_yardstick_ms() -> float:
+    """The process CPU of a fixed pure-Python loop (best of three): how fast this machine
+    runs Python right now. On shared virtual machines it moves by a third from one hour
+    to the next; two runs of the bench compare only with their yardsticks."""
+    best = math.inf
+    for _ in range(3):
+        started = time.process_time()
+        total = 0
+        for i in range(1_000_000):
+            total += i * i
+        best = min(best, time.process_time() - started)
+    return best * 1000
+
+
+def _target_of(scenario) -> tuple[bool, float | None]:
+    if scenario.name.startswith("page_"):
+        own = scenario.target_ms if scenario.target_ms is not None else math.inf
+        return True, min(own, PAGE_TARGET_MS)
+    return scenario.targeted, scenario.target_ms
 
 
 @dataclass
@@ -212,9 +239,8 @@ def measure(ctx: BenchContext, *, runs: int, warmup: int, names: list[str] | Non
             p95_ms=_percentile(times, 0.95),
             queries=max(queries),
             cpu_ms=statistics.median(cpu),
-            targeted=scenario.targeted,
-            target_ms=scenario.target_ms,
         )
+        result.targeted, result.target_ms = _target_of(scenario)
         log(f"  {scenario.name}: {result.median_ms:.1f} ms")
         results.append(result)
     return results
@@ -236,7 +262,16 @@ def table(results: list[Measure]) -> str:
         )
     lines.append(f"(cible : médiane < {TARGET_MEDIAN_MS} ms et au plus {TARGET_QUERIES} requêtes)")
     lines.append("(CPU : temps processeur médian de ce processus par mesure, hors base de données)")
+    lines.append(f"(pages « Page : » : médiane < {PAGE_TARGET_MS:g} ms, ou leur cible propre)")
     for r in results:
-        if r.target_ms is not None:
+        if r.name == INTAKE_SCENARIO:
+            ok = r.queries <= INTAKE_MAX_STATEMENTS and r.cpu_ms <= INTAKE_MAX_CPU_MS
+            lines.append(
+                f"Dépôt : {r.queries} requêtes SQL et {r.cpu_ms:.1f} ms de CPU par demande "
+                f"(cible : au plus {INTAKE_MAX_STATEMENTS} requêtes et {INTAKE_MAX_CPU_MS:g} ms)"
+                f" : {'ok' if ok else 'HORS CIBLE'}"
+            )
+    for r in results:
+        if r.target_ms is not None and r.target_ms != PAGE_TARGET_MS:
             lines.append(f"({r.label} : cible propre, médiane < {r.target_ms:g} ms)")
     return "\n".join(lines)

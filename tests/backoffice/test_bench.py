@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 
 import pytest
 from django.core.management import call_command
@@ -34,6 +35,14 @@ def test_bench_seeds_measures_and_prints_the_table(tmp_path):
     results = json.loads(report.read_text())["results"]
     assert {r["name"] for r in results} == {s.name for s in SCENARIOS}
     assert all(r["median_ms"] > 0 and r["queries"] >= 1 for r in results)
+    # Every page is held to 25 ms (or its own, stricter, target); intake to its statements
+    # and CPU; the yardstick says how fast the machine was.
+    pages = [r for r in results if r["name"].startswith("page_")]
+    assert pages and all(r["targeted"] and r["target_ms"] <= 25 for r in pages)
+    assert re.search(
+        r"Dépôt : \d+ requêtes SQL et [\d.]+ ms de CPU par demande .*: (ok|HORS CIBLE)", text
+    )
+    assert re.search(r"Étalon CPU .* : \d+ ms avant les mesures, \d+ ms après", text)
 
     # Same N again: the rows are reused, not seeded twice.
     out = io.StringIO()

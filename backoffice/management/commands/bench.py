@@ -8,12 +8,20 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from backoffice.benchmark import reassignments, runner, seed
 from backoffice.benchmark.scenarios import SCENARIOS
+
+
+def _load_average() -> str:
+    try:
+        return " / ".join(f"{v:.2f}" for v in os.getloadavg())
+    except OSError:
+        return "inconnue"
 
 
 class Command(BaseCommand):
@@ -88,13 +96,21 @@ class Command(BaseCommand):
         self.stdout.write(
             f"Mesures : {options['runs']} par scénario (+{options['warmup']} d'échauffement)…"
         )
+        before = runner.cpu_yardstick_ms()
         results = runner.measure(
             ctx, runs=options["runs"], warmup=options["warmup"], names=names,
             log=self.stdout.write,
         )  # fmt: skip
+        after = runner.cpu_yardstick_ms()
         self.stdout.write("")
         self.stdout.write(f"{result.tickets} tickets, {vendor}")
         self.stdout.write(runner.table(results))
+        self.stdout.write(
+            f"Étalon CPU (boucle Python fixe, meilleur de 3) : {before:.0f} ms avant les "
+            f"mesures, {after:.0f} ms après ; charge moyenne {_load_average()}. D'une heure à "
+            "l'autre, l'étalon d'une même machine virtuelle varie : comparez deux passages "
+            "avec leurs étalons."
+        )
         if options["json"]:
             with open(options["json"], "w", encoding="utf-8") as fh:
                 json.dump(
