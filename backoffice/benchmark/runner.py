@@ -61,8 +61,14 @@ def cpu_yardstick_ms() -> float:
     return best * 1000
 
 
+def is_page(scenario) -> bool:
+    """A page an agent, a supervisor or a requester opens (its label says "Page :"), not a
+    beat job or a component measured on its own."""
+    return scenario.label.startswith("Page :")
+
+
 def _target_of(scenario) -> tuple[bool, float | None]:
-    if scenario.name.startswith("page_"):
+    if is_page(scenario):
         own = scenario.target_ms if scenario.target_ms is not None else math.inf
         return True, min(own, PAGE_TARGET_MS)
     return scenario.targeted, scenario.target_ms

@@ -208,3 +208,37 @@ def test_the_planner_keeps_the_frequency_of_a_thousand_words_of_the_document():
             " WHERE attrelid = 'tickets_ticket'::regclass AND attname = 'search_document'"
         )
         assert cursor.fetchone() == (1000,)
+
+
+@pytest.mark.services
+@pytest.mark.parametrize("few_matches", [2000, 1])
+def test_a_text_search_finds_the_same_page_through_the_index_or_the_date_walk(
+    client, queues, monkeypatch, few_matches
+):
+    """PostgreSQL reads a rare word's tickets through the GIN index first (at most
+    FEW_MATCHES of them), a common word's by walking the newest tickets: same results,
+    same order, same access rule, same cursor."""
+    from tickets import search
+
+    monkeypatch.setattr(search, "FEW_MATCHES", few_matches)
+    now = timezone.now()
+    mine = [
+        TicketFactory(
+            queue=queues[0],
+            description=f"Atelier d'orfèvrerie n° {i}.",
+            created_at=now - timedelta(minutes=i),
+        )  # fmt: skip
+        for i in range(PAGE_SIZE + 2)
+    ]
+    theirs = TicketFactory(queue=queues[1], motif="demande_indemnisation",
+                           description="Atelier d'orfèvrerie.", created_at=now)  # fmt: skip
+    TicketFactory(queue=queues[0], description="Boulangerie.", created_at=now)
+    first = client.get(URL, {"q": "orfèvrerie"}).content.decode()
+    shown = re.findall(r"AP-\d{4}-\d{6,7}", first)
+    expected = [t.reference for t in mine[:PAGE_SIZE]]
+    assert [r for r in dict.fromkeys(shown) if r in expected] == expected
+    assert theirs.reference not in first
+    after = re.search(r'href="[^"]*(apres=[^"&]+)', first).group(1)
+    second = client.get(f"{URL}?q=orf%C3%A8vrerie&{after}").content.decode()
+    assert all(t.reference in second for t in mine[PAGE_SIZE:])
+    assert theirs.reference not in second
