@@ -326,7 +326,6 @@ def _prepare(
         recent = _recent_count(establishment_id=account.establishment_id)
         try:
             with transaction.atomic():
-                reassignments_awaiting_changed()
                 reassignment = AccountReassignment.objects.create(
                     ticket=ticket,
                     account=account,
@@ -350,6 +349,7 @@ def _prepare(
             raise ReassignmentRefused(
                 _("Une réattribution de ce compte est déjà en cours.")
             ) from exc
+        reassignments_awaiting_changed()
         checked = documents_mark_checked(locked=ticket, actor=actor, document_ids=checked_documents)
         _event(
             reassignment,
