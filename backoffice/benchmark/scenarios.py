@@ -500,7 +500,6 @@ def _supervisor_client(ctx: BenchContext) -> Client:
 @scenario(
     "page_reassignment_pending",
     "Page : réattributions en attente (signaux de risque calculés), superviseur",
-    target_ms=50,
 )
 def page_reassignment_pending(ctx: BenchContext):
     from accounts.extranet.models import AccountReassignment, ReassignmentState
@@ -530,7 +529,6 @@ def page_reassignment_pending(ctx: BenchContext):
 @scenario(
     "page_reassignment_approval",
     "Page : approbation d'une réattribution (dossier complet, signaux), superviseur",
-    target_ms=50,
 )
 def page_reassignment_approval(ctx: BenchContext):
     from accounts.extranet.models import AccountReassignment, ReassignmentState
