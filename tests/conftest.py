@@ -20,6 +20,40 @@ except ImportError:
     collect_ignore = ["e2e"]
 
 
+def redis_shared_by_workers(settings) -> list[str]:
+    """The settings that point a parallel run's workers at one shared Redis database."""
+    return [
+        name
+        for name, url in (
+            ("CACHE_URL", str(settings.CACHES["default"].get("LOCATION", ""))),
+            ("CELERY_BROKER_URL", str(settings.CELERY_BROKER_URL)),
+        )
+        if url.startswith(("redis://", "rediss://"))
+    ]
+
+
+def pytest_configure(config):
+    """Parallel runs (pytest-xdist ``-n``) are for the embedded defaults only: each worker
+    has its own SQLite or PostgreSQL test database, but they would share the one Redis
+    database given, where a test's ``cache.clear()`` is a FLUSHDB wiping the other
+    worker's counters mid-test, and a real Celery worker of one may take the other's tasks.
+    Refuse that combination at once (in the controller, before any worker starts) rather
+    than fail at random."""
+    from django.conf import settings
+
+    workers = getattr(config.option, "numprocesses", None)  # -n N, -n auto, or none
+    if not workers or os.environ.get("PYTEST_XDIST_WORKER"):
+        return  # not parallel, or already checked by the controller
+    shared = redis_shared_by_workers(settings)
+    if shared:
+        pytest.exit(
+            f"pytest -n with Redis ({', '.join(shared)}): the workers would share one Redis "
+            "database. Run this pass without -n (as `make test` and CI do), or unset "
+            f"{' and '.join(shared)} to run in parallel on the embedded defaults.",
+            returncode=4,
+        )
+
+
 def pytest_collection_modifyitems(config, items):
     """Tests marked ``services`` need real PostgreSQL and Redis. They are skipped on the
     default (SQLite, file broker) run; with REQUIRE_SERVICES=1 (CI's second pass) a missing
