@@ -15,8 +15,13 @@ from django.utils.html import escape
 
 from tests.factories import TicketFactory, UserFactory
 from tickets.exceptions import InvalidTransition
-from tickets.models import EventKind, MessageKind, Status
-from tickets.services import ticket_change_status, ticket_claim, ticket_reply
+from tickets.models import DocumentKind, EventKind, MessageKind, Status
+from tickets.services import (
+    ticket_change_status,
+    ticket_claim,
+    ticket_reply,
+    ticket_request_documents,
+)
 from worker.models import OutboxJob
 
 pytestmark = pytest.mark.django_db
@@ -138,6 +143,36 @@ def test_a_supervisor_outside_the_queue_takes_the_ticket_it_resolves(supervisor)
     ticket_claim(ticket=other, actor=supervisor)
     other.refresh_from_db()
     assert other.assignee == supervisor
+
+
+def test_asking_for_documents_on_an_unassigned_ticket_assigns_it_before_it_waits(
+    agent, habilitation_queue
+):
+    ticket = TicketFactory()
+    ticket_request_documents(
+        ticket=ticket, actor=agent, body="Merci d'envoyer le Kbis.", kinds=[DocumentKind.KBIS]
+    )
+    ticket.refresh_from_db()
+    assert ticket.assignee == agent and ticket.status == Status.EN_ATTENTE
+    assert events(ticket) == [
+        (EventKind.ASSIGNED, agent.pk),
+        (EventKind.STATUS_CHANGED, Status.EN_COURS),
+        (EventKind.REPLY_SENT, None),
+        (EventKind.DOCUMENTS_REQUESTED, None),
+        (EventKind.STATUS_CHANGED, Status.EN_ATTENTE),
+    ]
+    # Already waiting, or held by a colleague: nobody is (re)assigned.
+    colleague = UserFactory(queues=[habilitation_queue])
+    waiting = TicketFactory(status=Status.EN_ATTENTE)
+    held = TicketFactory(status=Status.EN_COURS, assignee=colleague)
+    for other in (waiting, held):
+        ticket_request_documents(
+            ticket=other, actor=agent, body="Et la pièce d'identité.", kinds=[DocumentKind.IDENTITY]
+        )
+    waiting.refresh_from_db()
+    held.refresh_from_db()
+    assert waiting.assignee is None and held.assignee == colleague
+    assert held.status == Status.EN_ATTENTE
 
 
 # --- The ticket page ------------------------------------------------------------------------

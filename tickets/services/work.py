@@ -426,7 +426,9 @@ def ticket_request_documents(
 ) -> TicketMessage:
     """Case 2.1: a reply that asks the requester for documents (``DocumentKind`` values),
     listed in the e-mail and on the follow-up page; the ticket then waits on the requester
-    (its SLA clock paused) when its status allows it."""
+    (its SLA clock paused) when its status allows it. A ticket nobody holds that the
+    request sets waiting is first assigned to the actor, as with ``ticket_reply``'s
+    "Répondre et mettre en attente" (see there)."""
     body = (body or "").strip()
     wanted = [kind for kind in DocumentKind.values if kind in set(kinds)]
     if not body:
@@ -436,6 +438,11 @@ def ticket_request_documents(
     with transaction.atomic():
         locked = access.ticket_lock_for(actor, pk=ticket.pk)
         _check_version(locked, expected_version)
+        waits = (
+            locked.status != Status.EN_ATTENTE and Status.EN_ATTENTE in locked.allowed_transitions()
+        )
+        if waits and locked.assignee_id is None:
+            _set_assignee(locked, actor=actor, assignee=actor, now=timezone.now())
         message = _reply(locked, actor=actor, body=body, requested_documents=wanted)
         ticket_event_record(
             ticket=locked,
@@ -443,7 +450,7 @@ def ticket_request_documents(
             actor=actor,
             data={"message_id": message.pk, "kinds": wanted},
         )
-        if locked.status != Status.EN_ATTENTE and Status.EN_ATTENTE in locked.allowed_transitions():
+        if waits:
             ticket_status_move(locked, new_status=Status.EN_ATTENTE, actor=actor)
     return message
 
