@@ -374,7 +374,21 @@ def ticket_reply(
 
     ``then_status`` ("Répondre et mettre en attente", "Répondre et résoudre"): the ticket
     moves to that status in the same transaction; a move the state machine refuses
-    refuses the reply too (nothing saved, nothing sent). A ticket already there stays.
+    refuses the reply too (nothing saved, nothing sent, nobody assigned). A ticket already
+    there stays.
+
+    Assignee: a reply that moves a ticket nobody holds to another status assigns it to the
+    actor first, as ``ticket_claim`` does (the same "assigned" event, and a new ticket
+    starts: "nouveau" → "en cours"), so that no ticket is resolved or set waiting with no
+    agent accountable for it (the per-agent figures count assignees). A ticket someone
+    holds keeps its assignee, whoever replies. A plain reply, or one to a ticket already in
+    ``then_status``, changes no assignee: the product design does not say that a reply
+    takes a ticket, and a colleague's quick answer should not take it out of the
+    unassigned pile. Whoever may reply may be assigned: ``ticket_lock_for`` checks the
+    rule ``_check_assignee`` applies (an active user who works on the ticket's queue; a
+    supervisor works on every queue), so a supervisor outside the queue's members is
+    assigned, as its claim would be, and no reply allowed before is refused now.
+
     ``canned_reply_id``: the canned reply the text was built from, counted."""
     body = (body or "").strip()
     if not body:
@@ -384,14 +398,21 @@ def ticket_reply(
     with transaction.atomic():
         locked = access.ticket_lock_for(actor, pk=ticket.pk)
         _check_version(locked, expected_version)
-        if then_status is not None and then_status != locked.status:
-            if then_status not in STATUS_TRANSITIONS[locked.status]:
-                raise _refused(locked.reference)(locked.status, then_status)
+        # The status the reply moves the ticket to, if any (read before the claim below
+        # starts a new ticket).
+        target = then_status if then_status != locked.status else None
+        if target is not None and target not in STATUS_TRANSITIONS[locked.status]:
+            raise _refused(locked.reference)(locked.status, target)
         if canned_reply_id is not None:
             _canned_reply_used(locked, canned_reply_id)
+        if target is not None and locked.assignee_id is None:
+            # Only open statuses reach "en attente" or "résolu", so the ticket is open, as
+            # ``ticket_claim`` requires; no ``_check_assignee`` either: the lock above
+            # already checked the same rule for the actor.
+            _set_assignee(locked, actor=actor, assignee=actor, now=timezone.now())
         message = _reply(locked, actor=actor, body=body)
-        if then_status is not None and then_status != locked.status:
-            ticket_status_move(locked, new_status=then_status, actor=actor)
+        if target is not None:
+            ticket_status_move(locked, new_status=target, actor=actor)
     return message
 
 
@@ -405,7 +426,9 @@ def ticket_request_documents(
 ) -> TicketMessage:
     """Case 2.1: a reply that asks the requester for documents (``DocumentKind`` values),
     listed in the e-mail and on the follow-up page; the ticket then waits on the requester
-    (its SLA clock paused) when its status allows it."""
+    (its SLA clock paused) when its status allows it. A ticket nobody holds that the
+    request sets waiting is first assigned to the actor, as with ``ticket_reply``'s
+    "Répondre et mettre en attente" (see there)."""
     body = (body or "").strip()
     wanted = [kind for kind in DocumentKind.values if kind in set(kinds)]
     if not body:
@@ -415,6 +438,11 @@ def ticket_request_documents(
     with transaction.atomic():
         locked = access.ticket_lock_for(actor, pk=ticket.pk)
         _check_version(locked, expected_version)
+        waits = (
+            locked.status != Status.EN_ATTENTE and Status.EN_ATTENTE in locked.allowed_transitions()
+        )
+        if waits and locked.assignee_id is None:
+            _set_assignee(locked, actor=actor, assignee=actor, now=timezone.now())
         message = _reply(locked, actor=actor, body=body, requested_documents=wanted)
         ticket_event_record(
             ticket=locked,
@@ -422,7 +450,7 @@ def ticket_request_documents(
             actor=actor,
             data={"message_id": message.pk, "kinds": wanted},
         )
-        if locked.status != Status.EN_ATTENTE and Status.EN_ATTENTE in locked.allowed_transitions():
+        if waits:
             ticket_status_move(locked, new_status=Status.EN_ATTENTE, actor=actor)
     return message
 
