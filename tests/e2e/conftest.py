@@ -107,7 +107,27 @@ def backoffice_sign_in(page, base_url: str, *, email: str, password: str, device
     page.get_by_role("button", name="Se connecter").click()
     page.get_by_label("Code à 6 chiffres").fill(totp_code(device))
     page.get_by_role("button", name="Valider").click()
-    expect(page.get_by_role("link", name="Mes tickets")).to_be_visible()
+    # Signed in: a back-office page, with its menu (on a phone, folded behind "Menu").
+    mine = page.locator("#backoffice-nav").get_by_role(
+        "link", name="Mes tickets", include_hidden=True
+    )
+    expect(mine).to_be_attached()
+
+
+# The class DSFR's modal script gives the header's menu (#header-menu) while it is open.
+MENU_OPENED = re.compile(r"\bfr-modal--opened\b")
+
+
+def backoffice_menu(page):
+    """The back-office menu, shown: on a phone (below 992 px) it is folded behind the
+    header's "Menu" button (DSFR's header modal), which this opens."""
+    menu_button = page.get_by_role("button", name="Menu")
+    if menu_button.is_visible():
+        menu_button.click()
+        expect(page.locator("#header-menu")).to_have_class(MENU_OPENED)
+    nav = page.locator("#backoffice-nav")
+    expect(nav).to_be_visible()
+    return nav
 
 
 def backoffice_session(page, base_url: str, user) -> None:

@@ -13,7 +13,7 @@ from playwright.sync_api import expect
 
 from backoffice.dashboard import queues_without_agents
 from backoffice.management.commands.seed_demo import DEMO_PASSWORD
-from tests.e2e.conftest import backoffice_sign_in
+from tests.e2e.conftest import backoffice_menu, backoffice_sign_in
 from tests.e2e.looking import VIEWPORTS, Inspector
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -85,7 +85,6 @@ def test_the_supervisor_lands_on_a_dashboard_that_fits_and_a_menu_on_one_line(
     for queue in without:
         expect(page.get_by_test_id("queues-without-agents")).to_contain_text(queue.name)
     expect(page.get_by_test_id("nav-queues-without-agents")).to_contain_text(f"{len(without)} file")
-    expect(page.get_by_test_id("nav-reassignments-awaiting")).to_be_visible()
     look.look("tableau-de-bord")
 
     width = VIEWPORTS[viewport]["width"]
@@ -107,9 +106,11 @@ def test_the_supervisor_lands_on_a_dashboard_that_fits_and_a_menu_on_one_line(
     page.get_by_role("tab", name="Agents").click()
     expect(page.get_by_role("tabpanel", name="Agents")).to_contain_text("Par agent")
 
-    # The supervisor pages are in the "Pilotage" menu; the routing link leads to the
-    # queues' agents.
-    nav = page.locator("#backoffice-nav")
+    # The supervisor pages are in the "Pilotage" menu (on a phone, behind the header's
+    # "Menu" button), beside the reassignments awaiting approval; the routing link leads
+    # to the queues' agents.
+    nav = backoffice_menu(page)
+    expect(page.get_by_test_id("nav-reassignments-awaiting")).to_be_visible()
     nav.get_by_role("button", name="Pilotage").click()
     expect(nav.get_by_role("link", name="Tableau de bord")).to_be_visible()
     expect(nav.get_by_role("link", name="Bandeaux")).to_be_visible()
@@ -126,7 +127,7 @@ def test_the_supervisor_lands_on_a_dashboard_that_fits_and_a_menu_on_one_line(
     assert page.url.endswith("/backoffice/routage/#routing-queues"), page.url
 
     # The queues are in the "Files" menu, with their counts.
-    nav = page.locator("#backoffice-nav")
+    nav = backoffice_menu(page)
     nav.get_by_role("button", name="Files").click()
     nav.get_by_role("link", name="Habilitation à l'extranet").click()
     expect(page.get_by_role("heading", name="Habilitation à l'extranet")).to_be_visible()
