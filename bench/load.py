@@ -120,6 +120,8 @@ class Result:
     unexpected: int
     socket_errors: int
     example: str = ""
+    # The share of the row's CPU time the busiest gunicorn worker took (0.5: even, with two).
+    busiest_share: float | None = None
 
     @property
     def failed(self) -> bool:
@@ -142,6 +144,43 @@ def wait_until_up(url: str, timeout: float = 30) -> None:
         except OSError:
             time.sleep(0.2)
     raise SystemExit(f"gunicorn did not answer on {url}")
+
+
+def worker_connections(args) -> int:
+    """Each worker's share of wrk's keep-alive connections. wrk opens them all at once and
+    keeps them for the whole row; with gunicorn's default (1,000 per worker), whichever
+    worker woke first could accept them all and serve the row alone while the other
+    idled: the same code measured twice as fast in one run as in the next. Capped at an
+    even share (and never under the worker's threads), the connections are spread as a
+    proxy spreads its requests. The ``workers`` column shows the spread each row got."""
+    if args.worker_connections:
+        return args.worker_connections
+    even = -(-args.connections // args.workers)
+    return max(even, args.gunicorn_threads)
+
+
+def worker_cpu(master_pid: int) -> dict[int, int]:
+    """CPU clock ticks (user + system) of each gunicorn worker, the master's children
+    (Linux ``/proc``); empty where ``/proc`` is not there."""
+    try:
+        children = Path(f"/proc/{master_pid}/task/{master_pid}/children").read_text().split()
+    except OSError:
+        return {}
+    ticks = {}
+    for pid in map(int, children):
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+        except OSError:
+            continue
+        ticks[pid] = int(fields[11]) + int(fields[12])  # utime, stime
+    return ticks
+
+
+def busiest_share(before: dict[int, int], after: dict[int, int]) -> float | None:
+    """The busiest worker's part of the CPU the workers spent between two readings."""
+    spent = [after[pid] - before.get(pid, 0) for pid in after]
+    total = sum(spent)
+    return max(spent) / total if total > 0 else None
 
 
 def run_wrk(base: str, scenario: LoadScenario, *, duration, connections, threads) -> Result:
@@ -412,6 +451,13 @@ def main(argv: list[str] | None = None) -> int:
         help="threads per gunicorn worker (gunicorn.conf.py's GUNICORN_THREADS; 4, the "
         "Procfile's; 1 is the sync worker)",
     )
+    parser.add_argument(
+        "--worker-connections",
+        type=int,
+        default=0,
+        help="gunicorn's --worker-connections (default: an even share of --connections, at "
+        "least --gunicorn-threads; 1000, gunicorn's own default, lets one worker take them all)",
+    )
     parser.add_argument("--uploads", type=int, default=20, help="2 MB document uploads")
     parser.add_argument(
         "--only",
@@ -444,6 +490,7 @@ def main(argv: list[str] | None = None) -> int:
     server = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "backoffice.wsgi", "--bind", f"127.0.0.1:{port}",
          "--workers", str(args.workers), "--threads", str(args.gunicorn_threads),
+         "--worker-connections", str(worker_connections(args)),
          "--access-logfile", "-", "--log-level", "warning"],
         cwd=ROOT,
         env={**os.environ, "DEBUG": "false"},
@@ -466,7 +513,10 @@ def main(argv: list[str] | None = None) -> int:
         for scenario in scenarios:
             preflight(base, scenario)
         for scenario in scenarios:
-            results.append(run_wrk(base, scenario, **common))
+            before = worker_cpu(server.pid)
+            result = run_wrk(base, scenario, **common)
+            result.busiest_share = busiest_share(before, worker_cpu(server.pid))
+            results.append(result)
         if not only or "upload" in only:
             results.append(upload_documents(base, raw_key, count=args.uploads))
     finally:
@@ -485,25 +535,31 @@ def main(argv: list[str] | None = None) -> int:
     return 1 if failed else 0
 
 
+def _share(value: float | None) -> str:
+    return "" if value is None else f"{value:.0%}"
+
+
 def table(results: list[Result], args) -> str:
     bare = results[0].rps
     header = (
         f"{'scenario':<48} {'req/s':>8} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} "
-        f"{'checked':>8} {'wrong':>6} {'vs bare':>8}"
+        f"{'checked':>8} {'wrong':>6} {'vs bare':>8} {'busiest':>8}"
     )
     lines = [
         f"\nLoad test: gunicorn {args.workers} workers × "
         f"{getattr(args, 'gunicorn_threads', 1)} threads on "
         f"127.0.0.1, wrk {args.threads} "
         f"threads × {args.connections} connections, {args.duration} s per scenario; every "
-        "answer checked (status and a marker of the page)",
+        "answer checked (status and a marker of the page); busiest: the busiest worker's "
+        f"share of the workers' CPU during the row ({1 / args.workers:.0%} is even)",
         header,
         "-" * len(header),
     ]
     for r in results:
         lines.append(
             f"{r.name:<48} {r.rps:>8.0f} {r.p50_ms:>8.1f} {r.p95_ms:>8.1f} {r.p99_ms:>8.1f} "
-            f"{r.requests:>8} {r.unexpected + r.socket_errors:>6} {r.rps / bare:>8.2f}"
+            f"{r.requests:>8} {r.unexpected + r.socket_errors:>6} {r.rps / bare:>8.2f} "
+            f"{_share(r.busiest_share):>8}"
         )
     return "\n".join(lines)
 

@@ -114,3 +114,52 @@ def test_the_run_fails_when_a_row_failed(capsys):
                                                 "duration": 10})())  # fmt: skip
     assert "every answer checked" in text
     assert "0.50" in text  # the ratio to the bare view
+
+
+def _args(**values):
+    defaults = {"workers": 2, "connections": 16, "gunicorn_threads": 4, "worker_connections": 0}
+    return type("A", (), {**defaults, **values})()
+
+
+def test_each_gunicorn_worker_takes_an_even_share_of_the_connections():
+    # wrk's 16 keep-alive connections over 2 workers: 8 each, so neither can take them all.
+    assert load.worker_connections(_args()) == 8
+    assert load.worker_connections(_args(connections=17)) == 9
+    # Never fewer than the worker's threads (they would idle), and an explicit value wins.
+    assert load.worker_connections(_args(connections=4)) == 4
+    assert load.worker_connections(_args(worker_connections=1000)) == 1000
+
+
+def test_the_busiest_workers_share_shows_a_row_served_by_one_worker():
+    assert load.busiest_share({1: 100, 2: 100}, {1: 600, 2: 600}) == 0.5
+    assert load.busiest_share({1: 100, 2: 100}, {1: 1100, 2: 100}) == 1.0
+    assert load.busiest_share({1: 5}, {1: 5}) is None  # nothing spent: nothing to say
+    # A worker started during the row counts from zero.
+    assert load.busiest_share({1: 100}, {1: 400, 3: 100}) == 0.75
+
+
+def test_the_workers_cpu_is_read_from_the_masters_children():
+    import subprocess
+    import sys
+
+    parent = subprocess.Popen(
+        [sys.executable, "-c",
+         "import subprocess, sys; c = subprocess.Popen([sys.executable, '-c', "
+         "'import time; time.sleep(30)']); print(c.pid, flush=True); c.wait()"],
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    child = None
+    try:
+        child = int(parent.stdout.readline())
+        ticks = load.worker_cpu(parent.pid)
+        if not os.path.exists(f"/proc/{parent.pid}/task/{parent.pid}/children"):
+            assert ticks == {}
+        else:
+            assert list(ticks) == [child]
+            assert ticks[child] >= 0
+    finally:
+        parent.kill()
+        parent.wait()
+        if child is not None:
+            os.kill(child, 9)
+    assert load.worker_cpu(parent.pid) == {}  # gone: nothing to read
