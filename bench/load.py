@@ -175,16 +175,22 @@ def remove_created(since) -> int:
 
 
 def worker_connections(args) -> int:
-    """Each worker's share of wrk's keep-alive connections. wrk opens them all at once and
-    keeps them for the whole row; with gunicorn's default (1,000 per worker), whichever
-    worker woke first could accept them all and serve the row alone while the other
-    idled: the same code measured twice as fast in one run as in the next. Capped at an
-    even share (and never under the worker's threads), the connections are spread as a
-    proxy spreads its requests. The ``workers`` column shows the spread each row got."""
+    """How many of wrk's keep-alive connections one gunicorn worker may hold. wrk opens
+    them all at once and keeps them for the whole row; with gunicorn's default (1,000 per
+    worker), whichever worker woke first could accept them all and serve the row alone
+    while the other idled: the same code measured twice as fast in one run as in the next.
+    Capped so that every other worker is left at least as many connections as it has
+    threads (12 of 16 with two workers of four threads), each worker keeps all its threads
+    busy. The cap keeps some slack over an even share, so that a connection of the
+    previous row that a worker has not closed yet cannot keep a new one waiting in the
+    listen queue (with an exact share, 8, one run's filtered-queue row had p95 8.3 s and
+    four requests timed out; the cause was not proven, and the next run was clean). The
+    ``busiest`` column shows the spread each row got."""
     if args.worker_connections:
         return args.worker_connections
     even = -(-args.connections // args.workers)
-    return max(even, args.gunicorn_threads)
+    others = args.gunicorn_threads * (args.workers - 1)
+    return max(even, args.connections - others, args.gunicorn_threads)
 
 
 def worker_cpu(master_pid: int) -> dict[int, int]:
@@ -483,8 +489,9 @@ def main(argv: list[str] | None = None) -> int:
         "--worker-connections",
         type=int,
         default=0,
-        help="gunicorn's --worker-connections (default: an even share of --connections, at "
-        "least --gunicorn-threads; 1000, gunicorn's own default, lets one worker take them all)",
+        help="gunicorn's --worker-connections (default: --connections less the other workers' "
+        "threads, at least an even share; 1000, gunicorn's own default, lets one worker take "
+        "them all)",
     )
     parser.add_argument("--uploads", type=int, default=20, help="2 MB document uploads")
     parser.add_argument(

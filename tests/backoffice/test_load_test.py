@@ -121,12 +121,15 @@ def _args(**values):
     return type("A", (), {**defaults, **values})()
 
 
-def test_each_gunicorn_worker_takes_an_even_share_of_the_connections():
-    # wrk's 16 keep-alive connections over 2 workers: 8 each, so neither can take them all.
-    assert load.worker_connections(_args()) == 8
-    assert load.worker_connections(_args(connections=17)) == 9
-    # Never fewer than the worker's threads (they would idle), and an explicit value wins.
+def test_no_gunicorn_worker_can_take_the_connections_the_others_need():
+    # wrk's 16 keep-alive connections over 2 workers of 4 threads: one worker may hold 12,
+    # leaving the other at least its 4 threads' worth.
+    assert load.worker_connections(_args()) == 12
+    assert load.worker_connections(_args(workers=4, gunicorn_threads=1)) == 13
+    # Never under an even share, nor under the worker's threads (they would idle).
+    assert load.worker_connections(_args(workers=4, gunicorn_threads=4)) == 4
     assert load.worker_connections(_args(connections=4)) == 4
+    # An explicit value wins (1000: gunicorn's own default).
     assert load.worker_connections(_args(worker_connections=1000)) == 1000
 
 
