@@ -16,6 +16,7 @@ from establishments.models import Establishment, RegistryEstablishment
 from tickets import access
 from tickets.models import SiretVerification, Ticket, TicketDocument, TicketMessage
 from worker.memo import Memo
+from worker.prepared import prepared
 
 from .models import (
     OPEN_REASSIGNMENT_STATES,
@@ -218,7 +219,14 @@ def reassignment_file_version(*, reassignment_id: int) -> str:
 
 def reassignment_file_for(*, actor: User, pk: int) -> AccountReassignment | None:
     """One reassignment with everything its page reads from its own row, its ticket, its
-    account and establishment, its risk signals and its file version: one query."""
+    account and establishment, its risk signals and its file version: one query, prepared
+    once per connection (PostgreSQL spent 4 ms planning its nine tables and ten subqueries
+    on every approval page, for 0.3 ms of execution: ``worker.prepared``)."""
+    with prepared("reassignment_file"):
+        return _reassignment_file_query(actor, pk)
+
+
+def _reassignment_file_query(actor: User, pk: int) -> AccountReassignment | None:
     return (
         with_file_version(access.scope(reassignments_with_signals(), actor))
         .select_related(
@@ -267,7 +275,8 @@ def reassignments_awaiting_page(
         at, pk = after
         # ``prepared_at >= at`` gives the index its starting point (see tickets.selectors).
         qs = qs.filter(Q(prepared_at__gte=at), Q(prepared_at__gt=at) | Q(id__gt=pk))
-    rows = list(qs[: size + 1])
+    with prepared("reassignments_awaiting"):  # planned once per connection (1 ms)
+        rows = list(qs[: size + 1])
     more = len(rows) > size
     rows = rows[:size]
     cursor = (rows[-1].prepared_at, rows[-1].pk) if more and rows else None
