@@ -18,16 +18,25 @@ VIEWPORTS = {
 
 
 # DSFR's script opens the expanded accordions after the load event, with a transition: a
-# screenshot taken during it shows the first row of an accordion cut off.
-SETTLED = """() => document.documentElement.dataset.frJs === "true"
-    && document.getAnimations().every((a) => a.playState !== "running")"""
+# screenshot taken during it shows the first row of an accordion cut off, and axe reads
+# the hidden legends' contrast against what covers them. The transition starts a frame or
+# two after DSFR marks itself started, so one quiet frame is not enough: the page must be
+# quiet for QUIET_FRAMES animation frames in a row (about 100 ms).
+QUIET_FRAMES = 6
+SETTLED = """(frames) => {
+    const quiet = document.documentElement.dataset.frJs === "true"
+        && document.getAnimations().every((a) => a.playState !== "running");
+    window.__lookQuietFrames = quiet ? (window.__lookQuietFrames || 0) + 1 : 0;
+    return window.__lookQuietFrames >= frames;
+}"""
 
 
 def settled(page) -> None:
-    """Wait until DSFR has started and no CSS transition or animation runs (at most 3 s:
-    a page without DSFR's script still gets looked at)."""
+    """Wait until DSFR has started and no CSS transition or animation has run for a few
+    frames in a row (at most 3 s: a page without DSFR's script still gets looked at)."""
+    page.evaluate("window.__lookQuietFrames = 0")
     try:
-        page.wait_for_function(SETTLED, timeout=3_000)
+        page.wait_for_function(SETTLED, arg=QUIET_FRAMES, polling="raf", timeout=3_000)
     except PlaywrightTimeoutError:
         pass
 
