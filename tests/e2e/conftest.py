@@ -270,10 +270,37 @@ def new_context(new_context, axe_watch):
     axe_watch.check()  # before pytest-playwright closes them
 
 
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Keep each phase's report on the test item: ``checked_context`` reads whether the
+    test failed to leave screenshots behind."""
+    outcome = yield
+    report = outcome.get_result()
+    setattr(item, f"report_{report.when}", report)
+
+
+def _screenshots_of_a_failure(request, output_dir: Path, contexts) -> None:
+    """pytest-playwright screenshots its own ``page`` on failure, not the pages of the
+    contexts made here: every open page of a failed test goes to
+    ``<output>/failures/<test>/``."""
+    report = getattr(request.node, "report_call", None)
+    if report is None or not report.failed:
+        return
+    folder = output_dir / "failures" / re.sub(r"[^A-Za-z0-9_.-]+", "-", request.node.nodeid)
+    folder.mkdir(parents=True, exist_ok=True)
+    for i, context in enumerate(contexts):
+        for j, page in enumerate(context.pages):
+            try:
+                page.screenshot(path=str(folder / f"context{i}-page{j}.png"), full_page=True)
+            except Exception:  # noqa: BLE001 - a closed page: nothing to keep
+                continue
+
+
 @pytest.fixture
-def checked_context(browser, browser_context_args, axe_watch):
+def checked_context(browser, browser_context_args, axe_watch, request, output_dir):
     """``checked_context(viewport)``: a French browser context of that size in which axe
-    can be injected (CSP bypassed)."""
+    can be injected (CSP bypassed). A failed test leaves a screenshot of each of its pages
+    (``_screenshots_of_a_failure``)."""
     contexts = []
 
     def make(viewport: str):
@@ -286,6 +313,7 @@ def checked_context(browser, browser_context_args, axe_watch):
         return page
 
     yield make
+    _screenshots_of_a_failure(request, output_dir, contexts)
     axe_watch.check()
     for context in contexts:
         context.close()

@@ -283,7 +283,10 @@ def test_every_public_page_is_looked_at_and_passes_axe(
     settings.PUBLIC_FORM_POSTS_PER_IP_PER_HOUR = 1
     for _ in range(2):
         page.goto(f"{url}/compte/identifiant-oublie/")
-        page.get_by_role("button", name="Recevoir mon identifiant").click()
+        # Wait for the POST's page: a click returns once its navigation has begun, and the
+        # next goto could race it (the 429 page landing after the form was loaded again).
+        with page.expect_navigation():
+            page.get_by_role("button", name="Recevoir mon identifiant").click()
     expect(page.get_by_role("heading", name="Trop de demandes")).to_be_visible()
     look.look("erreur-429")
 
