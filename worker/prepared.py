@@ -15,10 +15,13 @@ PostgreSQL refused to prepare. Parameters get declared types (``text``, ``intege
 ``timestamptz``…): PostgreSQL could not always infer them (``prepared_at - $1`` may be a
 date or an interval).
 
-Prepared statements belong to a server session, like intake's (README.md, "What a new
-request costs"): behind a pooler, use session mode. A statement the server no longer has
-(``DISCARD ALL``) is prepared again on the spot outside a transaction; inside one, the
-transaction fails once and the next use prepares it again.
+``execute_prepared(name, sql, params)`` runs one hand-written statement the same way
+(intake's lookup and insert, README.md "What a new request costs"); both share one record
+of what the connection has prepared.
+
+Prepared statements belong to a server session: behind a pooler, use session mode. A
+statement the server no longer has (``DISCARD ALL``) is prepared again on the spot outside
+a transaction; inside one, the transaction fails once and the next use prepares it again.
 """
 
 from __future__ import annotations
@@ -88,17 +91,43 @@ def numbered(sql: str, count: int) -> str | None:
 
 def _known() -> set[str]:
     """The statements this process prepared on the current connection (reset when the
-    connection is a new one)."""
+    connection is a new one): intake's and the reads', one record."""
     raw = connection.connection
-    known = getattr(connection, "_prepared_reads", None)
+    known = getattr(connection, "_prepared_statements", None)
     if known is None or known[0]() is not raw:
         known = (weakref.ref(raw), set())
-        connection._prepared_reads = known  # type: ignore[attr-defined]
+        connection._prepared_statements = known  # type: ignore[attr-defined]
     return known[1]
 
 
-def _forget() -> None:
-    connection._prepared_reads = None  # type: ignore[attr-defined]
+def forget_prepared() -> bool:
+    """Forget the statements this connection prepared (the server lost them: ``DISCARD
+    ALL``); whether there were any. The next use reads what the server has."""
+    known = getattr(connection, "_prepared_statements", None)
+    connection._prepared_statements = None  # type: ignore[attr-defined]
+    return bool(known and known[1])
+
+
+def execute_prepared(name: str, sql: str, params: list[Any]) -> tuple:
+    """Run ``sql`` (``%s`` placeholders, their types inferred by PostgreSQL) as the
+    prepared statement ``name`` of the current connection, preparing it on the
+    connection's first use, and return its first row. Through Django's cursor, so it is
+    logged and counted like any statement. A statement the server no longer has fails the
+    caller's transaction: the caller calls ``forget_prepared`` and tries again (intake)."""
+    known = _known()
+    with connection.cursor() as cursor:
+        if name not in known:
+            # What the server has: after a retry, this process's record may be behind it.
+            cursor.execute("SELECT name FROM pg_prepared_statements")
+            known.update(row[0] for row in cursor.fetchall())
+        if name not in known:
+            text = numbered(sql, len(params))
+            if text is None:
+                raise ValueError(f"{name}: one %s per parameter, and no other placeholder")
+            cursor.execute(f"PREPARE {name} AS {text}")
+            known.add(name)
+        cursor.execute(f"EXECUTE {name}({', '.join(['%s'] * len(params))})", params)
+        return cursor.fetchone()
 
 
 def _is_missing_statement(exc: BaseException) -> bool:
@@ -144,7 +173,7 @@ def _wrapper(label: str) -> Callable[..., Any]:
         except DatabaseError as exc:
             if not _is_missing_statement(exc):
                 raise
-            _forget()
+            forget_prepared()
             if connection.in_atomic_block:
                 raise  # the transaction is aborted; the next use prepares it again
             execute(prepare, None, False, context)

@@ -224,14 +224,14 @@ def test_a_sequence_learnt_by_another_thread_during_the_lookup_changes_nothing(
     name = intake._sequence_name(timezone.localtime().year)
     known_before = set(intake._KNOWN_SEQUENCES)
     intake._KNOWN_SEQUENCES.discard(name)
-    real = intake._execute_prepared
+    real = intake.execute_prepared
 
     def learnt_meanwhile(*args, **kwargs):
         row = real(*args, **kwargs)
         intake._KNOWN_SEQUENCES.add(name)
         return row
 
-    monkeypatch.setattr(intake, "_execute_prepared", learnt_meanwhile)
+    monkeypatch.setattr(intake, "execute_prepared", learnt_meanwhile)
     try:
         found = intake._intake_lookups(cleaned(valid_request_data), timezone.now())
     finally:

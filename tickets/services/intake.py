@@ -5,7 +5,6 @@ it joins the requester's open ticket on the same SIRET and motif (the repeat rul
 from __future__ import annotations
 
 import logging
-import weakref
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
@@ -17,6 +16,7 @@ from django.utils import timezone
 
 from establishments.models import Establishment
 from worker.memo import Memo
+from worker.prepared import execute_prepared, forget_prepared
 from worker.services import email_queue
 
 from ..business_hours import add_business_time
@@ -229,9 +229,9 @@ def _intake_lookups(data: dict, now: datetime) -> _Lookups:
     SIRET and, on PostgreSQL once this process knows the year's sequence, the reference
     number.
 
-    On PostgreSQL the statement is prepared once per connection (``_execute_prepared``):
-    planned against the ticket table's indexes, it cost 0.46 ms of the server's CPU for
-    0.05 ms of execution; prepared, 0.02 ms."""
+    On PostgreSQL the statement is prepared once per connection
+    (``worker.prepared.execute_prepared``): planned against the ticket table's indexes, it
+    cost 0.46 ms of the server's CPU for 0.05 ms of execution; prepared, 0.02 ms."""
     params: list[Any] = [data["siret"], data["motif"], data["email"], data["siret"]]
     if connection.vendor != "postgresql":
         with connection.cursor() as cursor:
@@ -246,47 +246,10 @@ def _intake_lookups(data: dict, now: datetime) -> _Lookups:
         sql = _LOOKUPS_SQL.format(nextval=f"nextval('{sequence}'), ", dup=_DUPLICATE_SQL)
     else:
         name, sql = "intake_lookups", _LOOKUPS_SQL.format(nextval="", dup=_DUPLICATE_SQL)
-    row = _execute_prepared(name, sql, params)
+    row = execute_prepared(name, sql, params)
     if draw:
         return _Lookups(number=row[0], duplicate_id=row[1], establishment_id=row[2])
     return _Lookups(number=None, duplicate_id=row[0], establishment_id=row[1])
-
-
-def _execute_prepared(name: str, sql: str, params: list[Any]) -> tuple:
-    """Run ``sql`` (``%s`` placeholders) as the prepared statement ``name`` of the current
-    PostgreSQL connection, preparing it on the connection's first use (a new connection,
-    after a reconnection, has none). Through Django's cursor, so it is logged and counted
-    like any statement.
-
-    Prepared statements belong to a server session: behind a pooler in transaction mode
-    (PgBouncer's ``pool_mode=transaction``), use session mode for this service. A statement
-    the server no longer has (``DISCARD ALL``) fails the transaction once: intake's retry
-    forgets what this connection prepared (``_forget_prepared``), reads what the server
-    has, and prepares what it lacks."""
-    raw = connection.connection
-    known = getattr(connection, "_intake_prepared", None)
-    if known is None or known[0]() is not raw:
-        names: set[str] = set()
-        known = (weakref.ref(raw), names)
-        connection._intake_prepared = known  # type: ignore[attr-defined]
-    with connection.cursor() as cursor:
-        if name not in known[1]:
-            # What the server has: after a retry, this process's record may be behind it.
-            cursor.execute("SELECT name FROM pg_prepared_statements")
-            known[1].update(row[0] for row in cursor.fetchall())
-        if name not in known[1]:
-            numbered = sql.replace("%s", "{}").format(*(f"${i + 1}" for i in range(len(params))))
-            cursor.execute(f"PREPARE {name} AS {numbered}")
-            known[1].add(name)
-        cursor.execute(f"EXECUTE {name}({', '.join(['%s'] * len(params))})", params)
-        return cursor.fetchone()
-
-
-def _forget_prepared() -> bool:
-    """Forget the statements this connection prepared; whether there were any."""
-    known = getattr(connection, "_intake_prepared", None)
-    connection._intake_prepared = None  # type: ignore[attr-defined]
-    return bool(known and known[1])
 
 
 # Written once (building them with the ORM on every request cost more than running them).
@@ -340,7 +303,7 @@ def assistance_request_submit(*, data: dict, source: str) -> IntakeResult:
             # The year's sequence this process knew is gone (its creation was rolled back,
             # or the database was restored), or the server lost this connection's prepared
             # statement: forget both; the next attempt creates them again.
-            had_prepared = _forget_prepared()
+            had_prepared = forget_prepared()
             if attempt == 3 or not (_KNOWN_SEQUENCES or had_prepared):
                 raise
             _KNOWN_SEQUENCES.clear()
@@ -466,7 +429,7 @@ def _create_ticket_pg(
     for kind, data in events:
         params += [kind, data_field.get_db_prep_save(data, connection)]
     params.append(now)
-    ticket_id, link_id = _execute_prepared("intake_create_ticket", _CREATE_TICKET_SQL, params)
+    ticket_id, link_id = execute_prepared("intake_create_ticket", _CREATE_TICKET_SQL, params)
     ticket = Ticket(id=ticket_id, **fields)
     ticket._state.adding = False
     ticket._state.db = connection.alias
